@@ -1,0 +1,96 @@
+// Event and Semaphore, as in tornado.locks. Waits return Futures, so they compose with
+// with_timeout(); a timed-out or cancelled waiter gives up its place (a Semaphore never hands a permit to
+// a waiter that stopped waiting).
+//
+//     squall::Event ready;
+//     co_await ready.wait();          // elsewhere: ready.set();
+//
+//     squall::Semaphore slots(10);
+//     co_await slots.acquire();
+//     squall::SemaphoreGuard guard(slots);   // releases on scope exit
+#pragma once
+
+#include <cstddef>
+#include <deque>
+
+#include "coro/future.hpp"
+
+namespace squall {
+
+class Event {
+public:
+    bool is_set() const noexcept { return set_; }
+    // Wakes every waiter (inline) and makes later waits complete at once.
+    void set() {
+        if (set_) return;
+        set_ = true;
+        auto waiters = std::move(waiters_);
+        waiters_.clear();
+        for (auto& p : waiters) p.set_value();
+    }
+    void clear() noexcept { set_ = false; }
+    Future<void> wait() {
+        if (set_) return make_ready_future();
+        waiters_.emplace_back();
+        return waiters_.back().get_future();
+    }
+
+private:
+    bool set_ = false;
+    std::deque<Promise<void>> waiters_;
+};
+
+class Semaphore {
+public:
+    explicit Semaphore(std::size_t value = 1) : value_(value) {}
+
+    std::size_t value() const noexcept { return value_; }
+    std::size_t waiting() const noexcept { return waiters_.size(); }
+
+    bool try_acquire() noexcept {
+        if (value_ == 0) return false;
+        --value_;
+        return true;
+    }
+    // Completes when a permit is taken. FIFO among waiters.
+    Future<void> acquire() {
+        if (value_ > 0 && waiters_.empty()) {
+            --value_;
+            return make_ready_future();
+        }
+        waiters_.emplace_back();
+        return waiters_.back().get_future();
+    }
+    void release() {
+        while (!waiters_.empty()) {
+            Promise<void> p = std::move(waiters_.front());
+            waiters_.pop_front();
+            if (!p.done()) {  // a cancelled or timed-out waiter is skipped
+                p.set_value();
+                return;
+            }
+        }
+        ++value_;
+    }
+
+private:
+    std::size_t value_;
+    std::deque<Promise<void>> waiters_;
+};
+
+// Releases one permit when it goes out of scope (after a successful acquire).
+class SemaphoreGuard {
+public:
+    explicit SemaphoreGuard(Semaphore& s) noexcept : s_(&s) {}
+    SemaphoreGuard(SemaphoreGuard&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    SemaphoreGuard(const SemaphoreGuard&) = delete;
+    SemaphoreGuard& operator=(const SemaphoreGuard&) = delete;
+    ~SemaphoreGuard() {
+        if (s_) s_->release();
+    }
+
+private:
+    Semaphore* s_;
+};
+
+}  // namespace squall

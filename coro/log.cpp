@@ -1,0 +1,59 @@
+#include "coro/log.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "coro/future.hpp"
+#include "coro/gather.hpp"
+
+namespace squall {
+namespace {
+
+void default_handler(LogLevel level, std::string_view message) {
+    if (level == LogLevel::debug) return;
+    static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
+    std::fprintf(stderr, "squall %s: %.*s\n", kNames[static_cast<int>(level)], static_cast<int>(message.size()),
+                 message.data());
+}
+
+LogHandler& handler() {
+    static LogHandler h = default_handler;
+    return h;
+}
+
+std::string describe(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+}  // namespace
+
+LogHandler set_log_handler(LogHandler h) { return std::exchange(handler(), h ? std::move(h) : default_handler); }
+
+void log(LogLevel level, std::string_view message) { handler()(level, message); }
+
+namespace detail {
+
+void log_unretrieved_exception(const std::exception_ptr& e) noexcept {
+    try {
+        log(LogLevel::error, "Future exception was never retrieved: " + describe(e));
+    } catch (...) {
+    }
+}
+
+void log_secondary_exception(const std::exception_ptr& e) noexcept {
+    try {
+        log(LogLevel::error, "gather: a further child failed after the first error: " + describe(e));
+    } catch (...) {
+    }
+}
+
+}  // namespace detail
+}  // namespace squall

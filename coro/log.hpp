@@ -1,0 +1,20 @@
+// Minimal logging for errors that have no awaiter to go to (a fire-and-forget task that failed, an
+// exception nobody retrieved). Applications route it with set_log_handler.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+namespace squall {
+
+enum class LogLevel { debug, info, warning, error };
+
+using LogHandler = std::function<void(LogLevel, std::string_view message)>;
+
+// Replaces the process-wide handler (default: one line on stderr, debug suppressed). Not thread-safe
+// against concurrent logging: set it at start-up. Returns the previous handler.
+LogHandler set_log_handler(LogHandler handler);
+
+void log(LogLevel level, std::string_view message);
+
+}  // namespace squall

@@ -1,0 +1,54 @@
+// start(awaitable): run a Task (or any awaitable) now, detached from the caller, and get its result as a
+// Future. The body runs inline until its first suspension. Errors land in the Future; if nobody ever
+// retrieves them they are logged (never lost). IOLoop's spawn() is the loop-scheduled variant.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+#include "coro/frame_allocator.hpp"
+#include "coro/future.hpp"
+#include "coro/task.hpp"
+
+namespace squall {
+namespace detail {
+
+// A coroutine that starts at once and frees its own frame when it ends. Its bodies catch everything.
+struct Detached {
+    struct promise_type : FrameAllocated {
+        Detached get_return_object() noexcept { return {}; }
+        std::suspend_never initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept { std::terminate(); }
+    };
+};
+
+template <class A, class R>
+Detached drive_into(A awaitable, Promise<R> promise) {
+    try {
+        if constexpr (std::is_void_v<R>) {
+            co_await std::move(awaitable);
+            promise.set_value();
+        } else {
+            promise.set_value(co_await std::move(awaitable));
+        }
+    } catch (...) {
+        promise.set_exception(std::current_exception());
+    }
+}
+
+}  // namespace detail
+
+template <class A>
+auto start(A awaitable) -> Future<await_result_t<A>> {
+    using R = await_result_t<A>;
+    Promise<R> p;
+    auto f = p.get_future();
+    detail::drive_into<A, R>(std::move(awaitable), std::move(p));
+    return f;
+}
+
+}  // namespace squall

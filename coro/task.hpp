@@ -1,0 +1,143 @@
+// Task<T>: the return type of squall coroutines.
+//
+// A Task is lazy: the coroutine body starts when the Task is awaited (or handed to spawn / run_sync /
+// gather). When it finishes, its awaiter resumes by symmetric transfer, so long chains of tasks do not
+// grow the stack. Exceptions propagate to the awaiter. A Task is move-only and owns its frame.
+//
+//     squall::Task<int> answer() { co_return 42; }
+//     squall::Task<void> caller() { int x = co_await answer(); }
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "coro/frame_allocator.hpp"
+
+namespace squall {
+
+template <class T = void>
+class Task;
+
+namespace detail {
+
+struct TaskPromiseBase : FrameAllocated {
+    std::coroutine_handle<> continuation;
+    std::exception_ptr exception;
+
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    struct FinalAwaiter {
+        bool await_ready() noexcept { return false; }
+        template <class P>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+            auto c = h.promise().continuation;
+            return c ? c : std::noop_coroutine();
+        }
+        void await_resume() noexcept {}
+    };
+    FinalAwaiter final_suspend() noexcept { return {}; }
+    void unhandled_exception() noexcept { exception = std::current_exception(); }
+};
+
+template <class T>
+struct TaskPromise : TaskPromiseBase {
+    std::optional<T> value;
+    Task<T> get_return_object() noexcept;
+    template <class U = T>
+    void return_value(U&& v) {
+        value.emplace(std::forward<U>(v));
+    }
+    T take() {
+        if (exception) std::rethrow_exception(exception);
+        return std::move(*value);
+    }
+};
+
+template <>
+struct TaskPromise<void> : TaskPromiseBase {
+    Task<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void take() {
+        if (exception) std::rethrow_exception(exception);
+    }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] Task {
+public:
+    using promise_type = detail::TaskPromise<T>;
+    using value_type = T;
+    using Handle = std::coroutine_handle<promise_type>;
+
+    Task() noexcept = default;
+    explicit Task(Handle h) noexcept : handle_(h) {}
+    Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    Task& operator=(Task&& other) noexcept {
+        if (this != &other) {
+            if (handle_) handle_.destroy();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+    ~Task() {
+        if (handle_) handle_.destroy();
+    }
+
+    bool valid() const noexcept { return static_cast<bool>(handle_); }
+    bool done() const noexcept { return handle_ && handle_.done(); }
+
+    struct Awaiter {
+        Handle handle;
+        bool await_ready() noexcept { return !handle || handle.done(); }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+            handle.promise().continuation = awaiting;
+            return handle;
+        }
+        T await_resume() { return handle.promise().take(); }
+    };
+    Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
+    Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }
+
+    // For drivers (spawn, gather, run_sync): release the frame to a new owner.
+    Handle release() noexcept { return std::exchange(handle_, {}); }
+
+private:
+    Handle handle_;
+};
+
+namespace detail {
+template <class T>
+Task<T> TaskPromise<T>::get_return_object() noexcept {
+    return Task<T>(std::coroutine_handle<TaskPromise<T>>::from_promise(*this));
+}
+inline Task<void> TaskPromise<void>::get_return_object() noexcept {
+    return Task<void>(std::coroutine_handle<TaskPromise<void>>::from_promise(*this));
+}
+}  // namespace detail
+
+// The result type of awaiting an awaitable A (Task, Future, or any type with operator co_await /
+// await_resume).
+namespace detail {
+template <class A>
+decltype(auto) get_awaiter(A&& a) {
+    if constexpr (requires { std::forward<A>(a).operator co_await(); }) {
+        return std::forward<A>(a).operator co_await();
+    } else if constexpr (requires { operator co_await(std::forward<A>(a)); }) {
+        return operator co_await(std::forward<A>(a));
+    } else {
+        return std::forward<A>(a);
+    }
+}
+}  // namespace detail
+
+template <class A>
+using await_result_t = decltype(detail::get_awaiter(std::declval<A>()).await_resume());
+
+}  // namespace squall

@@ -1,0 +1,133 @@
+// Loop-aware coroutine helpers: sleep, with_timeout, spawn.
+//
+//     co_await squall::sleep(std::chrono::milliseconds(50));
+//     auto resp = co_await squall::with_timeout(std::chrono::seconds(2), client.fetch(url));
+//     squall::spawn(loop, background_job());     // fire and forget; errors are logged
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "coro/future.hpp"
+#include "coro/log.hpp"
+#include "coro/start.hpp"
+#include "coro/task.hpp"
+#include "ioloop/ioloop.hpp"
+
+namespace squall {
+
+// Suspends the calling coroutine for `delay` on the current loop (or `loop`).
+struct SleepAwaiter {
+    IOLoop& loop;
+    Duration delay;
+    bool await_ready() const noexcept { return delay <= Duration::zero(); }
+    void await_suspend(std::coroutine_handle<> h) {
+        loop.call_later(delay, [h] { h.resume(); });
+    }
+    void await_resume() const noexcept {}
+};
+template <class Rep, class Period>
+SleepAwaiter sleep(std::chrono::duration<Rep, Period> delay) {
+    return SleepAwaiter{IOLoop::current(), std::chrono::duration_cast<Duration>(delay)};
+}
+template <class Rep, class Period>
+SleepAwaiter sleep(IOLoop& loop, std::chrono::duration<Rep, Period> delay) {
+    return SleepAwaiter{loop, std::chrono::duration_cast<Duration>(delay)};
+}
+
+// Starts `awaitable` on the loop's next iteration and returns its Future. Call it on the loop's thread
+// (from elsewhere, use add_callback). A failure nobody retrieves is logged.
+template <class A>
+auto spawn(IOLoop& loop, A awaitable) -> Future<await_result_t<A>> {
+    using R = await_result_t<A>;
+    Promise<R> p;
+    auto f = p.get_future();
+    loop.add_callback([a = std::make_unique<A>(std::move(awaitable)), p = std::move(p)]() mutable {
+        detail::drive_into<A, R>(std::move(*a), std::move(p));
+    });
+    return f;
+}
+
+namespace detail {
+
+std::string describe_timeout(Duration d);
+
+// Shared between the timer, the watched future and the suspended coroutine.
+struct TimeoutRace {
+    std::coroutine_handle<> waiter;
+    bool finished = false;
+    bool timed_out = false;
+};
+
+template <class T>
+Task<T> with_timeout_impl(IOLoop& loop, Duration timeout, Future<T> fut) {
+    if (!fut.done()) {
+        auto race = std::make_shared<TimeoutRace>();
+        struct Awaiter {
+            IOLoop& loop;
+            Duration timeout;
+            Future<T>& fut;
+            std::shared_ptr<TimeoutRace> race;
+            TimeoutHandle timer;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> h) {
+                race->waiter = h;
+                timer = loop.call_later(timeout, [r = race] {
+                    if (r->finished) return;
+                    r->finished = r->timed_out = true;
+                    r->waiter.resume();
+                });
+                fut.add_done_callback([r = race, &loop = loop, t = &timer](const Future<T>& f) {
+                    if (r->finished) {
+                        // Timed out earlier: the operation goes on and its failure is still reported.
+                        if (auto e = f.exception()) {
+                            try {
+                                std::rethrow_exception(e);
+                            } catch (const std::exception& ex) {
+                                log(LogLevel::error,
+                                    std::string("operation failed after with_timeout gave up on it: ") + ex.what());
+                            } catch (...) {
+                                log(LogLevel::error, "operation failed after with_timeout gave up on it");
+                            }
+                        }
+                        return;
+                    }
+                    r->finished = true;
+                    loop.remove_timeout(*t);
+                    r->waiter.resume();
+                });
+            }
+            void await_resume() const noexcept {}
+        };
+        co_await Awaiter{loop, timeout, fut, race, {}};
+        if (race->timed_out) throw TimeoutError("with_timeout: timed out after " + describe_timeout(timeout));
+    }
+    if constexpr (std::is_void_v<T>) {
+        co_await std::move(fut);
+    } else {
+        co_return co_await std::move(fut);
+    }
+}
+
+}  // namespace detail
+
+// Awaits `awaitable` (a Task, a Future or any awaitable) for at most `timeout`; raises TimeoutError when
+// it expires. Like Tornado, the operation itself is not cancelled (cancel a Future yourself if it should
+// stop); if it later fails, the error is logged, not lost.
+template <class Rep, class Period, class A>
+auto with_timeout(std::chrono::duration<Rep, Period> timeout, A awaitable) -> Task<await_result_t<A>> {
+    using R = await_result_t<A>;
+    auto& loop = IOLoop::current();
+    Future<R> fut;
+    if constexpr (std::is_same_v<A, Future<R>>)
+        fut = std::move(awaitable);
+    else
+        fut = start(std::move(awaitable));
+    return detail::with_timeout_impl<R>(loop, std::chrono::duration_cast<Duration>(timeout), std::move(fut));
+}
+
+}  // namespace squall

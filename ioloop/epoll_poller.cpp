@@ -1,0 +1,241 @@
+// EpollPoller: the epoll backend.
+//
+// Ops try their syscall at once and only wait on EAGAIN. A socket used with ops is registered once,
+// edge-triggered for both directions (no epoll_ctl per op); an edge retries the queued ops of that
+// direction in FIFO order until one would block. Readiness handlers (add_handler) use separate
+// level-triggered registrations; one fd cannot be used both ways.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ioloop/detail/op_list.hpp"
+#include "ioloop/detail/poller.hpp"
+
+namespace squall::detail {
+namespace {
+
+constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};
+
+struct FdState {
+    OpList readers;  // recv, accept
+    OpList writers;  // send, sendmsg, connect
+    bool ops_registered = false;
+    bool has_handler = false;
+    std::unique_ptr<HandlerCallback> handler;  // heap: it must not move while it runs
+};
+
+bool is_read_kind(IoKind k) { return k == IoKind::recv || k == IoKind::accept; }
+
+}  // namespace
+
+bool try_op_syscall(IoOp& op) noexcept {
+    long r = 0;
+    switch (op.kind) {
+        case IoKind::recv:
+            r = ::recv(op.fd, op.buf, op.len, 0);
+            break;
+        case IoKind::send:
+            r = ::send(op.fd, op.buf, op.len, MSG_NOSIGNAL);
+            break;
+        case IoKind::sendmsg:
+            r = ::sendmsg(op.fd, &op.msg, MSG_NOSIGNAL);
+            break;
+        case IoKind::accept:
+            op.addrlen = sizeof(op.addr);
+            r = ::accept4(op.fd, reinterpret_cast<sockaddr*>(&op.addr), &op.addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            break;
+        case IoKind::connect: {
+            // Called again after writability: the outcome is in SO_ERROR.
+            int err = 0;
+            socklen_t len = sizeof(err);
+            if (::getsockopt(op.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+            if (err == EINPROGRESS || err == EALREADY) return false;
+            op.result = -err;
+            return true;
+        }
+    }
+    if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+        if (errno == EINTR) return false;
+        op.result = -errno;
+        return true;
+    }
+    op.result = static_cast<int>(r);
+    return true;
+}
+
+class EpollPoller final : public Poller {
+public:
+    explicit EpollPoller(IOLoop& loop) : Poller(loop) {
+        epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+        if (epfd_ < 0) throw Error(std::string("epoll_create1 failed: ") + std::strerror(errno));
+        wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (wakefd_ < 0) throw Error(std::string("eventfd failed: ") + std::strerror(errno));
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kWakeTag;
+        ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+    }
+    ~EpollPoller() override {
+        ::close(wakefd_);
+        ::close(epfd_);
+    }
+
+    bool start(IoOp& op) override {
+        FdState& st = state(op.fd);
+        if (st.has_handler) {
+            op.result = -EBUSY;  // the fd is in readiness mode
+            return true;
+        }
+        OpList& list = is_read_kind(op.kind) ? st.readers : st.writers;
+        if (op.kind == IoKind::connect) {
+            if (::connect(op.fd, reinterpret_cast<const sockaddr*>(&op.addr), op.addrlen) == 0) {
+                op.result = 0;
+                return true;
+            }
+            if (errno != EINPROGRESS) {
+                op.result = -errno;
+                return true;
+            }
+        } else if (list.empty() && try_op_syscall(op)) {
+            return true;  // FIFO: only try inline when nothing is queued ahead
+        }
+        if (!st.ops_registered) {
+            epoll_event ev{};
+            ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+            ev.data.u64 = static_cast<std::uint64_t>(op.fd);
+            if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, op.fd, &ev) < 0 && errno != EEXIST) {
+                op.result = -errno;
+                return true;
+            }
+            st.ops_registered = true;
+        }
+        // No edge can be missed: data arriving after the failed attempt raises a new edge, and a fresh
+        // EPOLL_CTL_ADD reports readiness that already exists.
+        list.push_back(&op);
+        return false;
+    }
+
+    void cancel(IoOp& op) override {
+        if (!op.pending || op.fd < 0 || static_cast<std::size_t>(op.fd) >= fds_.size()) return;
+        FdState& st = fds_[op.fd];
+        OpList& list = is_read_kind(op.kind) ? st.readers : st.writers;
+        if (!list.contains(&op)) return;
+        list.remove(&op);
+        op.result = -ECANCELED;
+        IoOp* p = &op;
+        loop_.add_callback([p] { p->on_complete(p); });  // never complete inside the caller
+    }
+
+    void forget_fd(int fd) override {
+        if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
+        FdState& st = fds_[fd];
+        for (OpList* list : {&st.readers, &st.writers}) {
+            while (IoOp* op = list->head) {
+                list->remove(op);
+                op->result = -ECANCELED;
+                loop_.add_callback([op] { op->on_complete(op); });
+            }
+        }
+        if (st.ops_registered || st.has_handler) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+        st = FdState{};
+    }
+
+    void add_handler(int fd, std::uint32_t events, HandlerCallback cb) override {
+        FdState& st = state(fd);
+        if (st.ops_registered || st.has_handler)
+            throw UsageError("add_handler: fd " + std::to_string(fd) + " is already registered with this loop");
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.u64 = static_cast<std::uint64_t>(fd);
+        if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0)
+            throw Error("add_handler: epoll_ctl failed for fd " + std::to_string(fd) + ": " + std::strerror(errno));
+        st.has_handler = true;
+        st.handler = std::make_unique<HandlerCallback>(std::move(cb));
+    }
+
+    void update_handler(int fd, std::uint32_t events) override {
+        FdState& st = state(fd);
+        if (!st.has_handler) throw UsageError("update_handler: fd " + std::to_string(fd) + " has no handler");
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.u64 = static_cast<std::uint64_t>(fd);
+        if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) < 0)
+            throw Error("update_handler: epoll_ctl failed: " + std::string(std::strerror(errno)));
+    }
+
+    void remove_handler(int fd) override {
+        if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size() || !fds_[fd].has_handler) return;
+        ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+        fds_[fd].has_handler = false;
+        // The callback may be the one running now: destroy it later.
+        loop_.add_callback([h = std::move(fds_[fd].handler)] {});
+    }
+
+    void poll(std::int64_t timeout_ns) override {
+        int timeout_ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
+        int n = ::epoll_wait(epfd_, events_, kMaxEvents, timeout_ms);
+        if (n < 0) {
+            if (errno == EINTR) return;
+            throw Error(std::string("epoll_wait failed: ") + std::strerror(errno));
+        }
+        for (int i = 0; i < n; ++i) {
+            std::uint64_t tag = events_[i].data.u64;
+            std::uint32_t ev = events_[i].events;
+            if (tag == kWakeTag) {
+                std::uint64_t v;
+                [[maybe_unused]] auto r = ::read(wakefd_, &v, sizeof v);
+                continue;
+            }
+            int fd = static_cast<int>(tag);
+            if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
+            if (fds_[fd].has_handler) {
+                (*fds_[fd].handler)(fd, ev);
+                continue;
+            }
+            if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) drain(fd, /*read_side=*/true);
+            if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) drain(fd, /*read_side=*/false);
+        }
+    }
+
+    void wake() override {
+        std::uint64_t one = 1;
+        [[maybe_unused]] auto r = ::write(wakefd_, &one, sizeof one);
+    }
+
+private:
+    FdState& state(int fd) {
+        if (fd < 0) throw UsageError("invalid file descriptor");
+        if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) * 2 + 16);
+        return fds_[fd];
+    }
+
+    // Completes queued ops of one direction until one would block. Completion resumes coroutines that
+    // may queue, cancel or close: re-read the state after each.
+    void drain(int fd, bool read_side) {
+        for (;;) {
+            if (static_cast<std::size_t>(fd) >= fds_.size()) return;
+            OpList& list = read_side ? fds_[fd].readers : fds_[fd].writers;
+            IoOp* op = list.head;
+            if (!op || !try_op_syscall(*op)) return;
+            list.remove(op);
+            op->on_complete(op);
+        }
+    }
+
+    static constexpr int kMaxEvents = 256;
+    int epfd_ = -1;
+    int wakefd_ = -1;
+    std::vector<FdState> fds_;
+    epoll_event events_[kMaxEvents];
+};
+
+std::unique_ptr<Poller> make_epoll_poller(IOLoop& loop) { return std::make_unique<EpollPoller>(loop); }
+
+}  // namespace squall::detail

@@ -1,0 +1,164 @@
+// IOLoop: squall's event loop (Tornado's IOLoop), one per thread, on io_uring or epoll.
+//
+//     squall::IOLoop loop;                       // io_uring when the kernel allows it, else epoll
+//     loop.call_later(std::chrono::milliseconds(10), [] { std::puts("tick"); });
+//     int answer = loop.run_sync(compute(), std::chrono::seconds(5));
+//
+// One iteration: run the callbacks queued before it began, then the due timers, then the end-of-
+// iteration hooks (the streams' corked writes: everything written during the iteration leaves in one
+// writev / one SQE batch), then wait for I/O (not at all when callbacks are pending, else until the next
+// timer) and dispatch completions, which resume coroutines inline.
+//
+// Thread safety: add_callback and stop may be called from any thread. Everything else, and every
+// Future/Task touched by the loop, belongs to the loop's thread. An io_uring loop must run on the thread
+// that created it (the ring is set up single-issuer).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "coro/errors.hpp"
+#include "coro/function.hpp"
+#include "coro/future.hpp"
+#include "coro/start.hpp"
+#include "coro/task.hpp"
+#include "ioloop/io_op.hpp"
+#include "ioloop/timer_queue.hpp"
+
+namespace squall {
+
+enum class Backend { automatic, epoll, uring };
+std::string_view to_string(Backend b) noexcept;
+
+// Readiness events for add_handler; the values are epoll's and poll's (as Tornado's).
+namespace events {
+inline constexpr std::uint32_t kRead = 0x001;
+inline constexpr std::uint32_t kWrite = 0x004;
+inline constexpr std::uint32_t kError = 0x008 | 0x010;
+}  // namespace events
+
+using HandlerCallback = UniqueFunction<void(int fd, std::uint32_t events)>;
+
+namespace detail {
+class Poller;
+}
+
+class IOLoop {
+public:
+    // Backend::automatic honours SQUALL_IOLOOP=epoll|uring, else tries io_uring and falls back to epoll
+    // (logging one line) when io_uring_setup is refused. A forced backend that cannot start throws.
+    explicit IOLoop(Backend backend = Backend::automatic);
+    ~IOLoop();
+    IOLoop(const IOLoop&) = delete;
+    IOLoop& operator=(const IOLoop&) = delete;
+
+    // The loop of this thread: the one running, else the last constructed on it. UsageError if none.
+    static IOLoop& current();
+    static IOLoop* current_or_null() noexcept;
+    void make_current() noexcept;
+
+    Backend backend() const noexcept { return backend_; }
+
+    // Runs until stop(). Not re-entrant.
+    void run();
+    // Makes run() return after the current iteration. Safe from any thread.
+    void stop();
+
+    // Runs the loop until `task` finishes and returns its result (or rethrows its error). With a
+    // timeout, raises TimeoutError when it expires (the task is left suspended, not destroyed).
+    template <class T>
+    T run_sync(Task<T> task, std::optional<Duration> timeout = std::nullopt);
+
+    // Monotonic time.
+    TimePoint time() const noexcept { return Clock::now(); }
+
+    // Runs cb on the next iteration. Safe from any thread (wakes the loop through its eventfd).
+    void add_callback(Callback cb);
+
+    TimeoutHandle call_at(TimePoint deadline, Callback cb) { return timers_.add(deadline, std::move(cb)); }
+    TimeoutHandle call_later(Duration delay, Callback cb) { return timers_.add(time() + delay, std::move(cb)); }
+    // Returns false when the timeout already ran or was removed.
+    bool remove_timeout(TimeoutHandle h) noexcept { return timers_.cancel(h); }
+    std::size_t pending_timeouts() const noexcept { return timers_.size(); }
+
+    // Runs cb after this iteration's callbacks, timers and completions, before the loop waits again.
+    void add_end_of_iteration(Callback cb) { end_of_iteration_.push_back(std::move(cb)); }
+
+    // Readiness API (Tornado parity): level-triggered; events from squall::events.
+    void add_handler(int fd, std::uint32_t events, HandlerCallback cb);
+    void update_handler(int fd, std::uint32_t events);
+    void remove_handler(int fd);
+
+    // Completion ops on non-blocking sockets. Each returns an awaitable yielding bytes/fd or -errno.
+    IoAwaitable recv(int fd, void* buf, std::size_t len);
+    IoAwaitable send(int fd, const void* buf, std::size_t len);
+    IoAwaitable sendmsg(int fd, const iovec* iov, std::size_t iovcnt);
+    IoAwaitable connect(int fd, const sockaddr* addr, socklen_t addrlen);
+    IoAwaitable accept(int fd);
+
+    // Starts an op (for callback-style users who set op.on_complete). Returns true when it completed
+    // inline (op.result set, on_complete will not be called).
+    bool start(IoOp& op);
+    // Aborts a pending op: it completes soon (asynchronously) with -ECANCELED unless it already finished.
+    void cancel(IoOp& op);
+    // Closes fd after its ops were cancelled; forgets the loop's registrations for it.
+    void close_fd(int fd);
+
+    // Statistics for tests and benchmarks.
+    struct Stats {
+        std::uint64_t iterations = 0;
+        std::uint64_t waits = 0;  // blocking waits (syscalls that may sleep)
+    };
+    const Stats& stats() const noexcept { return stats_; }
+
+private:
+    friend class detail::Poller;
+    void run_callbacks();
+    void run_end_of_iteration();
+    void run_sync_impl(Callback starter, bool& finished, std::optional<Duration> timeout);
+
+    Backend backend_;
+    std::unique_ptr<detail::Poller> poller_;
+    TimerQueue timers_;
+    std::vector<Callback> callbacks_;  // loop-thread queue
+    std::vector<Callback> running_;    // the batch being run
+    std::vector<Callback> end_of_iteration_;
+    std::vector<Callback> end_running_;
+    std::mutex remote_mutex_;
+    std::vector<Callback> remote_;  // from other threads
+    std::atomic<bool> remote_pending_{false};
+    std::atomic<bool> polling_{false};
+    std::atomic<bool> stop_requested_{false};
+    bool running_loop_ = false;
+    std::thread::id thread_id_;
+    Stats stats_;
+};
+
+template <class T>
+T IOLoop::run_sync(Task<T> task, std::optional<Duration> timeout) {
+    Future<T> result;
+    bool finished = false;
+    run_sync_impl(
+        [&] {
+            result = start(std::move(task));
+            result.add_done_callback([&](const Future<T>&) {
+                finished = true;
+                stop();
+            });
+        },
+        finished, timeout);
+    if constexpr (std::is_void_v<T>) {
+        result.result();
+    } else {
+        return std::move(const_cast<T&>(result.result()));
+    }
+}
+
+}  // namespace squall

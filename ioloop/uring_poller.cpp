@@ -1,0 +1,288 @@
+// UringPoller: the io_uring backend (liburing).
+//
+// Ops are real io_uring requests (recv, send, sendmsg, connect, accept) whose user_data is the IoOp.
+// SQEs prepared during an iteration are submitted together by the one io_uring_submit_and_wait* call
+// that also waits, so a burst of writes costs one syscall. The ring is set up with the newest flags the
+// kernel accepts (single issuer + deferred task running, else cooperative task running, else none).
+// Cross-thread wakeups use an eventfd with a read request kept armed. Readiness handlers use one-shot
+// poll requests re-armed after each callback, which gives level-triggered semantics like epoll's.
+#include <liburing.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ioloop/detail/poller.hpp"
+
+namespace squall::detail {
+namespace {
+
+constexpr std::uint64_t kIgnore = 0;    // cancel / poll-remove requests
+constexpr std::uint64_t kWakeTag = 1;   // the eventfd read
+constexpr std::uint64_t kHandlerBit = 2;  // user_data = HandlerRec* | 2 (records are 8-byte aligned)
+
+struct HandlerRec {
+    int fd;
+    std::uint32_t events;
+    HandlerCallback cb;
+    bool active = true;
+    bool armed = false;
+};
+
+struct Completion {
+    std::uint64_t user_data;
+    std::int32_t res;
+    std::uint32_t flags;
+};
+
+}  // namespace
+
+class UringPoller final : public Poller {
+public:
+    UringPoller(IOLoop& loop, int& error) : Poller(loop) {
+        static constexpr unsigned kFlagSets[] = {
+            IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+            IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
+            IORING_SETUP_COOP_TASKRUN,
+            0,
+        };
+        int ret = -EINVAL;
+        for (unsigned flags : kFlagSets) {
+            io_uring_params params{};
+            params.flags = flags | IORING_SETUP_CQSIZE;
+            params.cq_entries = 4 * kEntries;
+            ret = io_uring_queue_init_params(kEntries, &ring_, &params);
+            if (ret == 0) {
+                flags_ = flags;
+                break;
+            }
+            if (ret != -EINVAL) break;  // refused (EPERM, ENOSYS...): no point trying other flags
+        }
+        if (ret != 0) {
+            error = -ret;
+            return;
+        }
+        ok_ = true;
+        wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (wakefd_ < 0) {
+            error = errno;
+            return;
+        }
+        arm_wake();
+    }
+
+    ~UringPoller() override {
+        if (!ok_) return;
+        if (wakefd_ >= 0) ::close(wakefd_);
+        io_uring_queue_exit(&ring_);
+        for (HandlerRec* r : handlers_) delete r;
+        for (HandlerRec* r : retired_) delete r;
+    }
+
+    bool ready() const noexcept { return ok_ && wakefd_ >= 0; }
+    unsigned flags() const noexcept { return flags_; }
+
+    bool start(IoOp& op) override {
+        io_uring_sqe* sqe = get_sqe();
+        switch (op.kind) {
+            case IoKind::recv:
+                io_uring_prep_recv(sqe, op.fd, op.buf, op.len, 0);
+                break;
+            case IoKind::send:
+                io_uring_prep_send(sqe, op.fd, op.buf, op.len, MSG_NOSIGNAL);
+                break;
+            case IoKind::sendmsg:
+                io_uring_prep_sendmsg(sqe, op.fd, &op.msg, MSG_NOSIGNAL);
+                break;
+            case IoKind::connect:
+                io_uring_prep_connect(sqe, op.fd, reinterpret_cast<sockaddr*>(&op.addr), op.addrlen);
+                break;
+            case IoKind::accept:
+                op.addrlen = sizeof(op.addr);
+                io_uring_prep_accept(sqe, op.fd, reinterpret_cast<sockaddr*>(&op.addr), &op.addrlen,
+                                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+                break;
+        }
+        io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&op));
+        op.pending = true;
+        return false;
+    }
+
+    void cancel(IoOp& op) override {
+        if (!op.pending) return;
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&op), 0);
+        io_uring_sqe_set_data64(sqe, kIgnore);
+    }
+
+    void forget_fd(int fd) override { remove_handler(fd); }
+
+    void add_handler(int fd, std::uint32_t events, HandlerCallback cb) override {
+        if (fd < 0) throw UsageError("invalid file descriptor");
+        if (static_cast<std::size_t>(fd) >= handlers_.size()) handlers_.resize(static_cast<std::size_t>(fd) * 2 + 16);
+        if (handlers_[fd]) throw UsageError("add_handler: fd " + std::to_string(fd) + " already has a handler");
+        auto* rec = new HandlerRec{fd, events, std::move(cb)};
+        handlers_[fd] = rec;
+        arm(rec);
+    }
+
+    void update_handler(int fd, std::uint32_t events) override {
+        HandlerRec* rec = find(fd);
+        if (!rec) throw UsageError("update_handler: fd " + std::to_string(fd) + " has no handler");
+        if (rec->events == events) return;
+        rec->events = events;
+        // Inside its own callback the record is disarmed and re-arms with the new mask afterwards;
+        // otherwise change the armed poll in place (the callback object never moves while it may run).
+        if (rec->armed) {
+            io_uring_sqe* sqe = get_sqe();
+            std::uint64_t ud = reinterpret_cast<std::uint64_t>(rec) | kHandlerBit;
+            io_uring_prep_poll_update(sqe, ud, ud, events, IORING_POLL_UPDATE_EVENTS);
+            io_uring_sqe_set_data64(sqe, kIgnore);
+        }
+    }
+
+    void remove_handler(int fd) override {
+        HandlerRec* rec = find(fd);
+        if (!rec) return;
+        handlers_[fd] = nullptr;
+        retire(rec);
+    }
+
+    void poll(std::int64_t timeout_ns) override {
+        int ret;
+        if (timeout_ns == 0) {
+            ret = io_uring_submit_and_get_events(&ring_);
+        } else if (timeout_ns < 0) {
+            ret = io_uring_submit_and_wait(&ring_, 1);
+        } else {
+            __kernel_timespec ts{};
+            ts.tv_sec = timeout_ns / 1'000'000'000;
+            ts.tv_nsec = timeout_ns % 1'000'000'000;
+            io_uring_cqe* cqe = nullptr;
+            ret = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+        }
+        if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+            throw Error(std::string("io_uring_enter failed: ") + std::strerror(-ret));
+        reap();
+    }
+
+    void wake() override {
+        std::uint64_t one = 1;
+        [[maybe_unused]] auto r = ::write(wakefd_, &one, sizeof one);
+    }
+
+private:
+    io_uring_sqe* get_sqe() {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        while (!sqe) {  // the submission queue is full: hand it to the kernel
+            io_uring_submit(&ring_);
+            sqe = io_uring_get_sqe(&ring_);
+        }
+        return sqe;
+    }
+
+    void arm_wake() {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_read(sqe, wakefd_, &wake_buf_, sizeof wake_buf_, 0);
+        io_uring_sqe_set_data64(sqe, kWakeTag);
+    }
+
+    void arm(HandlerRec* rec) {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_poll_add(sqe, rec->fd, rec->events);
+        io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(rec) | kHandlerBit);
+        rec->armed = true;
+    }
+
+    void retire(HandlerRec* rec) {
+        rec->active = false;
+        if (rec->armed) {
+            io_uring_sqe* sqe = get_sqe();
+            io_uring_prep_poll_remove(sqe, reinterpret_cast<std::uint64_t>(rec) | kHandlerBit);
+            io_uring_sqe_set_data64(sqe, kIgnore);
+            retired_.push_back(rec);  // freed when its poll completes
+        } else {
+            retired_.push_back(rec);
+            free_retired_later();
+        }
+    }
+
+    void free_retired_later() {
+        // The record may be running its callback right now: free on the next iteration.
+        loop_.add_callback([this] {
+            std::erase_if(retired_, [](HandlerRec* r) {
+                if (r->armed) return false;
+                delete r;
+                return true;
+            });
+        });
+    }
+
+    HandlerRec* find(int fd) const noexcept {
+        if (fd < 0 || static_cast<std::size_t>(fd) >= handlers_.size()) return nullptr;
+        return handlers_[fd];
+    }
+
+    void reap() {
+        // Copy the batch out first: dispatching resumes coroutines that prepare new SQEs.
+        batch_.clear();
+        unsigned head;
+        io_uring_cqe* cqe;
+        unsigned count = 0;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            batch_.push_back(Completion{cqe->user_data, cqe->res, cqe->flags});
+            ++count;
+        }
+        io_uring_cq_advance(&ring_, count);
+        for (const Completion& c : batch_) dispatch(c);
+    }
+
+    void dispatch(const Completion& c) {
+        if (c.user_data == kIgnore) return;
+        if (c.user_data == kWakeTag) {
+            arm_wake();
+            return;
+        }
+        if (c.user_data & kHandlerBit) {
+            auto* rec = reinterpret_cast<HandlerRec*>(c.user_data & ~kHandlerBit);
+            rec->armed = false;
+            if (!rec->active) {
+                free_retired_later();
+                return;
+            }
+            std::uint32_t ev = c.res < 0 ? events::kError : static_cast<std::uint32_t>(c.res);
+            rec->cb(rec->fd, ev);
+            if (rec->active && !rec->armed) arm(rec);
+            return;
+        }
+        auto* op = reinterpret_cast<IoOp*>(c.user_data);
+        op->pending = false;
+        op->result = c.res;
+        op->on_complete(op);
+    }
+
+    static constexpr unsigned kEntries = 1024;
+    io_uring ring_{};
+    bool ok_ = false;
+    unsigned flags_ = 0;
+    int wakefd_ = -1;
+    std::uint64_t wake_buf_ = 0;
+    std::vector<HandlerRec*> handlers_;
+    std::vector<HandlerRec*> retired_;
+    std::vector<Completion> batch_;
+};
+
+std::unique_ptr<Poller> make_uring_poller(IOLoop& loop, int& error) {
+    error = 0;
+    auto p = std::make_unique<UringPoller>(loop, error);
+    if (!p->ready()) {
+        if (!error) error = ENOSYS;
+        return nullptr;
+    }
+    return p;
+}
+
+}  // namespace squall::detail
