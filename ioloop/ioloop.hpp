@@ -51,7 +51,7 @@ class Poller;
 }
 
 class IOLoop {
-public:
+  public:
     // Backend::automatic honours SQUALL_IOLOOP=epoll|uring, else tries io_uring and falls back to epoll
     // (logging one line) when io_uring_setup is refused. A forced backend that cannot start throws.
     explicit IOLoop(Backend backend = Backend::automatic);
@@ -83,7 +83,9 @@ public:
     void add_callback(Callback cb);
 
     TimeoutHandle call_at(TimePoint deadline, Callback cb) { return timers_.add(deadline, std::move(cb)); }
-    TimeoutHandle call_later(Duration delay, Callback cb) { return timers_.add(time() + delay, std::move(cb)); }
+    TimeoutHandle call_later(Duration delay, Callback cb) {
+        return timers_.add(time() + delay, std::move(cb));
+    }
     // Returns false when the timeout already ran or was removed.
     bool remove_timeout(TimeoutHandle h) noexcept { return timers_.cancel(h); }
     std::size_t pending_timeouts() const noexcept { return timers_.size(); }
@@ -118,7 +120,7 @@ public:
     };
     const Stats& stats() const noexcept { return stats_; }
 
-private:
+  private:
     friend class detail::Poller;
     void run_callbacks();
     void run_end_of_iteration();
@@ -147,7 +149,7 @@ T IOLoop::run_sync(Task<T> task, std::optional<Duration> timeout) {
     bool finished = false;
     run_sync_impl(
         [&] {
-            result = start(std::move(task));
+            result = ::squall::start(std::move(task));
             result.add_done_callback([&](const Future<T>&) {
                 finished = true;
                 stop();

@@ -1,0 +1,168 @@
+// IOStream: a buffered non-blocking TCP stream (Tornado's IOStream), optionally TLS, on either loop
+// backend.
+//
+//     auto stream = co_await squall::TCPClient(loop).connect("127.0.0.1", 8080);
+//     co_await stream->write("GET / HTTP/1.0\r\n\r\n");
+//     std::string head = co_await stream->read_until("\r\n\r\n", 64 * 1024);
+//     std::string body = co_await stream->read_until_close();
+//
+// Reads: one pending read at a time (a second is a UsageError); each kind completes from the buffer
+// without a syscall when enough is there; read_until / read_until_regex include the delimiter. Data that
+// trickles in is never rescanned from the start. Limits: max_buffer_size (default 100 MiB) bounds the
+// read buffer (StreamBufferFullError), max_bytes bounds a delimiter search (UnsatisfiableReadError);
+// both close the stream, as in Tornado.
+// Writes: write() queues and returns a Future resolved once the bytes are handed to the kernel. All
+// writes of one loop iteration leave together in one sendmsg (corked until the iteration ends).
+// Reading and writing from two coroutines at once is fine.
+// Close: a pending read that the buffered bytes can satisfy completes first; read_until_close resolves
+// with what arrived; other waiters then fail with StreamClosedError carrying the cause; then the close
+// callbacks run.
+// Lifetime: streams are shared (std::shared_ptr); pending operations keep their stream alive.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "coro/function.hpp"
+#include "coro/future.hpp"
+#include "coro/task.hpp"
+#include "ioloop/ioloop.hpp"
+#include "iostream/buffer.hpp"
+#include "iostream/errors.hpp"
+#include "iostream/regex.hpp"
+#include "iostream/tls.hpp"
+#include "iostream/write_queue.hpp"
+
+namespace squall {
+
+struct IOStreamOptions {
+    std::size_t max_buffer_size = 100 * 1024 * 1024;
+    std::size_t read_chunk_size = 64 * 1024;  // bytes asked of each recv
+    std::size_t max_write_buffer_size = 0;    // 0: unlimited; else write() fails with StreamBufferFullError
+};
+
+class IOStream : public std::enable_shared_from_this<IOStream> {
+  public:
+    // Takes ownership of a connected non-blocking socket.
+    static std::shared_ptr<IOStream> create(IOLoop& loop, int fd, IOStreamOptions options = {});
+    ~IOStream();
+    IOStream(const IOStream&) = delete;
+    IOStream& operator=(const IOStream&) = delete;
+
+    IOLoop& loop() const noexcept { return loop_; }
+    int fd() const noexcept { return fd_; }
+    bool closed() const noexcept { return closed_; }
+    bool reading() const noexcept { return reading_; }
+    bool writing() const noexcept { return !write_queue_.empty(); }
+    bool is_tls() const noexcept { return tls_ != nullptr; }
+    const TlsEngine* tls() const noexcept { return tls_.get(); }
+
+    // --- reads
+    // Up to and including the first `delimiter`. max_bytes (0: no limit) bounds the result.
+    Task<std::string> read_until(std::string delimiter, std::size_t max_bytes = 0);
+    // Up to and including the first match of `regex`.
+    Task<std::string> read_until_regex(std::shared_ptr<const StreamRegex> regex, std::size_t max_bytes = 0);
+    Task<std::string> read_until_regex(std::string_view pattern, std::size_t max_bytes = 0);
+    // Exactly n bytes; with partial, at least 1 and at most n (whatever is available).
+    Task<std::string> read_bytes(std::size_t n, bool partial = false);
+    // Everything until the peer closes (bounded by max_buffer_size).
+    Task<std::string> read_until_close();
+
+    // Low-level read access for parsers that work on the buffer in place (HTTP, AMQP): fill() waits
+    // until at least one more byte is buffered (throws StreamClosedError at EOF, StreamBufferFullError
+    // when the buffer is at max_buffer_size). Counts as the one pending read while it waits.
+    Task<void> fill();
+    Buffer& read_buffer() noexcept { return read_buffer_; }
+
+    // --- writes
+    // Queues bytes; the Future resolves when they were handed to the kernel, or fails with
+    // StreamClosedError.
+    Future<void> write(std::string_view bytes);
+    Future<void> write(std::string&& bytes);
+    Future<void> write(const char* bytes) { return write(std::string_view(bytes)); }
+    // Queues bytes without a Future (a write error surfaces on the next operation and the close reason).
+    void write_buffered(std::string_view bytes);
+    void write_buffered(std::string&& bytes);
+    void write_buffered(const char* bytes) { write_buffered(std::string_view(bytes)); }
+    // Resolves when everything queued so far is written.
+    Future<void> flush();
+
+    // --- TLS
+    // Runs the TLS handshake on this stream (client or server per the context). Afterwards every read
+    // and write is encrypted. Throws TlsError naming the reason on failure (and closes the stream).
+    Task<void> start_tls(std::shared_ptr<const TlsContext> context, std::string server_hostname = {});
+
+    // --- closing
+    // Closes now; pending writes are dropped. `reason` becomes the cause carried by StreamClosedError.
+    void close(std::exception_ptr reason = nullptr);
+    // Waits for pending writes (bounded by the caller's own timeout), then closes.
+    Task<void> close_after_flush();
+    void set_close_callback(Callback cb) { close_callback_ = std::move(cb); }
+    // Resolves when the stream closes.
+    Future<void> wait_closed();
+    // Why the stream closed (null while open or after a plain local close).
+    std::exception_ptr close_reason() const noexcept { return close_reason_; }
+
+    // --- socket options and addresses
+    void set_nodelay(bool on);
+    sockaddr_storage peer_address() const;
+    sockaddr_storage local_address() const;
+
+    std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+    std::uint64_t bytes_written() const noexcept { return write_queue_.written_total(); }
+
+  private:
+    struct Key {};
+
+  public:
+    IOStream(Key, IOLoop& loop, int fd, IOStreamOptions options);
+
+  private:
+    class ReadGuard;
+    [[noreturn]] void throw_closed(const char* doing);
+    StreamClosedError closed_error(const char* doing) const;
+    void fail_buffer_full();
+    Task<void> fill_plain();
+    Task<void> fill_tls();
+    Task<void> send_tls_pending();
+    void queue(std::string_view bytes);
+    void queue(std::string&& bytes);
+    void schedule_flush();
+    void start_send();
+    static void on_send_complete(IoOp* op);
+    void resolve_writers();
+    void on_eof();
+    void on_error(int err, const char* doing);
+
+    IOLoop& loop_;
+    int fd_;
+    IOStreamOptions options_;
+    Buffer read_buffer_;
+    WriteQueue write_queue_;
+    std::unique_ptr<TlsEngine> tls_;
+    bool closed_ = false;
+    bool reading_ = false;
+    bool eof_ = false;
+    bool flush_scheduled_ = false;
+    bool send_in_flight_ = false;
+    IoOp* read_op_ = nullptr;  // the recv in flight, to cancel on close
+    IoOp send_op_;
+    std::shared_ptr<IOStream> send_keepalive_;
+    iovec iov_[64];
+    std::deque<std::pair<std::uint64_t, Promise<void>>> write_waiters_;
+    std::exception_ptr close_reason_;
+    Callback close_callback_;
+    std::optional<Promise<void>> closed_promise_;
+    std::uint64_t bytes_read_ = 0;
+};
+
+}  // namespace squall
