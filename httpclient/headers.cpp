@@ -1,0 +1,149 @@
+#include "httpclient/headers.hpp"
+
+#include <algorithm>
+
+#include "httpclient/errors.hpp"
+
+namespace squall::http {
+
+namespace {
+char lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+}
+
+namespace detail {
+bool is_token_char(unsigned char c) noexcept {
+    if (c >= '0' && c <= '9') return true;
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+    switch (c) {
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool is_token(std::string_view s) noexcept {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_token_char(c); });
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+}  // namespace detail
+
+HTTPHeaders::HTTPHeaders(std::initializer_list<Field> fields) : fields_(fields) {}
+
+void HTTPHeaders::add(std::string name, std::string value) {
+    fields_.emplace_back(std::move(name), std::move(value));
+}
+
+void HTTPHeaders::set(std::string_view name, std::string value) {
+    auto first =
+        std::find_if(fields_.begin(), fields_.end(), [&](const Field& f) { return iequals(f.first, name); });
+    if (first == fields_.end()) {
+        fields_.emplace_back(std::string(name), std::move(value));
+        return;
+    }
+    first->second = std::move(value);
+    fields_.erase(std::remove_if(std::next(first), fields_.end(),
+                                 [&](const Field& f) { return iequals(f.first, name); }),
+                  fields_.end());
+}
+
+std::optional<std::string_view> HTTPHeaders::get(std::string_view name) const {
+    for (const auto& f : fields_) {
+        if (iequals(f.first, name)) return std::string_view(f.second);
+    }
+    return std::nullopt;
+}
+
+std::string_view HTTPHeaders::get(std::string_view name, std::string_view fallback) const {
+    auto v = get(name);
+    return v ? *v : fallback;
+}
+
+std::vector<std::string_view> HTTPHeaders::get_all(std::string_view name) const {
+    std::vector<std::string_view> out;
+    for (const auto& f : fields_) {
+        if (iequals(f.first, name)) out.emplace_back(f.second);
+    }
+    return out;
+}
+
+std::size_t HTTPHeaders::remove(std::string_view name) {
+    auto before = fields_.size();
+    fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+                                 [&](const Field& f) { return iequals(f.first, name); }),
+                  fields_.end());
+    return before - fields_.size();
+}
+
+bool HTTPHeaders::contains(std::string_view name) const {
+    return get(name).has_value();
+}
+
+void HTTPHeaders::parse_line(std::string_view line) {
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) return;
+    if (line.front() == ' ' || line.front() == '\t') {
+        if (fields_.empty()) throw ProtocolError("header continuation line with no header before it");
+        std::string& value = fields_.back().second;
+        auto more = detail::trim_ows(line);
+        if (more.empty()) return;
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+        if (!value.empty()) value += ' ';
+        value += more;
+        return;
+    }
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) {
+        throw ProtocolError("malformed header line (no colon): \"" + std::string(line.substr(0, 80)) + "\"");
+    }
+    auto name = line.substr(0, colon);
+    if (!detail::is_token(name)) {
+        throw ProtocolError("invalid header name \"" + std::string(name.substr(0, 80)) + "\"");
+    }
+    add(std::string(name), std::string(detail::trim_ows(line.substr(colon + 1))));
+}
+
+HTTPHeaders HTTPHeaders::parse(std::string_view block) {
+    HTTPHeaders headers;
+    while (!block.empty()) {
+        auto eol = block.find('\n');
+        auto line = block.substr(0, eol);
+        block = eol == std::string_view::npos ? std::string_view{} : block.substr(eol + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) break;
+        headers.parse_line(line);
+    }
+    return headers;
+}
+
+}  // namespace squall::http

@@ -1,0 +1,75 @@
+// HTTPHeaders: an ordered, multi-valued, case-insensitive header list (Tornado's HTTPHeaders).
+//
+//   HTTPHeaders h;
+//   h.add("Set-Cookie", "a=1");
+//   h.add("set-cookie", "b=2");
+//   h.get("SET-COOKIE");        // "a=1" (first value)
+//   h.get_all("Set-Cookie");    // {"a=1", "b=2"}
+//   for (const auto& [name, value] : h) { ... }   // insertion order, names as first written
+//
+// Lookups are linear: a response has tens of headers, and a vector keeps order and allocates once.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace squall::http {
+
+// ASCII case-insensitive equality (header names, schemes, tokens).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+class HTTPHeaders {
+  public:
+    using Field = std::pair<std::string, std::string>;
+    using const_iterator = std::vector<Field>::const_iterator;
+
+    HTTPHeaders() = default;
+    HTTPHeaders(std::initializer_list<Field> fields);
+
+    // Appends a field; existing fields of the same name stay.
+    void add(std::string name, std::string value);
+    // Replaces every field of this name with one (at the position of the first, else at the end).
+    void set(std::string_view name, std::string value);
+    // The first value of `name`, if any.
+    std::optional<std::string_view> get(std::string_view name) const;
+    // The first value of `name`, or `fallback`.
+    std::string_view get(std::string_view name, std::string_view fallback) const;
+    // Every value of `name`, in order.
+    std::vector<std::string_view> get_all(std::string_view name) const;
+    // Removes every field of this name; returns how many were removed.
+    std::size_t remove(std::string_view name);
+    bool contains(std::string_view name) const;
+
+    std::size_t size() const noexcept { return fields_.size(); }
+    bool empty() const noexcept { return fields_.empty(); }
+    void clear() noexcept { fields_.clear(); }
+    const_iterator begin() const noexcept { return fields_.begin(); }
+    const_iterator end() const noexcept { return fields_.end(); }
+
+    // Parses one header line ("Name: value", CRLF or LF optional). A line starting with SP or HT continues
+    // the previous field's value (obsolete line folding): it is joined with one space, as RFC 9112 says a
+    // recipient may. Throws ProtocolError for a line without a colon, an empty or invalid name, or a
+    // continuation with no field before it.
+    void parse_line(std::string_view line);
+    // Parses a header block (lines separated by CRLF or LF; stops at the first empty line).
+    static HTTPHeaders parse(std::string_view block);
+
+    friend bool operator==(const HTTPHeaders&, const HTTPHeaders&) = default;
+
+  private:
+    std::vector<Field> fields_;
+};
+
+namespace detail {
+// RFC 9110 token characters (header names, methods).
+bool is_token_char(unsigned char c) noexcept;
+bool is_token(std::string_view s) noexcept;
+// Strips leading and trailing spaces and horizontal tabs.
+std::string_view trim_ows(std::string_view s) noexcept;
+}  // namespace detail
+
+}  // namespace squall::http

@@ -1,0 +1,74 @@
+// HTTPRequest: everything one fetch needs, as an option struct with Tornado's names and defaults.
+//
+//   squall::http::HTTPRequest req{
+//       .url = "http://127.0.0.1:8080/upload",
+//       .method = "POST",
+//       .headers = {{"Content-Type", "application/json"}},
+//       .body = R"({"x": 1})",
+//       .request_timeout = std::chrono::seconds(5),
+//   };
+//   auto resp = co_await client.fetch(req);
+//
+// Fields must be written in declaration order in a designated initializer.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "httpclient/headers.hpp"
+
+namespace squall::http {
+
+// Produces the request body piece by piece for streamed uploads (sent chunked unless the request sets
+// Content-Length): each call returns the next piece, std::nullopt at the end.
+// NOTE: this synchronous signature is provisional. When the connection code lands it is expected to become
+// a coroutine (e.g. Task<std::optional<std::string>>) so a producer can wait on I/O; callers should
+// treat it as "next piece or end" and not rely on it being synchronous.
+using BodyProducer = std::function<std::optional<std::string>()>;
+
+// Receives body pieces as they arrive (after decompression when decompress_response); when set, the
+// response body is not buffered. The view is valid only during the call.
+using StreamingCallback = std::function<void(std::string_view piece)>;
+
+// Receives the response head line by line, as Tornado's header_callback: the status line, each header
+// line, then an empty line ("\r\n"); lines end with CRLF. Called again for each 1xx response.
+using HeaderCallback = std::function<void(std::string_view line)>;
+
+struct HTTPRequest {
+    std::string url{};
+    std::string method = "GET";
+    HTTPHeaders headers{};
+    // Request body; std::nullopt sends none (Content-Length: 0 is still written for POST, PUT and PATCH).
+    std::optional<std::string> body{};
+    BodyProducer body_producer{};  // mutually exclusive with body
+    std::string auth_username{};   // Basic authentication when non-empty
+    std::string auth_password{};
+    std::chrono::milliseconds connect_timeout = std::chrono::seconds(20);
+    std::chrono::milliseconds request_timeout = std::chrono::seconds(20);
+    bool follow_redirects = true;
+    int max_redirects = 5;
+    std::string user_agent{};         // empty: "squall/<version>"
+    bool decompress_response = true;  // sends Accept-Encoding: gzip and inflates gzip/deflate bodies
+    StreamingCallback streaming_callback{};
+    HeaderCallback header_callback{};
+    bool expect_100_continue = false;
+    bool validate_cert = true;
+    std::string ca_certs{};     // PEM file; empty: the system's store
+    std::string client_cert{};  // PEM file
+    std::string client_key{};   // PEM file
+    bool allow_ipv6 = true;
+    std::string proxy_host{};  // empty: no proxy. http:// goes through as absolute-form, https:// by CONNECT
+    std::uint16_t proxy_port = 0;
+    std::string proxy_username{};
+    std::string proxy_password{};
+    std::size_t max_header_size = 64 * 1024;
+    std::size_t max_body_size = 100 * 1024 * 1024;
+    bool raise_error = true;  // status >= 400 raises HTTPError carrying the response
+};
+
+}  // namespace squall::http

@@ -1,0 +1,212 @@
+#include "httpclient/request_writer.hpp"
+
+#include "httpclient/errors.hpp"
+
+namespace squall::http {
+
+namespace {
+
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 60)) {
+        if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            out += '?';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+bool has_forbidden(std::string_view s) noexcept {
+    return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+void check_header(std::string_view name, std::string_view value) {
+    if (!detail::is_token(name)) {
+        throw RequestError("invalid header name \"" + printable(name) + "\" (not a token, or CR/LF in it)");
+    }
+    if (has_forbidden(value)) {
+        throw RequestError("header " + std::string(name) + " has a CR, LF or NUL in its value \"" +
+                           printable(value) + "\" (header injection)");
+    }
+}
+
+void put(std::string& out, std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+}
+
+bool method_has_body(std::string_view method) {
+    return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view data) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((data.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 3 <= data.size(); i += 3) {
+        auto n = (static_cast<unsigned char>(data[i]) << 16) |
+                 (static_cast<unsigned char>(data[i + 1]) << 8) | static_cast<unsigned char>(data[i + 2]);
+        out += kAlphabet[(n >> 18) & 63];
+        out += kAlphabet[(n >> 12) & 63];
+        out += kAlphabet[(n >> 6) & 63];
+        out += kAlphabet[n & 63];
+    }
+    if (std::size_t rest = data.size() - i; rest > 0) {
+        unsigned n = static_cast<unsigned char>(data[i]) << 16;
+        if (rest == 2) n |= static_cast<unsigned char>(data[i + 1]) << 8;
+        out += kAlphabet[(n >> 18) & 63];
+        out += kAlphabet[(n >> 12) & 63];
+        out += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+std::string basic_auth_value(std::string_view username, std::string_view password) {
+    std::string credentials(username);
+    credentials += ':';
+    credentials += password;
+    return "Basic " + base64_encode(credentials);
+}
+
+SerializedRequest write_request(const HTTPRequest& request, const URL& url,
+                                const RequestWriterOptions& options) {
+    const std::string& method = request.method;
+    if (!detail::is_token(method)) throw RequestError("invalid HTTP method \"" + printable(method) + "\"");
+    if (request.body && request.body_producer) {
+        throw RequestError("a request cannot have both body and body_producer");
+    }
+    std::string target = url.request_target();
+    if (options.via_proxy) {
+        // Credentials go in Authorization, never in the absolute-form target the proxy may log.
+        URL bare = url;
+        bare.username.clear();
+        bare.password.clear();
+        target = bare.to_string();
+    }
+    // The URL parser already rejects control characters; check again because a URL can be built by hand.
+    for (char c : target) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+            throw RequestError("request target \"" + printable(target) +
+                               "\" contains a space or control character");
+        }
+    }
+    for (const auto& [name, value] : request.headers) check_header(name, value);
+    for (std::string_view v : {std::string_view(request.user_agent), std::string_view(request.auth_username),
+                               std::string_view(request.auth_password)}) {
+        if (has_forbidden(v))
+            throw RequestError("CR, LF or NUL in user_agent or credentials \"" + printable(v) + "\"");
+    }
+
+    const HTTPHeaders& user = request.headers;
+    SerializedRequest out;
+    std::string& head = out.head;
+    head.reserve(256);
+    head += method;
+    head += ' ';
+    head += target;
+    head += " HTTP/1.1\r\n";
+
+    if (!user.contains("Host")) put(head, "Host", url.host_header());
+    if (!user.contains("User-Agent")) {
+        put(head, "User-Agent",
+            request.user_agent.empty() ? kDefaultUserAgent : std::string_view(request.user_agent));
+    }
+    if (request.decompress_response && !user.contains("Accept-Encoding"))
+        put(head, "Accept-Encoding", "gzip");
+    if (!user.contains("Authorization")) {
+        if (!request.auth_username.empty()) {
+            put(head, "Authorization", basic_auth_value(request.auth_username, request.auth_password));
+        } else if (!url.username.empty()) {
+            put(head, "Authorization", basic_auth_value(url.username, url.password));  // userinfo in the URL
+        }
+    }
+    if (options.via_proxy && !request.proxy_username.empty() && !user.contains("Proxy-Authorization")) {
+        put(head, "Proxy-Authorization", basic_auth_value(request.proxy_username, request.proxy_password));
+    }
+    if (!options.keep_alive && !user.contains("Connection")) put(head, "Connection", "close");
+
+    const bool user_length = user.contains("Content-Length");
+    const bool user_te = user.contains("Transfer-Encoding");
+    if (request.body_producer) {
+        out.streamed = true;
+        if (!user_length) {
+            out.chunked = true;
+            if (!user_te) put(head, "Transfer-Encoding", "chunked");
+        }
+    } else if (request.body) {
+        out.body = *request.body;
+        if (user_te) throw RequestError("Transfer-Encoding set by the user for a request with a fixed body");
+        if (!user_length) {
+            put(head, "Content-Length", std::to_string(request.body->size()));
+        } else if (user.get("Content-Length") != std::to_string(request.body->size())) {
+            throw RequestError("Content-Length header " + std::string(*user.get("Content-Length")) +
+                               " does not match the body size " + std::to_string(request.body->size()));
+        }
+    } else if (method_has_body(method) && !user_length) {
+        put(head, "Content-Length", "0");
+    }
+    if (request.expect_100_continue && (out.streamed || !out.body.empty())) {
+        out.expect_continue = true;
+        if (!user.contains("Expect")) put(head, "Expect", "100-continue");
+    }
+    for (const auto& [name, value] : user) put(head, name, value);
+    head += "\r\n";
+    return out;
+}
+
+std::string write_connect_request(const HTTPRequest& request, const URL& url) {
+    for (std::string_view v :
+         {std::string_view(request.proxy_username), std::string_view(request.proxy_password)}) {
+        if (has_forbidden(v)) throw RequestError("CR, LF or NUL in proxy credentials");
+    }
+    std::string authority = url.host_port();
+    std::string head = "CONNECT " + authority + " HTTP/1.1\r\n";
+    put(head, "Host", authority);
+    if (!request.proxy_username.empty()) {
+        put(head, "Proxy-Authorization", basic_auth_value(request.proxy_username, request.proxy_password));
+    }
+    head += "\r\n";
+    return head;
+}
+
+std::string chunk_size_line(std::size_t size) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    char digits[2 * sizeof(std::size_t)];
+    int n = 0;
+    do {
+        digits[n++] = kHex[size & 0xf];
+        size >>= 4;
+    } while (size != 0);
+    std::string out;
+    out.reserve(static_cast<std::size_t>(n) + 2);
+    while (n > 0) out += digits[--n];
+    out += "\r\n";
+    return out;
+}
+
+void append_chunk(std::string& out, std::string_view data) {
+    if (data.empty()) return;
+    out += chunk_size_line(data.size());
+    out += data;
+    out += kChunkEnd;
+}
+
+std::string encode_chunk(std::string_view data) {
+    std::string out;
+    append_chunk(out, data);
+    return out;
+}
+
+}  // namespace squall::http

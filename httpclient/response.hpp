@@ -1,0 +1,43 @@
+// HTTPResponse: the result of a fetch (status, headers, body, timings), and TimeInfo, the breakdown of
+// where its time went.
+//
+//   auto resp = co_await client.fetch("http://127.0.0.1:8080/");
+//   resp.code;                       // 200
+//   resp.headers.get("Content-Type");
+//   resp.time_info.connect;          // std::chrono::nanoseconds
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "httpclient/headers.hpp"
+#include "httpclient/request.hpp"
+
+namespace squall::http {
+
+// Durations of the phases of one fetch. A phase that did not happen (dns and connect on a reused
+// connection, tls on http://) is zero. total is from fetch() to the last body byte, queue included.
+struct TimeInfo {
+    std::chrono::nanoseconds queue{0};       // waiting for a free slot under max_clients
+    std::chrono::nanoseconds dns{0};         // resolving the host
+    std::chrono::nanoseconds connect{0};     // TCP connect
+    std::chrono::nanoseconds tls{0};         // TLS handshake
+    std::chrono::nanoseconds first_byte{0};  // from request sent to the first response byte
+    std::chrono::nanoseconds total{0};
+};
+
+struct HTTPResponse {
+    int code = 0;
+    std::string reason{};
+    HTTPHeaders headers{};
+    std::string body{};                        // empty when a streaming_callback received the body
+    HTTPHeaders trailers{};                    // chunked responses only
+    std::string effective_url{};               // the final URL after redirects
+    std::chrono::nanoseconds request_time{0};  // from dequeue to the end of the body
+    TimeInfo time_info{};
+    std::shared_ptr<const HTTPRequest>
+        request{};  // the request that produced this response (after redirects)
+};
+
+}  // namespace squall::http

@@ -1,0 +1,149 @@
+// ResponseParser: an incremental HTTP/1.1 response parser over llhttp, with no I/O. The connection feeds it
+// bytes straight from its stream's read buffer, in slices of any size, and gets events back.
+//
+//   ResponseParser parser({.method = "GET", .max_header_size = req.max_header_size},
+//                         {.on_headers = [&](const ResponseParser& p) { ... p.code() ... },
+//                          .on_body = [&](std::span<const char> piece) { sink(piece); }});
+//   while (!parser.complete()) {
+//       auto data = stream.buffered();              // contiguous bytes already read
+//       if (data.empty()) {
+//           if (!co_await stream.read_more()) { parser.finish_eof(); break; }   // EOF
+//           continue;
+//       }
+//       stream.consume(parser.feed(data));          // never consumes past the end of the response
+//   }
+//   bool reusable = parser.keep_alive() && stream.buffered().empty();
+//
+// 1xx responses (100 Continue, 103 Early Hints) are reported through on_interim and skipped; the parser
+// then reads the final response. Every malformed input throws ProtocolError saying what and at which byte
+// offset; the parser is then failed and every later call throws the same error.
+//
+// States (`State`):
+//   head      status line and headers of a 1xx or the final response      -> head (after 1xx) | body | done
+//   body      Content-Length, chunked (then trailers) or close-delimited  -> done
+//   done      final response complete; further bytes are not consumed (and make keep_alive() false)
+//   failed    a ProtocolError was thrown (or a callback threw); terminal
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "httpclient/headers.hpp"
+
+namespace squall::http {
+
+struct ResponseParserOptions {
+    // The request's method: a response to HEAD has no body whatever its headers say, and a 2xx response to
+    // CONNECT ends at its header block (the bytes after it belong to the tunnel).
+    std::string method = "GET";
+    // Bound on the status line plus headers (all 1xx heads and the final head together), and separately
+    // on the trailers.
+    std::size_t max_header_size = 64 * 1024;
+    // Bound on the body bytes as received (before any decompression).
+    std::size_t max_body_size = 100 * 1024 * 1024;
+};
+
+class ResponseParser;
+
+struct ResponseParserCallbacks {
+    // A 1xx response (not 101) was read: its code and headers. Parsing continues with the next response.
+    std::function<void(int code, const HTTPHeaders& headers)> on_interim{};
+    // The final response's status line and headers are complete (code(), reason(), headers() are set).
+    std::function<void(const ResponseParser& parser)> on_headers{};
+    // A piece of the body, as received (chunk framing removed). The span points into the slice given to
+    // feed() and is valid only during the call. When unset, the body is collected in body().
+    std::function<void(std::span<const char> piece)> on_body{};
+};
+
+class ResponseParser {
+  public:
+    enum class State { head, body, done, failed };
+
+    explicit ResponseParser(ResponseParserOptions options = {}, ResponseParserCallbacks callbacks = {});
+    ~ResponseParser();
+    ResponseParser(const ResponseParser&) = delete;
+    ResponseParser& operator=(const ResponseParser&) = delete;
+
+    // Parses bytes and returns how many were consumed. All of `data` is consumed unless the final response
+    // completes inside it: then the count stops at its last byte and the rest is left to the caller (and
+    // keep_alive() becomes false: stray bytes after a response mean the connection is not reusable).
+    // Throws ProtocolError for malformed input or an exceeded limit; an exception thrown by a callback
+    // propagates unchanged. Either way the parser is failed afterwards.
+    std::size_t feed(std::string_view data);
+
+    // The peer closed the connection. Completes a close-delimited body; otherwise, unless the response is
+    // already complete, throws ProtocolError saying what was cut short ("body shorter than Content-Length:
+    // got X of Y bytes", truncated chunked body, incomplete headers, or no response at all).
+    void finish_eof();
+
+    State state() const noexcept { return state_; }
+    bool headers_complete() const noexcept { return state_ == State::body || state_ == State::done; }
+    bool complete() const noexcept { return state_ == State::done; }
+
+    // Valid once headers_complete().
+    int code() const noexcept { return code_; }
+    const std::string& reason() const noexcept { return reason_; }
+    int http_major() const noexcept { return http_major_; }
+    int http_minor() const noexcept { return http_minor_; }
+    const HTTPHeaders& headers() const noexcept { return headers_; }
+    HTTPHeaders take_headers() noexcept { return std::move(headers_); }
+    // Chunked responses only; valid once complete().
+    const HTTPHeaders& trailers() const noexcept { return trailers_; }
+    HTTPHeaders take_trailers() noexcept { return std::move(trailers_); }
+    // The body, only when no on_body callback was given.
+    const std::string& body() const noexcept { return body_; }
+    std::string take_body() noexcept { return std::move(body_); }
+
+    // The body length the headers announced, when it is a valid Content-Length framing the body.
+    std::optional<std::uint64_t> content_length() const noexcept { return content_length_; }
+    bool chunked() const noexcept { return chunked_; }
+    // The body runs until the peer closes (no Content-Length, not chunked).
+    bool close_delimited() const noexcept { return close_delimited_; }
+    std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+    // Bytes consumed by feed() so far, 1xx responses included. Zero means the peer sent nothing (a stale
+    // pooled connection may be retried).
+    std::uint64_t bytes_consumed() const noexcept { return consumed_; }
+
+    // Whether the connection may carry another request after this response: llhttp's rule (HTTP/1.1
+    // without "Connection: close", HTTP/1.0 with "Connection: keep-alive", framing not close-delimited)
+    // and ours: not after Content-Length together with Transfer-Encoding, not with stray bytes after the
+    // response, not after a CONNECT tunnel. Meaningful once complete(); false before.
+    bool keep_alive() const noexcept { return state_ == State::done && keep_alive_; }
+
+  private:
+    struct Impl;
+    friend struct Impl;
+
+    [[noreturn]] void fail_now(std::string message);
+    void check_not_failed() const;
+    void start_message();
+
+    ResponseParserOptions options_;
+    ResponseParserCallbacks callbacks_;
+    std::unique_ptr<Impl> impl_;  // llhttp state; on the heap so its address (llhttp's data) is stable
+
+    State state_ = State::head;
+    int code_ = 0;
+    std::string reason_;
+    int http_major_ = 0;
+    int http_minor_ = 0;
+    HTTPHeaders headers_;
+    HTTPHeaders trailers_;
+    std::string body_;
+    std::optional<std::uint64_t> content_length_;
+    bool chunked_ = false;
+    bool close_delimited_ = false;
+    bool keep_alive_ = false;
+    std::uint64_t body_bytes_ = 0;
+    std::uint64_t consumed_ = 0;
+    std::string error_;  // set when failed
+};
+
+}  // namespace squall::http

@@ -1,0 +1,334 @@
+#include "httpclient/url.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "httpclient/errors.hpp"
+#include "httpclient/headers.hpp"
+
+namespace squall::http {
+
+namespace {
+
+constexpr char kHex[] = "0123456789ABCDEF";
+
+[[noreturn]] void fail(std::string_view url, const std::string& why) {
+    std::string shown(url.substr(0, 200));
+    for (char& c : shown) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';  // keep the message printable
+    }
+    throw InvalidURLError("invalid URL \"" + shown + "\": " + why);
+}
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool is_alpha(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+bool is_ctl(char c) noexcept {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
+
+std::string lowercase(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
+// Encodes spaces and non-ASCII bytes (which browsers send encoded) and rejects control characters.
+std::string encode_path_or_query(std::string_view url, std::string_view part, const char* what) {
+    std::string out;
+    out.reserve(part.size());
+    for (std::size_t i = 0; i < part.size(); ++i) {
+        auto c = static_cast<unsigned char>(part[i]);
+        if (is_ctl(part[i])) fail(url, std::string("control character in the ") + what);
+        if (c == '%') {
+            // A stray '%' is sent encoded, as browsers do, so the target stays a valid URI.
+            bool escape = i + 2 < part.size() && hex_value(part[i + 1]) >= 0 && hex_value(part[i + 2]) >= 0;
+            out += escape ? "%" : "%25";
+            continue;
+        }
+        if (c == ' ' || c >= 0x80) {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+std::string encode_userinfo(std::string_view s) {
+    std::string out;
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (is_alpha(ch) || is_digit(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '!' ||
+            ch == '$' || ch == '&' || ch == '\'' || ch == '(' || ch == ')' || ch == '*' || ch == '+' ||
+            ch == ',' || ch == ';' || ch == '=') {
+            out += ch;
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+        }
+    }
+    return out;
+}
+
+bool valid_scheme(std::string_view s) noexcept {
+    if (s.empty() || !is_alpha(s[0])) return false;
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.'; });
+}
+
+// The components of a URI reference (RFC 3986 appendix B), each with a "defined" flag.
+struct Reference {
+    std::string_view scheme, authority, path, query;
+    bool has_scheme = false, has_authority = false, has_query = false;
+};
+
+Reference split_reference(std::string_view s) {
+    Reference r;
+    if (auto hash = s.find('#'); hash != std::string_view::npos) s = s.substr(0, hash);
+    auto colon = s.find(':');
+    if (colon != std::string_view::npos && colon < s.find_first_of("/?") &&
+        valid_scheme(s.substr(0, colon))) {
+        r.scheme = s.substr(0, colon);
+        r.has_scheme = true;
+        s.remove_prefix(colon + 1);
+    }
+    if (s.substr(0, 2) == "//") {
+        s.remove_prefix(2);
+        auto end = std::min(s.find_first_of("/?"), s.size());
+        r.authority = s.substr(0, end);
+        r.has_authority = true;
+        s.remove_prefix(end);
+    }
+    auto q = s.find('?');
+    r.path = s.substr(0, q);
+    if (q != std::string_view::npos) {
+        r.query = s.substr(q + 1);
+        r.has_query = true;
+    }
+    return r;
+}
+
+}  // namespace
+
+namespace detail {
+
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+std::string remove_dot_segments(std::string_view in) {
+    std::string out;
+    while (!in.empty()) {
+        if (in.starts_with("../")) {
+            in.remove_prefix(3);
+        } else if (in.starts_with("./")) {
+            in.remove_prefix(2);
+        } else if (in.starts_with("/./")) {
+            in.remove_prefix(2);  // "/./x" -> "/x"
+        } else if (in == "/.") {
+            in = "/";
+        } else if (in.starts_with("/../") || in == "/..") {
+            in = in.size() == 3 ? std::string_view("/") : in.substr(3);
+            auto last = out.rfind('/');
+            out.erase(last == std::string::npos ? 0 : last);
+        } else if (in == "." || in == "..") {
+            in = {};
+        } else {
+            auto next = in.find('/', 1);
+            auto segment = in.substr(0, next);
+            out += segment;
+            in.remove_prefix(segment.size());
+        }
+    }
+    return out;
+}
+
+}  // namespace detail
+
+URL URL::parse(std::string_view text) {
+    const std::string_view original = text;
+    text = detail::trim_ows(text);
+    if (text.empty()) fail(original, "empty URL");
+    for (char c : text) {
+        if (c == '\r' || c == '\n' || c == '\0') fail(original, "CR, LF or NUL in URL");
+    }
+    Reference r = split_reference(text);
+    if (!r.has_scheme) fail(original, "no scheme (expected http:// or https://)");
+    URL url;
+    url.scheme = lowercase(r.scheme);
+    if (url.scheme != "http" && url.scheme != "https") {
+        fail(original, "unsupported scheme \"" + url.scheme + "\" (expected http or https)");
+    }
+    if (!r.has_authority) fail(original, "no \"//\" and host after the scheme");
+
+    std::string_view authority = r.authority;
+    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+        auto userinfo = authority.substr(0, at);
+        authority.remove_prefix(at + 1);
+        auto colon = userinfo.find(':');
+        url.username = detail::percent_decode(userinfo.substr(0, colon));
+        if (colon != std::string_view::npos)
+            url.password = detail::percent_decode(userinfo.substr(colon + 1));
+    }
+
+    std::string_view port_text;
+    bool has_port = false;
+    if (authority.starts_with('[')) {
+        auto close = authority.find(']');
+        if (close == std::string_view::npos) fail(original, "IPv6 literal without closing ']'");
+        auto literal = authority.substr(1, close - 1);
+        if (literal.empty() || literal.find(':') == std::string_view::npos ||
+            !std::all_of(literal.begin(), literal.end(),
+                         [](char c) { return hex_value(c) >= 0 || c == ':' || c == '.'; })) {
+            fail(original, "invalid IPv6 literal \"[" + std::string(literal) + "]\"");
+        }
+        url.host = lowercase(literal);
+        auto rest = authority.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest[0] != ':') fail(original, "unexpected characters after the IPv6 literal");
+            port_text = rest.substr(1);
+            has_port = true;
+        }
+    } else {
+        auto colon = authority.find(':');
+        url.host = lowercase(authority.substr(0, colon));
+        if (colon != std::string_view::npos) {
+            port_text = authority.substr(colon + 1);
+            has_port = true;
+        }
+        for (char c : url.host) {
+            if (!(is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_')) {
+                fail(original, std::string("invalid character '") + (is_ctl(c) ? '?' : c) + "' in host");
+            }
+        }
+    }
+    if (url.host.empty()) fail(original, "empty host");
+
+    url.port = url.default_port();
+    if (has_port && !port_text.empty()) {
+        unsigned value = 0;
+        auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+        if (ec != std::errc() || end != port_text.data() + port_text.size() || !is_digit(port_text[0])) {
+            fail(original, "port \"" + std::string(port_text.substr(0, 20)) + "\" is not a number");
+        }
+        if (value < 1 || value > 65535)
+            fail(original, "port " + std::string(port_text) + " is out of range 1..65535");
+        url.port = static_cast<std::uint16_t>(value);
+    }
+
+    url.path = r.path.empty() ? std::string("/") : encode_path_or_query(original, r.path, "path");
+    if (r.has_query) {
+        url.has_query = true;
+        url.query = encode_path_or_query(original, r.query, "query");
+    }
+    return url;
+}
+
+std::string URL::request_target() const {
+    std::string target = path;
+    if (has_query) {
+        target += '?';
+        target += query;
+    }
+    return target;
+}
+
+std::string URL::host_header() const {
+    std::string out = is_ipv6_literal() ? "[" + host + "]" : host;
+    if (!has_default_port()) {
+        out += ':';
+        out += std::to_string(port);
+    }
+    return out;
+}
+
+std::string URL::host_port() const {
+    return (is_ipv6_literal() ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string URL::to_string() const {
+    std::string out = scheme + "://";
+    if (!username.empty() || !password.empty()) {
+        out += encode_userinfo(username);
+        if (!password.empty()) {
+            out += ':';
+            out += encode_userinfo(password);
+        }
+        out += '@';
+    }
+    out += host_header();
+    out += request_target();
+    return out;
+}
+
+URL resolve(const URL& base, std::string_view reference) {
+    Reference r = split_reference(detail::trim_ows(reference));
+    if (r.has_scheme) return URL::parse(reference);
+
+    std::string authority;
+    std::string path;
+    std::string_view query;
+    bool has_query = r.has_query;
+    if (r.has_authority) {
+        authority = r.authority;
+        path = detail::remove_dot_segments(r.path);
+        query = r.query;
+    } else {
+        // Base authority as written by to_string (userinfo kept: same origin).
+        std::string base_text = base.to_string();
+        auto after_scheme = base_text.substr(base.scheme.size() + 3);
+        authority = after_scheme.substr(0, after_scheme.find('/'));
+        if (r.path.empty()) {
+            path = base.path;
+            if (r.has_query) {
+                query = r.query;
+            } else {
+                query = base.query;
+                has_query = base.has_query;
+            }
+        } else if (r.path.starts_with('/')) {
+            path = detail::remove_dot_segments(r.path);
+            query = r.query;
+        } else {
+            // Merge (RFC 3986 5.2.3): the base path up to its last '/', then the reference.
+            std::string merged = base.path.substr(0, base.path.rfind('/') + 1);
+            merged += r.path;
+            path = detail::remove_dot_segments(merged);
+            query = r.query;
+        }
+    }
+    std::string target = base.scheme + "://" + authority + path;
+    if (has_query) {
+        target += '?';
+        target += query;
+    }
+    return URL::parse(target);
+}
+
+}  // namespace squall::http

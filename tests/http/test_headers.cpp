@@ -1,0 +1,75 @@
+// HTTPHeaders: case-insensitive, multi-valued, ordered; line parsing with folded continuations.
+#include <doctest/doctest.h>
+
+#include "httpclient/errors.hpp"
+#include "httpclient/headers.hpp"
+
+using namespace squall::http;
+
+TEST_SUITE("http_parse") {
+    TEST_CASE("HTTPHeaders lookups are case-insensitive and keep every value in order") {
+        HTTPHeaders h;
+        h.add("Set-Cookie", "a=1");
+        h.add("Content-Type", "text/html");
+        h.add("set-cookie", "b=2");
+        CHECK(h.get("SET-COOKIE") == "a=1");
+        CHECK(h.get_all("Set-Cookie") == std::vector<std::string_view>{"a=1", "b=2"});
+        CHECK(h.contains("content-type"));
+        CHECK_FALSE(h.contains("Content-Length"));
+        CHECK_FALSE(h.get("Content-Length").has_value());
+        CHECK(h.get("Content-Length", "none") == "none");
+        CHECK(h.size() == 3);
+        std::vector<std::string> names;
+        for (const auto& [name, value] : h) names.push_back(name);
+        CHECK(names == std::vector<std::string>{"Set-Cookie", "Content-Type", "set-cookie"});
+    }
+
+    TEST_CASE("HTTPHeaders set replaces every value at the first position; remove drops all") {
+        HTTPHeaders h{{"A", "1"}, {"B", "2"}, {"a", "3"}};
+        h.set("A", "x");
+        REQUIRE(h.size() == 2);
+        CHECK(h.begin()->first == "A");
+        CHECK(h.begin()->second == "x");
+        h.set("C", "new");
+        CHECK(h.get("c") == "new");
+        CHECK(h.remove("b") == 1);
+        CHECK(h.remove("b") == 0);
+        CHECK(h.size() == 2);
+        h.clear();
+        CHECK(h.empty());
+    }
+
+    TEST_CASE("HTTPHeaders::parse joins folded continuation lines with one space") {
+        auto h = HTTPHeaders::parse(
+            "Content-Type: text/html\r\nX-Folded: first  \r\n   second\r\n\tthird\r\nX-Plain:  v "
+            "\r\n\r\nIgnored: after");
+        REQUIRE(h.size() == 3);
+        CHECK(h.get("X-Folded") == "first second third");
+        CHECK(h.get("X-Plain") == "v");
+        CHECK_FALSE(h.contains("Ignored"));
+        auto lf = HTTPHeaders::parse("A: 1\nB: 2\n");
+        CHECK(lf.get("B") == "2");
+    }
+
+    TEST_CASE("HTTPHeaders::parse_line accepts lines one at a time, as a header_callback gets them") {
+        HTTPHeaders h;
+        h.parse_line("Link: <a>;\r\n");
+        h.parse_line(" rel=preload\r\n");
+        h.parse_line("\r\n");
+        CHECK(h.get("link") == "<a>; rel=preload");
+    }
+
+    TEST_CASE("HTTPHeaders::parse rejects lines without a colon, bad names and leading continuations") {
+        CHECK_THROWS_AS(HTTPHeaders::parse("NoColon\r\n"), ProtocolError);
+        CHECK_THROWS_AS(HTTPHeaders::parse("Bad Name: x\r\n"), ProtocolError);
+        CHECK_THROWS_AS(HTTPHeaders::parse(": x\r\n"), ProtocolError);
+        CHECK_THROWS_AS(HTTPHeaders::parse(" continuation\r\n"), ProtocolError);
+    }
+
+    TEST_CASE("iequals compares ASCII case-insensitively") {
+        CHECK(iequals("Content-Length", "content-LENGTH"));
+        CHECK_FALSE(iequals("Content-Length", "Content-Lengt"));
+        CHECK_FALSE(iequals("a", "b"));
+    }
+
+}  // TEST_SUITE
