@@ -1,0 +1,1 @@
+"""One module per scripts/bench NAME, each defining BENCHMARK (see spec.py and bench/README.md)."""

@@ -1,0 +1,35 @@
+"""amqp: publish, publish with confirms, consume with acks against the private RabbitMQ (issue 5), for
+squall, librabbitmq and pika. The broker (scripts/rabbitmq, fresh, on CPU 0) shares the 2 cores."""
+from spec import Benchmark, Group, Server, Variant
+
+_DIR = "{build}/bench/amqp"
+_ARGS = ["--url", "{amqp_url}", "--workload", "{workload}", "--messages", "{messages}", "--size", "100"]
+
+BENCHMARK = Benchmark(
+    name="amqp",
+    description="100-byte messages: publish without confirms, with confirms (1,000 in flight), consume with "
+                "prefetch 1,000 and manual acks; msgs/s and client CPU-us per message.",
+    server=Server(kind="rabbitmq"),
+    groups=[
+        Group(
+            title="workloads",
+            grid={"workload": ["publish", "confirm", "consume"], "messages": [1_000_000]},
+            quick_grid={"workload": ["publish", "confirm", "consume"], "messages": [100_000]},
+            variants=[
+                Variant("librabbitmq", [f"{_DIR}/bench_amqp_librabbitmq", *_ARGS]),
+                # pika is ~20x slower: a tenth of the messages keeps a run under a minute.
+                Variant("pika", ["{python}", "{root}/bench/amqp/bench_amqp_pika.py", *_ARGS[:5],
+                                 "{pika_messages}", *_ARGS[6:]],
+                        extra={"pika_messages": lambda ctx: ctx["messages"] // 10},
+                        requires_files=["bench/amqp/bench_amqp_pika.py"], requires_python=["pika"]),
+                Variant("squall-epoll", [f"{_DIR}/bench_amqp_squall", "--backend", "epoll", *_ARGS]),
+                Variant("squall-uring", [f"{_DIR}/bench_amqp_squall", "--backend", "uring", *_ARGS]),
+            ],
+        ),
+    ],
+    scale_params=["messages"],
+    warmup_rounds=1,
+    ratios=[("squall-epoll", "librabbitmq"), ("squall-uring", "librabbitmq"), ("squall-epoll", "pika")],
+    notes=["The broker saturates a core: compare clients by cpu_us_per_op (client CPU inside the loop).",
+           "Targets (issue 5): <= 0.5x librabbitmq's client CPU per message on each workload."],
+)

@@ -1,0 +1,49 @@
+"""http: keep-alive GETs of nginx's /small.txt and large bodies (issue 4), against wrk, libcurl, Tornado
+and curl. nginx is the private one of scripts/nginx, on CPU 0."""
+from spec import Benchmark, Group, Server, Variant
+
+_DIR = "{build}/bench/http"
+_KEEPALIVE = ["--url", "{url}/small.txt", "--connections", "{connections}", "--duration", "{duration}"]
+_CURL_W = ["-s", "-o", "/dev/null", "-w", "%{{size_download}} %{{time_total}} %{{http_code}}\\n"]
+
+BENCHMARK = Benchmark(
+    name="http",
+    description="Keep-alive GET of a 100-byte file from nginx (1 worker) at concurrency 1, 64, 256; "
+                "64 MiB Content-Length and 256 MiB chunked bodies.",
+    server=Server(kind="nginx", options=["--huge"]),
+    groups=[
+        Group(
+            title="keepalive",
+            grid={"connections": [1, 64, 256]},
+            quick_grid={"connections": [1, 64]},
+            variants=[
+                Variant("wrk", ["wrk", "-t1", "-c{connections}", "-d{duration:g}s", "--latency", "{url}/small.txt"],
+                        parser="wrk", bench="http_keepalive"),
+                Variant("libcurl", [f"{_DIR}/bench_http_libcurl", *_KEEPALIVE]),
+                Variant("tornado", ["{python}", "{root}/bench/http/bench_http_tornado.py", *_KEEPALIVE],
+                        requires_files=["bench/http/bench_http_tornado.py"], requires_python=["tornado"]),
+                Variant("squall-epoll", [f"{_DIR}/bench_http_squall", "--backend", "epoll", *_KEEPALIVE]),
+                Variant("squall-uring", [f"{_DIR}/bench_http_squall", "--backend", "uring", *_KEEPALIVE]),
+            ],
+        ),
+        Group(
+            title="large bodies",
+            grid={"path": ["/big.bin", "/chunked/huge.bin"]},
+            variants=[
+                Variant("curl", ["curl", *_CURL_W, "{url}{path}"], parser="curl", bench="http_body"),
+                Variant("squall-epoll", [f"{_DIR}/bench_http_body_squall", "--backend", "epoll", "--url",
+                                         "{url}{path}"]),
+                Variant("squall-uring", [f"{_DIR}/bench_http_body_squall", "--backend", "uring", "--url",
+                                         "{url}{path}"]),
+            ],
+        ),
+    ],
+    ratios=[("squall-epoll", "wrk"), ("squall-epoll", "libcurl"), ("squall-uring", "libcurl"),
+            ("squall-epoll", "curl"), ("squall-uring", "curl")],
+    notes=["wrk does not report client CPU: its process_cpu_us_per_op (and curl's process_cpu_ms_per_gb) "
+           "come from the whole process's rusage, start-up included; the other clients measure CPU inside "
+           "their measured loop (cpu_us_per_op).",
+           "One nginx worker saturates near 80k small requests/s: at c=64/256 compare clients by CPU per request.",
+           "Targets (issue 4): client CPU per request <= 0.5x libcurl's; req/s >= 0.8x wrk's at c=64; "
+           "chunked MB/s >= curl's."],
+)
