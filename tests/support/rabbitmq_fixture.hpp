@@ -1,0 +1,120 @@
+// The private RabbitMQ of scripts/rabbitmq, for tests: its URLs, rabbitmqctl against its node, and the
+// script itself (stop / start / restart / kill a broker or a cluster member in failure tests).
+//
+//     SQUALL_TEST_CASE("basic.get returns what was published", 10s) {
+//         auto url = squall::testing::amqp_url();   // fails the test when no broker was started
+//         if (url.empty()) co_return;                // only with SQUALL_TEST_ALLOW_MISSING_PEERS=1
+//         auto conn = co_await squall::amqp::Connection::open(loop, url);
+//         ...
+//         squall::testing::rabbitmqctl({"close_connection", pid, "closed by the test"});
+//     }
+//
+// scripts/test exports the variables with `eval "$(scripts/rabbitmq start)"` (and
+// `eval "$(scripts/rabbitmq cluster start)"` for cluster tests); a developer can do the same in a shell.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tests/support/peer_env.hpp"
+
+namespace squall::testing {
+
+namespace detail {
+
+inline std::string rabbitmq_var(const char* name) {
+    const std::string dir = peers_dir() + "/rabbitmq/squall-test";
+    return peer_var(name, dir + "/env", dir + "/rabbitmq.pid");
+}
+
+// From the environment, else from the env file of `scripts/rabbitmq cluster start` while its first node runs.
+inline std::string cluster_var(const char* name) {
+    const std::string dir = peers_dir() + "/rabbitmq";
+    return peer_var(name, dir + "/squall-cluster.env", dir + "/squall-cluster-1/rabbitmq.pid");
+}
+
+inline constexpr const char* kStartRabbitmq = "eval \"$(scripts/rabbitmq start)\"";
+
+}  // namespace detail
+
+// amqp://guest:guest@127.0.0.1:PORT/ (SQUALL_AMQP_URL); the test fails when unset, unless missing peers
+// are allowed (then "").
+inline std::string amqp_url() {
+    std::string url = detail::rabbitmq_var("SQUALL_AMQP_URL");
+    if (url.empty()) detail::peer_missing("RabbitMQ (SQUALL_AMQP_URL)", detail::kStartRabbitmq);
+    return url;
+}
+
+// The same broker's vhost "squall-test" (exists, guest has full permissions): SQUALL_AMQP_VHOST_URL.
+inline std::string amqp_vhost_url() {
+    std::string url = detail::rabbitmq_var("SQUALL_AMQP_VHOST_URL");
+    if (url.empty()) detail::peer_missing("RabbitMQ (SQUALL_AMQP_VHOST_URL)", detail::kStartRabbitmq);
+    return url;
+}
+
+// The broker's name for scripts/rabbitmq --name (SQUALL_RABBITMQ_NAME, default squall-test).
+inline std::string rabbitmq_name() {
+    std::string name = detail::rabbitmq_var("SQUALL_RABBITMQ_NAME");
+    return name.empty() ? std::string("squall-test") : name;
+}
+
+// `scripts/rabbitmq ARGS...`, e.g. {"restart"}, {"stop", "--name", "squall-cluster-2"}, {"kill"}.
+inline CommandResult rabbitmq_script(const std::vector<std::string>& args) {
+    return run_script("rabbitmq", args);
+}
+
+// rabbitmqctl ARGS against broker `name`; the result is returned whatever the exit code.
+inline CommandResult try_rabbitmqctl(const std::vector<std::string>& args,
+                                     const std::string& name = rabbitmq_name()) {
+    std::vector<std::string> all{"ctl", "--name", name, "--"};
+    all.insert(all.end(), args.begin(), args.end());
+    return rabbitmq_script(all);
+}
+
+// rabbitmqctl ARGS against broker `name`; fails the test (with rabbitmqctl's output) unless it exits 0.
+// Returns the output. Example: rabbitmqctl({"list_queues", "name", "messages", "--quiet"}).
+inline std::string rabbitmqctl(const std::vector<std::string>& args,
+                               const std::string& name = rabbitmq_name()) {
+    CommandResult r = try_rabbitmqctl(args, name);
+    if (r.exit_code != 0) {
+        std::string shown;
+        for (const auto& a : args) shown += " " + a;
+        FAIL("rabbitmqctl" << shown << " (node " << name << ") exited " << r.exit_code << ":\n" << r.output);
+    }
+    return r.output;
+}
+
+// The cluster of `scripts/rabbitmq cluster start`: one URL per node (SQUALL_AMQP_CLUSTER_URLS, split at
+// ';'), in the order of cluster_names(). Fails the test when unset, unless missing peers are allowed.
+inline std::vector<std::string> amqp_cluster_urls() {
+    std::string joined = detail::cluster_var("SQUALL_AMQP_CLUSTER_URLS");
+    std::vector<std::string> urls;
+    size_t start = 0;
+    while (start < joined.size()) {
+        size_t end = joined.find(';', start);
+        if (end == std::string::npos) end = joined.size();
+        if (end > start) urls.push_back(joined.substr(start, end - start));
+        start = end + 1;
+    }
+    if (urls.empty()) {
+        detail::peer_missing("a RabbitMQ cluster (SQUALL_AMQP_CLUSTER_URLS)",
+                             "eval \"$(scripts/rabbitmq cluster start)\"");
+    }
+    return urls;
+}
+
+// The cluster members' names for scripts/rabbitmq --name (SQUALL_RABBITMQ_CLUSTER_NAMES, space-separated).
+inline std::vector<std::string> rabbitmq_cluster_names() {
+    std::string joined = detail::cluster_var("SQUALL_RABBITMQ_CLUSTER_NAMES");
+    std::vector<std::string> names;
+    size_t start = 0;
+    while (start < joined.size()) {
+        size_t end = joined.find(' ', start);
+        if (end == std::string::npos) end = joined.size();
+        if (end > start) names.push_back(joined.substr(start, end - start));
+        start = end + 1;
+    }
+    return names;
+}
+
+}  // namespace squall::testing
