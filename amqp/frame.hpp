@@ -1,0 +1,103 @@
+// AMQP frames: parsing buffered bytes into frames, and appending encoded frames to an output buffer.
+//
+// A frame is a 7-byte header (type octet, channel short, payload size long), the payload, and the end
+// octet 0xCE. frame_max, negotiated by connection.tune, bounds the whole frame (header, payload and end
+// octet); 0 means no limit beyond the 32-bit size field.
+//
+// Reading: parse_frame() looks at the bytes buffered so far and either reports how many bytes the next
+// frame needs, or returns a view of the complete frame (valid while the buffer is) and its length, so the
+// connection handles every complete frame already buffered before it reads again:
+//
+//   while (true) {
+//       amqp::FrameParse p = amqp::parse_frame(buffered, frame_max);   // FrameError when malformed
+//       if (!p.complete()) break;                                       // wait for p.size bytes in total
+//       dispatch(*p.frame);
+//       buffered.remove_prefix(p.size);
+//   }
+//
+// Writing: the output buffer is a std::string that the append_* functions grow; a connection keeps one,
+// appends every frame written during a loop iteration and writes it in one go (one writev). Publishing a
+// message is one call that appends the method, header and body frames contiguously:
+//
+//   amqp::append_publish(out, channel, {.exchange = "media", .routing_key = "video"}, props, body,
+//   frame_max);
+//
+// Every append_* either appends whole frames or, on an exception, leaves `out` exactly as it was.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "amqp/properties.hpp"
+#include "amqp/spec.hpp"
+
+namespace squall::amqp {
+
+inline constexpr size_t kFrameHeaderSize = 7;
+// Header plus end octet: a frame of payload n occupies n + kFrameOverhead bytes.
+inline constexpr size_t kFrameOverhead = 8;
+
+struct FrameView {
+    uint8_t type = 0;  // spec::kFrameMethod, kFrameHeader, kFrameBody or kFrameHeartbeat
+    uint16_t channel = 0;
+    std::string_view payload{};  // points into the parsed buffer
+};
+
+struct FrameParse {
+    // Set when the buffer starts with a complete frame.
+    std::optional<FrameView> frame{};
+    // Complete: the bytes the frame occupies (consume them). Incomplete: the bytes the buffer must hold
+    // before the frame can be parsed (kFrameHeaderSize while the header itself is incomplete).
+    size_t size = 0;
+    bool complete() const { return frame.has_value(); }
+};
+
+// Parses the frame at the start of `buffered`. Throws FrameError for an unknown frame type, a frame larger
+// than frame_max (detected from the header alone, before its payload arrives) or a bad end octet.
+FrameParse parse_frame(std::string_view buffered, uint32_t frame_max);
+
+// Appends one frame around `payload`. Throws FrameError when the frame exceeds frame_max (0: no limit).
+void append_frame(std::string& out, uint8_t type, uint16_t channel, std::string_view payload,
+                  uint32_t frame_max = 0);
+void append_heartbeat_frame(std::string& out);
+
+namespace detail {
+// Starts a frame (header with a zero size) and returns its start offset.
+size_t begin_frame(std::string& out, uint8_t type, uint16_t channel);
+// Patches the size of the frame begun at `start` and appends the end octet. Throws FrameError (and
+// truncates `out` back to `start`) when the frame exceeds frame_max.
+void end_frame(std::string& out, size_t start, uint32_t frame_max);
+}  // namespace detail
+
+// Appends a method frame. Throws FrameError when it would exceed frame_max (0: not checked), and
+// squall::UsageError when an argument does not fit its wire type (a short string over 255 bytes).
+template <class M>
+void append_method_frame(std::string& out, uint16_t channel, const M& method, uint32_t frame_max = 0) {
+    size_t start = detail::begin_frame(out, spec::kFrameMethod, channel);
+    try {
+        spec::encode_method(out, method);
+    } catch (...) {
+        out.resize(start);
+        throw;
+    }
+    detail::end_frame(out, start, frame_max);
+}
+void append_method_frame(std::string& out, uint16_t channel, const spec::Method& method,
+                         uint32_t frame_max = 0);
+
+// Appends a content header frame for a body of `body_size` bytes.
+void append_content_header_frame(std::string& out, uint16_t channel, uint64_t body_size,
+                                 const BasicProperties& properties, uint32_t frame_max = 0);
+
+// Appends `body` as body frames of at most frame_max bytes each (frame_max 0: one frame). An empty body
+// appends nothing: a content header with body size 0 is followed by no body frame.
+void append_body_frames(std::string& out, uint16_t channel, std::string_view body, uint32_t frame_max);
+
+// basic.publish + content header + body frames, in one contiguous append.
+void append_publish(std::string& out, uint16_t channel, const spec::BasicPublish& publish,
+                    const BasicProperties& properties, std::string_view body, uint32_t frame_max);
+
+}  // namespace squall::amqp

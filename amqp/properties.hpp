@@ -1,0 +1,41 @@
+// Message properties and the content header frame payload.
+//
+// A published or delivered message is a method frame (basic.publish / deliver / return / get-ok), one
+// content header frame (class id, body size, properties), then body frames. BasicProperties is generated
+// from the spec (amqp/spec.hpp): the 14 basic properties, each a std::optional that is sent only when set.
+//
+//   amqp::BasicProperties props;
+//   props.content_type = "application/json";
+//   props.delivery_mode = 2;  // persistent
+//   props.headers = amqp::FieldTable{{"x-retry", int32_t{3}}};
+//   amqp::ContentHeader h = amqp::decode_content_header(frame.payload);
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "amqp/spec.hpp"
+
+namespace squall::amqp {
+
+using BasicProperties = spec::BasicProperties;
+
+inline constexpr uint8_t kDeliveryModeTransient = 1;
+inline constexpr uint8_t kDeliveryModePersistent = 2;
+
+struct ContentHeader {
+    uint16_t class_id = spec::kClassBasic;
+    uint64_t body_size = 0;
+    BasicProperties properties{};
+    bool operator==(const ContentHeader&) const = default;
+};
+
+// Decodes a content header frame payload: class id (must be basic, 60), weight (must be 0), body size,
+// property flags and list. Malformed, truncated or trailing bytes → FrameError.
+ContentHeader decode_content_header(std::string_view payload);
+
+// Appends a content header payload for the basic class. On an exception `out` is unchanged.
+void encode_content_header(std::string& out, uint64_t body_size, const BasicProperties& properties);
+
+}  // namespace squall::amqp
