@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import subprocess
 import sys
 import time
@@ -55,6 +56,8 @@ def main() -> int:
     ap.add_argument("--results-dir", default=str(ROOT / "bench" / "results"), help="default: bench/results")
     ap.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every command")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds before a program run is killed (default: each benchmark's own, 300)")
     ap.add_argument("--validate", action="store_true", help="check the arguments, run nothing")
     args = ap.parse_args()
 
@@ -76,6 +79,12 @@ def main() -> int:
         return 2
     if args.validate:
         return 0
+
+    if args.timeout is not None:
+        for b in benches.values():
+            b.timeout = args.timeout
+    # SIGTERM unwinds like Ctrl-C, so the servers' context managers stop what the harness started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     build = Path(args.build_dir).resolve()
     results = Path(args.results_dir).resolve()

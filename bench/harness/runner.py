@@ -134,6 +134,10 @@ class Runner:
             self.log(f"FAIL {msg}")
             out.failures.append(msg)
             return
+        except BaseException:  # Ctrl-C or SIGTERM: leave no client behind (it runs in its own session)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         process_cpu_us = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1e6
         text = stdout.decode(errors="replace")
