@@ -54,6 +54,7 @@ static int on_event(int epfd, struct connection* c, uint32_t events) {
     /* An echo never exceeds what was sent, so reading at most the missing bytes keeps messages apart. */
     ssize_t n = recv(c->fd, g_recv_buf, (size_t)(g_size - c->received), 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
+    if (n == 0) errno = ECONNRESET; /* EOF mid-run: the server went away */
     if (n <= 0) return -1;
     c->received += (int)n;
     if (c->received < g_size) return 0;
