@@ -69,6 +69,10 @@ struct HTTPRequest {
     std::size_t max_header_size = 64 * 1024;
     std::size_t max_body_size = 100 * 1024 * 1024;
     bool raise_error = true;  // status >= 400 raises HTTPError carrying the response
+    // A pooled keep-alive connection can turn out dead (closed by the server while idle) before any
+    // response byte arrives. GET, HEAD, OPTIONS, PUT and DELETE are then retried once on a fresh
+    // connection; other methods (POST, PATCH...) fail with StreamClosedError unless this is true.
+    bool retry_on_stale_connection = false;
 };
 
 }  // namespace squall::http

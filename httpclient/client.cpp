@@ -1,0 +1,547 @@
+#include "httpclient/client.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <exception>
+#include <utility>
+#include <vector>
+
+#include "coro/future.hpp"
+#include "httpclient/connection.hpp"
+#include "httpclient/errors.hpp"
+#include "httpclient/pool.hpp"
+#include "httpclient/request_writer.hpp"
+#include "httpclient/response_parser.hpp"
+#include "httpclient/url.hpp"
+#include "ioloop/async.hpp"
+#include "iostream/resolver.hpp"
+#include "iostream/tcp_client.hpp"
+#include "iostream/tls.hpp"
+
+namespace squall::http {
+namespace detail {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string describe(Duration d) {
+    return ::squall::detail::describe_timeout(d);
+}
+
+std::string what_of(const HTTPRequest& request) {
+    return request.method + " " + request.url;
+}
+
+bool is_redirect_code(int code) {
+    return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+}
+
+// Tornado's rule for a queued request: the smaller non-zero of connect_timeout and request_timeout.
+milliseconds queue_timeout(const HTTPRequest& r) {
+    if (r.connect_timeout.count() > 0 && r.request_timeout.count() > 0)
+        return std::min(r.connect_timeout, r.request_timeout);
+    return r.connect_timeout.count() > 0 ? r.connect_timeout : r.request_timeout;
+}
+
+bool retryable_when_stale(const HTTPRequest& r) {
+    static constexpr std::string_view kIdempotent[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"};
+    return r.retry_on_stale_connection ||
+           std::find(std::begin(kIdempotent), std::end(kIdempotent), r.method) != std::end(kIdempotent);
+}
+
+// Closes a stream when a deadline passes, so whatever waits on it (connect handshake, write, read) fails
+// at once; the caller then reports the TimeoutError this guard describes. No timer for TimePoint::max().
+class StreamDeadline {
+  public:
+    StreamDeadline(IOLoop& loop, std::shared_ptr<IOStream> stream, TimePoint deadline, const char* which,
+                   Duration limit, const char* doing, const HTTPRequest& request)
+        : loop_(loop),
+          stream_(std::move(stream)),
+          which_(which),
+          limit_(limit),
+          doing_(doing),
+          request_(request) {
+        if (deadline == TimePoint::max()) return;
+        armed_ = true;
+        timer_ = loop_.call_at(deadline, [this] {
+            armed_ = false;
+            fired_ = true;
+            stream_->close(std::make_exception_ptr(TimeoutError(message())));
+        });
+    }
+    ~StreamDeadline() { cancel(); }
+    StreamDeadline(const StreamDeadline&) = delete;
+    StreamDeadline& operator=(const StreamDeadline&) = delete;
+
+    void cancel() {
+        if (armed_) loop_.remove_timeout(timer_);
+        armed_ = false;
+    }
+    bool fired() const noexcept { return fired_; }
+    std::string message() const {
+        return std::string(which_) + " of " + describe(limit_) + " expired " + doing_ + " (" +
+               what_of(request_) + ")";
+    }
+
+  private:
+    IOLoop& loop_;
+    std::shared_ptr<IOStream> stream_;
+    const char* which_;
+    Duration limit_;
+    const char* doing_;
+    const HTTPRequest& request_;
+    TimeoutHandle timer_{};
+    bool armed_ = false;
+    bool fired_ = false;
+};
+
+// The request for the next hop of a redirect (Tornado's rules; see client.hpp).
+std::shared_ptr<HTTPRequest> redirect_request(const HTTPRequest& previous, int code, const URL& from,
+                                              const URL& to) {
+    auto next = std::make_shared<HTTPRequest>(previous);
+    next->url = to.to_string();
+    const bool to_get = (code == 303 && previous.method != "HEAD") ||
+                        ((code == 301 || code == 302) && previous.method == "POST");
+    if (to_get) {
+        next->method = "GET";
+        next->body.reset();
+        next->body_producer = nullptr;
+        next->expect_100_continue = false;
+        for (auto name :
+             {"Content-Length", "Content-Type", "Content-Encoding", "Transfer-Encoding", "Expect"})
+            next->headers.remove(name);
+    } else if (previous.body_producer) {
+        throw RequestError("cannot follow the " + std::to_string(code) + " redirect of " + what_of(previous) +
+                           " to " + next->url + ": its body_producer cannot be replayed");
+    }
+    if (from.scheme != to.scheme || from.host != to.host || from.port != to.port) {
+        // Credentials for one origin never travel to another.
+        next->headers.remove("Authorization");
+        next->headers.remove("Host");
+        next->auth_username.clear();
+        next->auth_password.clear();
+    }
+    return next;
+}
+
+}  // namespace
+
+class ClientCore : public std::enable_shared_from_this<ClientCore> {
+  public:
+    ClientCore(IOLoop& loop, ClientOptions options)
+        : loop_(loop),
+          options_(std::move(options)),
+          resolver_(loop),
+          tcp_(loop, &resolver_),
+          pool_(loop,
+                {.max_idle_per_host = options_.max_idle_per_host, .idle_timeout = options_.idle_timeout}) {
+        if (options_.max_clients == 0) options_.max_clients = 1;
+        for (const auto& [from, to] : options_.hostname_mapping) resolver_.add_override(from, to);
+    }
+    ~ClientCore() { close(); }
+
+    static Task<HTTPResponse> run(std::shared_ptr<ClientCore> self, HTTPRequest request);
+
+    void close() {
+        closed_ = true;
+        auto waiters = std::move(waiters_);
+        waiters_.clear();
+        for (auto& w : waiters) {
+            if (w->timer_set) loop_.remove_timeout(w->timer);
+            w->promise.set_error(Error("http::Client closed while the request was queued"));
+        }
+        pool_.close_all();
+    }
+
+    HTTPRequest with_defaults(HTTPRequest request) const {
+        for (const auto& [name, value] : options_.defaults.headers)
+            if (!request.headers.contains(name)) request.headers.add(name, value);
+        if (request.user_agent.empty()) request.user_agent = options_.defaults.user_agent;
+        return request;
+    }
+
+    IOLoop& loop_;
+    ClientOptions options_;
+    Resolver resolver_;
+    TCPClient tcp_;
+    ConnectionPool pool_;
+    std::map<std::string, std::shared_ptr<const TlsContext>> tls_contexts_;
+    std::size_t active_ = 0;
+    struct Waiter {
+        Promise<void> promise;
+        TimeoutHandle timer{};
+        bool timer_set = false;
+    };
+    std::deque<std::shared_ptr<Waiter>> waiters_;
+    bool closed_ = false;
+    ClientStats stats_;
+
+  private:
+    // Holds one of the max_clients slots for the life of a fetch.
+    struct Slot {
+        ClientCore& core;
+        ~Slot() { core.release_slot(); }
+    };
+
+    Future<void> acquire_slot(const HTTPRequest& request);
+    void release_slot();
+    void hand_out_slots();
+    std::string pool_key(const HTTPRequest& request, const URL& url);
+    std::shared_ptr<const TlsContext> tls_context(const HTTPRequest& request);
+    Task<HTTPResponse> fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
+                                 TimePoint deadline, TimeInfo& times);
+    Task<std::unique_ptr<Connection>> open_connection(const HTTPRequest& request, const URL& url,
+                                                      std::string key, TimePoint request_deadline,
+                                                      TimeInfo& times);
+    static Task<void> open_tunnel(IOStream& stream, const HTTPRequest& request, const URL& url);
+};
+
+// ------------------------------------------------------------------------------------------ queue
+
+Future<void> ClientCore::acquire_slot(const HTTPRequest& request) {
+    if (active_ < options_.max_clients && waiters_.empty()) {
+        ++active_;
+        return make_ready_future();
+    }
+    auto waiter = std::make_shared<Waiter>();
+    milliseconds limit = queue_timeout(request);
+    if (limit.count() > 0) {
+        waiter->timer_set = true;
+        std::string message = "timeout in request queue: no free connection slot (max_clients=" +
+                              std::to_string(options_.max_clients) + ") within " + describe(limit) +
+                              ", the smaller of connect_timeout and request_timeout (" + what_of(request) +
+                              ")";
+        waiter->timer = loop_.call_later(limit, [this, w = waiter.get(), message = std::move(message)] {
+            w->timer_set = false;
+            auto it =
+                std::find_if(waiters_.begin(), waiters_.end(), [w](const auto& p) { return p.get() == w; });
+            if (it == waiters_.end()) return;
+            auto keep = *it;  // the promise must outlive set_error, which resumes the fetch inline
+            waiters_.erase(it);
+            keep->promise.set_error(TimeoutError(message));
+        });
+    }
+    waiters_.push_back(waiter);
+    return waiter->promise.get_future();
+}
+
+void ClientCore::release_slot() {
+    --active_;
+    if (waiters_.empty()) return;
+    // On the next iteration, not inside the finishing fetch's unwinding.
+    loop_.add_callback([self = shared_from_this()] { self->hand_out_slots(); });
+}
+
+void ClientCore::hand_out_slots() {
+    while (active_ < options_.max_clients && !waiters_.empty()) {
+        auto waiter = std::move(waiters_.front());
+        waiters_.pop_front();
+        if (waiter->timer_set) loop_.remove_timeout(waiter->timer);
+        waiter->timer_set = false;
+        ++active_;
+        waiter->promise.set_value();  // resumes that fetch inline; FIFO order
+    }
+}
+
+// ------------------------------------------------------------------------------------------ connections
+
+std::string ClientCore::pool_key(const HTTPRequest& request, const URL& url) {
+    std::string key;
+    const bool proxied = !request.proxy_host.empty();
+    if (proxied && !url.is_https()) {
+        // Every http:// request through one proxy can share its connections.
+        key = "http-proxy://" + request.proxy_host + ":" + std::to_string(request.proxy_port) + "|" +
+              request.proxy_username;
+        return key;
+    }
+    key = url.scheme + "://" + url.host_port();
+    if (proxied)
+        key += "|via " + request.proxy_host + ":" + std::to_string(request.proxy_port) + "|" +
+               request.proxy_username;
+    if (url.is_https()) {
+        key += request.validate_cert ? "|verify|" : "|noverify|";
+        key += request.ca_certs + "|" + request.client_cert + "|" + request.client_key;
+    }
+    return key;
+}
+
+std::shared_ptr<const TlsContext> ClientCore::tls_context(const HTTPRequest& request) {
+    std::string key = (request.validate_cert ? "1|" : "0|") + request.ca_certs + "|" + request.client_cert +
+                      "|" + request.client_key;
+    auto it = tls_contexts_.find(key);
+    if (it != tls_contexts_.end()) return it->second;
+    auto context = TlsContext::client({.verify_peer = request.validate_cert,
+                                       .check_hostname = request.validate_cert,
+                                       .ca_file = request.ca_certs,
+                                       .cert_file = request.client_cert,
+                                       .key_file = request.client_key});
+    tls_contexts_.emplace(std::move(key), context);
+    return context;
+}
+
+Task<void> ClientCore::open_tunnel(IOStream& stream, const HTTPRequest& request, const URL& url) {
+    const std::string proxy = request.proxy_host + ":" + std::to_string(request.proxy_port);
+    stream.write_buffered(write_connect_request(request, url));
+    co_await stream.flush();
+    ResponseParser parser({.method = "CONNECT", .max_header_size = request.max_header_size});
+    auto& buffer = stream.read_buffer();
+    while (!parser.headers_complete()) {
+        if (!buffer.empty()) {
+            buffer.consume(parser.feed(buffer.view()));
+            continue;
+        }
+        try {
+            co_await stream.fill();
+        } catch (const StreamClosedError& e) {
+            throw ProtocolError("proxy " + proxy + " closed the connection before answering CONNECT " +
+                                url.host_port() + ": " + e.what());
+        }
+    }
+    if (parser.code() < 200 || parser.code() > 299) {
+        auto response = std::make_shared<HTTPResponse>();
+        response->code = parser.code();
+        response->reason = parser.reason();
+        response->headers = parser.take_headers();
+        response->effective_url = url.to_string();
+        throw HTTPError(response->code, response,
+                        "proxy " + proxy + " refused CONNECT " + url.host_port() + ": " +
+                            std::to_string(response->code) + " " + response->reason);
+    }
+    if (!buffer.empty())
+        throw ProtocolError("proxy " + proxy + " sent " + std::to_string(buffer.size()) +
+                            " bytes after its CONNECT response, before the TLS handshake");
+}
+
+Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest& request, const URL& url,
+                                                              std::string key, TimePoint request_deadline,
+                                                              TimeInfo& times) {
+    const bool proxied = !request.proxy_host.empty();
+    if (proxied && request.proxy_port == 0)
+        throw RequestError("proxy_host " + request.proxy_host + " given without proxy_port");
+    const std::string host = proxied ? request.proxy_host : url.host;
+    const std::uint16_t port = proxied ? request.proxy_port : url.port;
+
+    const TimePoint start = loop_.time();
+    TimePoint deadline = TimePoint::max();
+    const char* which = "connect_timeout";
+    Duration limit = request.connect_timeout;
+    if (request.connect_timeout.count() > 0) deadline = start + request.connect_timeout;
+    if (request_deadline < deadline) {
+        deadline = request_deadline;
+        which = "request_timeout";
+        limit = request.request_timeout;
+    }
+    ConnectOptions connect_options;
+    connect_options.allow_ipv6 = request.allow_ipv6;
+    if (deadline != TimePoint::max()) connect_options.timeout = std::max(Duration::zero(), deadline - start);
+
+    std::shared_ptr<IOStream> stream;
+    try {
+        stream = co_await tcp_.connect(host, port, connect_options);
+    } catch (const TimeoutError&) {
+        throw TimeoutError(std::string(which) + " of " + describe(limit) + " expired while connecting to " +
+                           host + ":" + std::to_string(port) + " (" + what_of(request) + ")");
+    }
+    ++stats_.connections_opened;
+    stream->set_nodelay(true);
+    times.connect = loop_.time() - start;
+
+    if (url.is_https()) {
+        StreamDeadline guard(loop_, stream, deadline, which, limit,
+                             proxied ? "during CONNECT and the TLS handshake" : "during the TLS handshake",
+                             request);
+        std::exception_ptr error;
+        try {
+            if (proxied) co_await open_tunnel(*stream, request, url);
+            const TimePoint tls_start = loop_.time();
+            co_await stream->start_tls(tls_context(request), url.host);
+            times.tls = loop_.time() - tls_start;
+        } catch (...) {
+            error = std::current_exception();
+        }
+        if (error) {
+            stream->close();
+            if (guard.fired()) throw TimeoutError(guard.message());
+            std::rethrow_exception(error);
+        }
+    }
+    co_return std::make_unique<Connection>(std::move(stream), std::move(key));
+}
+
+Task<HTTPResponse> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url,
+                                         const ExchangeOptions& options, TimePoint deadline,
+                                         TimeInfo& times) {
+    const std::string key = pool_key(request, url);
+    for (int attempt = 0;; ++attempt) {
+        std::unique_ptr<Connection> connection;
+        if (attempt == 0 && !closed_) connection = pool_.take(key);  // a retry always uses a fresh connection
+        if (connection) {
+            ++stats_.connections_reused;
+            times.connect = times.tls = Duration::zero();
+        } else {
+            connection = co_await open_connection(request, url, key, deadline, times);
+        }
+        ++stats_.requests;
+        StreamDeadline guard(loop_, connection->stream_ptr(), deadline, "request_timeout",
+                             request.request_timeout, "before the response was complete", request);
+        std::exception_ptr error;
+        bool stale = false;
+        HTTPResponse response;
+        try {
+            response = co_await connection->exchange(request, url, options);
+        } catch (const StaleConnectionError&) {
+            stale = true;
+            error = std::current_exception();
+        } catch (...) {
+            error = std::current_exception();
+        }
+        guard.cancel();
+        if (error) {
+            connection->close();
+            if (guard.fired()) throw TimeoutError(guard.message());
+            if (stale) {
+                if (attempt == 0 && retryable_when_stale(request)) {
+                    ++stats_.stale_retries;
+                    continue;
+                }
+                try {
+                    std::rethrow_exception(error);
+                } catch (const StaleConnectionError& e) {
+                    if (retryable_when_stale(request)) throw;
+                    throw StaleConnectionError(
+                        std::string(e.what()) + "; not retried: " + request.method +
+                            " is not idempotent (set retry_on_stale_connection to allow it)",
+                        e.real_error(), e.error_code());
+                }
+            }
+            std::rethrow_exception(error);
+        }
+        times.first_byte = response.time_info.first_byte;
+        if (connection->reusable() && !closed_) {
+            pool_.put(std::move(connection));
+        } else {
+            connection->close();
+        }
+        co_return response;
+    }
+}
+
+// ------------------------------------------------------------------------------------------ fetch
+
+Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, HTTPRequest request) {
+    IOLoop& loop = self->loop_;
+    const TimePoint started = loop.time();
+    if (self->closed_) throw Error("http::Client is closed (" + what_of(request) + ")");
+    URL url = URL::parse(request.url);
+
+    co_await self->acquire_slot(request);
+    Slot slot{*self};
+    const TimePoint dequeued = loop.time();
+    const TimePoint deadline =
+        request.request_timeout.count() > 0 ? dequeued + request.request_timeout : TimePoint::max();
+
+    auto current = std::make_shared<HTTPRequest>(std::move(request));
+    std::vector<std::string> visited{current->method + " " + url.to_string()};
+    int redirects = 0;
+    TimeInfo times;
+    for (;;) {
+        const bool may_follow = current->follow_redirects && redirects < current->max_redirects;
+        ExchangeOptions options;
+        options.via_proxy = !current->proxy_host.empty() && !url.is_https();
+        if (may_follow) {
+            options.will_follow = [](int code, const HTTPHeaders& headers) {
+                return is_redirect_code(code) && headers.contains("Location");
+            };
+        }
+        HTTPResponse response = co_await self->fetch_hop(*current, url, options, deadline, times);
+        const bool redirect = current->follow_redirects && is_redirect_code(response.code) &&
+                              response.headers.contains("Location");
+
+        auto finish = [&] {
+            const TimePoint end = loop.time();
+            response.effective_url = url.to_string();
+            response.request = current;
+            response.request_time = end - dequeued;
+            times.queue = dequeued - started;
+            times.total = end - started;
+            response.time_info = times;
+        };
+        if (redirect && may_follow) {
+            URL next = resolve(url, *response.headers.get("Location"));
+            auto next_request = redirect_request(*current, response.code, url, next);
+            std::string visit = next_request->method + " " + next.to_string();
+            if (std::find(visited.begin(), visited.end(), visit) != visited.end()) {
+                finish();
+                const int code = response.code;
+                throw HTTPError(code, std::make_shared<const HTTPResponse>(std::move(response)),
+                                "redirect loop: " + std::to_string(code) + " from " + url.to_string() +
+                                    " back to " + next.to_string() + ", already visited");
+            }
+            visited.push_back(std::move(visit));
+            url = std::move(next);
+            current = std::move(next_request);
+            ++redirects;
+            continue;
+        }
+        finish();
+        if (current->raise_error && (response.code >= 400 || redirect)) {
+            const int code = response.code;
+            std::string message;
+            if (redirect) {
+                message =
+                    "too many redirects: more than max_redirects=" + std::to_string(current->max_redirects) +
+                    ", the last " + std::to_string(code) + " from " + url.to_string() + " to " +
+                    std::string(*response.headers.get("Location"));
+            } else {
+                message = "HTTP " + std::to_string(code) + ": " + response.reason + " (" + current->method +
+                          " " + url.to_string() + ")";
+            }
+            throw HTTPError(code, std::make_shared<const HTTPResponse>(std::move(response)), message);
+        }
+        co_return response;
+    }
+}
+
+}  // namespace detail
+
+// ------------------------------------------------------------------------------------------ Client
+
+Client::Client(IOLoop& loop, ClientOptions options)
+    : core_(std::make_shared<detail::ClientCore>(loop, std::move(options))) {}
+
+Client::~Client() {
+    core_->close();
+}
+
+Task<HTTPResponse> Client::fetch(std::string url) {
+    HTTPRequest request = core_->options_.defaults;
+    request.url = std::move(url);
+    return detail::ClientCore::run(core_, std::move(request));
+}
+
+Task<HTTPResponse> Client::fetch(HTTPRequest request) {
+    return detail::ClientCore::run(core_, core_->with_defaults(std::move(request)));
+}
+
+void Client::close() {
+    core_->close();
+}
+
+IOLoop& Client::loop() const noexcept {
+    return core_->loop_;
+}
+std::size_t Client::active() const noexcept {
+    return core_->active_;
+}
+std::size_t Client::queued() const noexcept {
+    return core_->waiters_.size();
+}
+std::size_t Client::idle_connections() const noexcept {
+    return core_->pool_.idle();
+}
+const ClientStats& Client::stats() const noexcept {
+    return core_->stats_;
+}
+
+}  // namespace squall::http

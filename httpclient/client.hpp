@@ -1,0 +1,103 @@
+// http::Client: an asynchronous HTTP/1.1 client (Tornado's AsyncHTTPClient) with a keep-alive pool, a
+// max_clients queue, redirects, gzip, HTTP proxies and TLS.
+//
+//     squall::http::Client http(loop, {.max_clients = 10});
+//     auto resp = co_await http.fetch("http://127.0.0.1:8080/data");
+//     auto post = co_await http.fetch({.url = "http://127.0.0.1:8080/upload", .method = "POST",
+//                                      .body = "x=1", .raise_error = false});
+//
+// One fetch: queue (at most max_clients requests run at once; a queued request gives up after the
+// smaller non-zero of its connect_timeout and request_timeout) -> an idle keep-alive connection to the
+// same scheme, host, port (and proxy and TLS settings), else resolve + connect (+ CONNECT through the
+// proxy) (+ TLS) under connect_timeout -> the exchange (connection.hpp) -> the connection goes back to
+// the pool when the response allows it. request_timeout runs from dequeue to the last body byte.
+//
+// Errors (exceptions from co_await):
+//   squall::TimeoutError   "connect_timeout ...", "request_timeout ...", or "timeout in request queue ..."
+//   HTTPError              status >= 400 with raise_error (carries the response); also a redirect loop or
+//                          more than max_redirects redirects (code = the last 3xx; with raise_error=false
+//                          that last 3xx response is returned instead)
+//   ProtocolError          malformed or truncated response, max_header_size / max_body_size exceeded
+//   StreamClosedError      the connection failed mid-exchange (StaleConnectionError: a reused connection
+//                          died before the response and the method is not retried automatically)
+//   ConnectError, ResolveError, TlsError   from connecting (iostream/tcp_client.hpp)
+//   InvalidURLError, RequestError           the request cannot be sent
+//
+// Redirects: followed when follow_redirects and the response has a Location; 301/302 after POST and 303
+// (except after HEAD) become GET without a body; 307/308 keep the method and body (a body_producer cannot
+// be replayed: RequestError). Authorization (header and auth_username) is dropped when the scheme, host or
+// port changes. Revisiting a URL with the same method is a loop (HTTPError). effective_url is the final
+// URL; HTTPResponse::request is the final hop's request.
+//
+// Defaults: fetch(url) starts from options.defaults (with its url replaced); fetch(HTTPRequest) takes the
+// request as given, adding only the default headers it does not set and the default user_agent when it
+// has none. hostname_mapping redirects connections ("host" or "host:port" -> "host" or "host:port") while
+// the Host header, SNI and certificate checks keep the URL's name.
+//
+// time_info: dns is folded into connect (TCPClient resolves and connects as one step); tls is the
+// handshake with the origin (after CONNECT when proxied).
+//
+// Lifetime: the Client may be destroyed with fetches in flight; they keep its internals alive and finish.
+// Destroying it (or close()) fails queued fetches and closes idle connections.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "coro/task.hpp"
+#include "httpclient/request.hpp"
+#include "httpclient/response.hpp"
+#include "ioloop/ioloop.hpp"
+
+namespace squall::http {
+
+struct ClientOptions {
+    std::size_t max_clients = 10;  // requests running at once; the rest wait in FIFO order
+    HTTPRequest defaults{};        // see "Defaults" above
+    std::map<std::string, std::string> hostname_mapping{};
+    std::size_t max_idle_per_host = 16;                // 0: no keep-alive reuse
+    Duration idle_timeout = std::chrono::seconds(60);  // an idle pooled connection is closed after this
+};
+
+// Counters for tests and benchmarks.
+struct ClientStats {
+    std::uint64_t requests = 0;            // exchanges started (redirect hops and retries included)
+    std::uint64_t connections_opened = 0;  // new connections (TCP connects)
+    std::uint64_t connections_reused = 0;  // exchanges on a pooled connection
+    std::uint64_t stale_retries = 0;       // requests retried after a stale pooled connection
+};
+
+namespace detail {
+class ClientCore;
+}
+
+class Client {
+  public:
+    explicit Client(IOLoop& loop, ClientOptions options = {});
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    // Fetches `url` with options.defaults.
+    Task<HTTPResponse> fetch(std::string url);
+    Task<HTTPResponse> fetch(HTTPRequest request);
+
+    // Fails every queued fetch (squall::Error "client closed") and closes idle connections; fetches in
+    // progress finish, and their connections are closed rather than pooled. Later fetches fail at once.
+    void close();
+
+    IOLoop& loop() const noexcept;
+    std::size_t active() const noexcept;  // fetches holding a slot
+    std::size_t queued() const noexcept;  // fetches waiting for one
+    std::size_t idle_connections() const noexcept;
+    const ClientStats& stats() const noexcept;
+
+  private:
+    std::shared_ptr<detail::ClientCore> core_;
+};
+
+}  // namespace squall::http
