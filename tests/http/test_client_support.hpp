@@ -20,10 +20,10 @@
 
 namespace squall::http::test {
 
-// Awaits `task` and returns the message of the E it threw; fails the test (and returns nullopt) when it
+// Awaits `task` (a Task or a Future) and returns the message of the E it threw; fails the test (and returns nullopt) when it
 // completed or threw something else.
-template <class E, class T>
-Task<std::optional<std::string>> error_of(Task<T> task) {
+template <class E, class A>
+Task<std::optional<std::string>> error_of(A task) {
     std::string other;
     try {
         co_await std::move(task);
