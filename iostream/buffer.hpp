@@ -1,0 +1,87 @@
+// squall::Buffer: the contiguous read buffer of a stream.
+//
+// llhttp, PCRE2 and memmem scan contiguous memory, so the read side keeps its unconsumed bytes in one
+// block. Bytes are appended at the end (prepare/commit, so recv writes straight into the buffer) and
+// consumed from the front; the readable bytes are [data(), data() + size()).
+//
+//     squall::Buffer buf;
+//     auto space = buf.prepare(4096);               // at least 4096 writable bytes
+//     ssize_t n = ::recv(fd, space.data(), space.size(), 0);
+//     buf.commit(n);
+//     if (auto pos = buf.find("\r\n"); pos != squall::Buffer::npos) {
+//         std::string line = buf.take(pos + 2);
+//     }
+//
+// Cost: amortized O(1) per byte for the steady recv/consume pattern, and no allocation once the capacity
+// has reached the working size. Pointers and spans into the buffer are invalidated by prepare() and
+// shrink(); consume() and commit() keep them valid.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace squall {
+
+class Buffer {
+  public:
+    static constexpr size_t npos = std::string_view::npos;
+    // Smallest allocation: a recv of less than this is not worth a syscall's overhead anyway.
+    static constexpr size_t kMinCapacity = 4096;
+    // Capacity an idle connection keeps by default when shrink() is called.
+    static constexpr size_t kIdleCapacity = 4096;
+
+    Buffer() = default;
+    explicit Buffer(size_t initial_capacity);
+    Buffer(Buffer&& other) noexcept;
+    Buffer& operator=(Buffer&& other) noexcept;
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() = default;
+
+    // Readable bytes.
+    const char* data() const { return storage_.get() + begin_; }
+    char* data() { return storage_.get() + begin_; }
+    size_t size() const { return end_ - begin_; }
+    bool empty() const { return begin_ == end_; }
+    std::string_view view() const { return {data(), size()}; }
+    size_t capacity() const { return capacity_; }
+
+    // Drops the first n readable bytes. n > size() is a usage error (std::out_of_range).
+    void consume(size_t n);
+    // Copies the first n readable bytes into a string and consumes them (std::out_of_range if n > size()).
+    std::string take(size_t n);
+    // Drops all readable bytes; keeps the capacity.
+    void clear() { begin_ = end_ = 0; }
+
+    // Returns writable space of at least max(min_bytes, 1) bytes after the readable bytes (all the free tail,
+    // which may be more). Makes room by moving the readable bytes to the front when that move is paid for by
+    // bytes already consumed, otherwise by growing (doubling); at most one move or one allocation per call.
+    std::span<char> prepare(size_t min_bytes);
+    // Makes the first n bytes of the last prepare()'d span readable (std::out_of_range if n exceeds the
+    // free tail).
+    void commit(size_t n);
+    // Convenience: prepare + copy + commit.
+    void append(std::string_view bytes);
+
+    // Offset (relative to data()) of the first occurrence of delimiter at or after from, or npos.
+    size_t find(std::string_view delimiter, size_t from = 0) const;
+
+    // Shrink policy for idle connections: if the capacity exceeds max(size(), keep_capacity) by more than
+    // a factor of two, reallocate to fit (an empty buffer with keep_capacity == 0 frees its storage).
+    // Returns true if it reallocated. Call it when a connection goes idle (e.g. returned to a pool).
+    bool shrink(size_t keep_capacity = kIdleCapacity);
+
+  private:
+    void reallocate(size_t new_capacity);
+
+    // Invariant: begin_ <= end_ <= capacity_; storage_ is null iff capacity_ == 0.
+    std::unique_ptr<char[]> storage_;
+    size_t capacity_ = 0;
+    size_t begin_ = 0;
+    size_t end_ = 0;
+};
+
+}  // namespace squall
