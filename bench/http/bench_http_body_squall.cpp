@@ -1,0 +1,70 @@
+// bench_http_body_squall: one large body with squall's http::Client (bench/README.md, "http").
+//
+//   bench_http_body_squall --backend epoll|uring --url URL
+//
+// A HEAD of the URL opens the keep-alive connection (not measured); then one GET whose body goes to a
+// streaming_callback that counts bytes (not buffered, as curl -o /dev/null). Prints mb_per_s (10^6 B/s),
+// cpu_ms_per_gb (CLOCK_PROCESS_CPUTIME_ID over the GET) and recv_buffer_bytes (IOStream's read_chunk_size
+// default, 64 KiB per recv), bench "http_body", params {"path": PATH}.
+#include <cstdint>
+
+#include "bench/http/bench_common.hpp"
+#include "httpclient/client.hpp"
+#include "iostream/iostream.hpp"
+
+namespace {
+
+squall::Task<void> bench_main(squall::http::Client& client, std::string url, std::string impl) {
+    squall::http::HTTPRequest head{.url = url, .method = "HEAD"};
+    auto h = co_await client.fetch(head);
+    if (h.code != 200) bench::die("HEAD returned " + std::to_string(h.code));
+
+    std::uint64_t bytes = 0;
+    squall::http::HTTPRequest get{
+        .url = url,
+        .request_timeout = std::chrono::seconds(300),
+        .decompress_response = false,
+        .streaming_callback = [&bytes](std::string_view piece) { bytes += piece.size(); },
+        .max_body_size = std::size_t{1} << 40};
+    double t0 = bench::now_s(CLOCK_MONOTONIC), cpu0 = bench::now_s(CLOCK_PROCESS_CPUTIME_ID);
+    auto resp = co_await client.fetch(get);
+    double elapsed = bench::now_s(CLOCK_MONOTONIC) - t0, cpu = bench::now_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+    if (resp.code != 200) bench::die("GET returned " + std::to_string(resp.code));
+    if (bytes == 0) bench::die("empty body");
+    std::string path = bench::url_path(url);
+    auto line = [&](const char* metric, double value, const char* unit) {
+        std::printf(
+            "{\"bench\": \"http_body\", \"impl\": \"%s\", \"params\": {\"path\": \"%s\"}, \"metric\": "
+            "\"%s\", \"value\": %.2f, \"unit\": \"%s\"}\n",
+            impl.c_str(), path.c_str(), metric, value, unit);
+    };
+    line("mb_per_s", static_cast<double>(bytes) / elapsed / 1e6, "MB/s");
+    line("cpu_ms_per_gb", cpu * 1e3 / (static_cast<double>(bytes) / 1e9), "ms");
+    line("recv_buffer_bytes", static_cast<double>(squall::IOStreamOptions{}.read_chunk_size), "B");
+    std::fprintf(stderr, "%s %s: %llu bytes in %.3f s, %.0f MB/s\n", impl.c_str(), path.c_str(),
+                 static_cast<unsigned long long>(bytes), elapsed, static_cast<double>(bytes) / elapsed / 1e6);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string backend = "epoll", url;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string a = argv[i], v = argv[i + 1];
+        if (a == "--backend")
+            backend = v;
+        else if (a == "--url")
+            url = v;
+        else
+            bench::die("unknown option " + a);
+    }
+    if (url.empty()) bench::die("usage: bench_http_body_squall --backend epoll|uring --url URL");
+    try {
+        squall::IOLoop loop(bench::parse_backend(backend));
+        squall::http::Client client(loop);
+        loop.run_sync(bench_main(client, url, bench::impl_name(loop)));
+    } catch (const std::exception& e) {
+        bench::die(std::string("bench_http_body_squall: ") + e.what());
+    }
+    return 0;
+}

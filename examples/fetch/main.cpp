@@ -1,0 +1,239 @@
+// squall-fetch: a curl-like command-line client on squall::http::Client (run with --help).
+//
+//     squall-fetch http://127.0.0.1:8080/hello
+//     squall-fetch -c 8 -O http://127.0.0.1:8080/a.bin http://127.0.0.1:8080/b.bin
+//     squall-fetch -X PUT -H 'Content-Type: application/json' -d '{"x": 1}' -v http://127.0.0.1:8080/x
+//
+// Every URL is fetched concurrently through one Client (at most -c at once, the rest queue); bodies
+// stream to their output as they arrive (standard output keeps command-line order by holding back
+// later bodies until earlier ones are written).
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coro/gather.hpp"
+#include "examples/fetch/cli_options.hpp"
+#include "examples/fetch/progress_bar.hpp"
+#include "httpclient/client.hpp"
+#include "httpclient/errors.hpp"
+#include "httpclient/request_writer.hpp"
+#include "httpclient/url.hpp"
+#include "ioloop/periodic_callback.hpp"
+#include "iostream/resolver.hpp"
+#include "iostream/tcp_client.hpp"
+#include "iostream/tls.hpp"
+
+namespace {
+
+using fetch::CliOptions;
+
+// Where bodies go. Standard output is shared by every URL and keeps their order.
+class Output {
+  public:
+    Output(const CliOptions& o) : slots_(o.urls.size()) {}
+
+    // Opens URL i's file for -o/-O; false (and a message) when it cannot be created.
+    bool open_file(std::size_t i, const std::string& name) {
+        slots_[i].file = std::fopen(name.c_str(), "wb");
+        if (!slots_[i].file) {
+            std::fprintf(stderr, "squall-fetch: cannot create %s: %s\n", name.c_str(), std::strerror(errno));
+            return false;
+        }
+        return true;
+    }
+
+    void write(std::size_t i, std::string_view data) {
+        Slot& s = slots_[i];
+        if (s.failed) return;
+        if (s.file) {
+            if (std::fwrite(data.data(), 1, data.size(), s.file) != data.size()) fail(i);
+        } else if (i == current_) {
+            if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size()) fail(i);
+        } else {
+            s.held += data;
+        }
+    }
+
+    // URL i is complete: close its file, or let standard output move on to the next URL.
+    void finish(std::size_t i) {
+        Slot& s = slots_[i];
+        if (s.file) {
+            if (std::fclose(s.file) != 0 && !s.failed) fail(i);
+            s.file = nullptr;
+        }
+        s.done = true;
+        while (current_ < slots_.size() && slots_[current_].done) {
+            if (++current_ < slots_.size()) {
+                Slot& next = slots_[current_];
+                if (!next.file && !next.held.empty()) write(current_, std::exchange(next.held, {}));
+            }
+        }
+        if (std::fflush(stdout) != 0 && !s.file) fail(i);
+    }
+
+    bool failed(std::size_t i) const { return slots_[i].failed; }
+
+  private:
+    struct Slot {
+        std::FILE* file = nullptr;
+        std::string held;  // stdout bytes waiting for earlier URLs
+        bool done = false;
+        bool failed = false;
+    };
+    void fail(std::size_t i) {
+        if (!slots_[i].failed)
+            std::fprintf(stderr, "squall-fetch: write error for URL %zu: %s\n", i + 1, std::strerror(errno));
+        slots_[i].failed = true;
+    }
+    std::vector<Slot> slots_;
+    std::size_t current_ = 0;
+};
+
+std::string remote_name(const std::string& url) {
+    std::string path = "/";
+    try {
+        path = squall::http::URL::parse(url).path;
+    } catch (const std::exception&) {
+    }
+    std::string name = path.substr(path.rfind('/') + 1);
+    if (name.empty() || name == "." || name == "..") name = "index.html";
+    return name;
+}
+
+struct Shared {
+    const CliOptions& options;
+    squall::http::Client& client;
+    Output& output;
+    fetch::ProgressBar* bar;  // null when stderr is not a terminal (or with -v)
+    std::size_t done = 0;
+};
+
+// Fetches URL i; returns its exit code.
+squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
+    const CliOptions& o = sh.options;
+    squall::http::HTTPRequest req{.url = o.urls[i], .method = o.method};
+    for (const auto& [n, v] : o.headers) req.headers.add(n, v);
+    if (o.data) req.body = *o.data;
+    if (o.timeout_s > 0) {
+        auto ms = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
+        req.connect_timeout = ms;
+        req.request_timeout = ms;
+    }
+    req.validate_cert = !o.insecure;
+    req.raise_error = false;  // a 404 body is still written, as curl does; the exit code says 5
+    req.max_body_size = std::size_t{1} << 40;  // bodies stream to their output, never held whole
+    std::int64_t announced = 0;
+    req.header_callback = [&sh, &announced, &o](std::string_view line) {
+        if (o.verbose) std::fprintf(stderr, "< %.*s", static_cast<int>(line.size()), line.data());
+        if (!sh.bar) return;
+        if (line.starts_with("HTTP/")) {  // a new response (1xx, redirect hop): forget the last length
+            sh.bar->adjust_expected(-announced);
+            announced = 0;
+        } else if (line.size() > 15 && squall::http::iequals(line.substr(0, 15), "Content-Length:")) {
+            announced = std::strtoll(std::string(line.substr(15)).c_str(), nullptr, 10);
+            if (announced > 0) sh.bar->adjust_expected(announced);
+        }
+    };
+    req.streaming_callback = [&sh, i](std::string_view piece) {
+        sh.output.write(i, piece);
+        if (sh.bar) sh.bar->add_bytes(piece.size());
+    };
+    if (o.verbose) {
+        try {
+            auto head = squall::http::write_request(req, squall::http::URL::parse(req.url)).head;
+            for (std::size_t p = 0; p < head.size();) {
+                auto eol = head.find("\r\n", p);
+                std::fprintf(stderr, "> %s\n", head.substr(p, eol - p).c_str());
+                p = eol + 2;
+            }
+        } catch (const std::exception&) {
+            // The fetch below reports the same error with its exit code.
+        }
+    }
+
+    int code = fetch::kOk;
+    std::string what;
+    try {
+        auto resp = co_await sh.client.fetch(req);
+        if (resp.code >= 400) {
+            code = fetch::kHttpError;
+            what = "HTTP " + std::to_string(resp.code) + " " + resp.reason;
+        }
+    } catch (const squall::http::HTTPError& e) {
+        code = fetch::kHttpError, what = e.what();
+    } catch (const squall::TimeoutError& e) {
+        code = fetch::kTimeout, what = e.what();
+    } catch (const squall::TlsError& e) {
+        code = fetch::kTls, what = e.what();
+    } catch (const squall::ConnectError& e) {
+        code = fetch::kConnectFailed, what = e.what();
+    } catch (const squall::ResolveError& e) {
+        code = fetch::kConnectFailed, what = e.what();
+    } catch (const squall::http::ProtocolError& e) {
+        code = fetch::kProtocol, what = e.what();
+    } catch (const squall::StreamClosedError& e) {
+        code = fetch::kProtocol, what = e.what();
+    } catch (const squall::http::InvalidURLError& e) {
+        code = fetch::kUsage, what = e.what();
+    } catch (const squall::http::RequestError& e) {
+        code = fetch::kUsage, what = e.what();
+    } catch (const std::exception& e) {
+        code = fetch::kOther, what = e.what();
+    }
+    sh.output.finish(i);
+    if (code == fetch::kOk && sh.output.failed(i)) code = fetch::kWrite;
+    if (!what.empty())
+        std::fprintf(stderr, "%ssquall-fetch: %s: %s\n", sh.bar ? "\n" : "", o.urls[i].c_str(), what.c_str());
+    ++sh.done;
+    if (sh.bar) sh.bar->set_counts(sh.done, o.urls.size());
+    co_return code;
+}
+
+squall::Task<int> run(squall::IOLoop& loop, const CliOptions& o, Output& output, fetch::ProgressBar* bar) {
+    squall::http::Client client(loop, {.max_clients = o.concurrency});
+    Shared sh{o, client, output, bar};
+    std::unique_ptr<squall::PeriodicCallback> ticker;
+    if (bar) {
+        bar->set_counts(0, o.urls.size());
+        ticker = std::make_unique<squall::PeriodicCallback>(
+            loop, [bar] { bar->draw(); }, std::chrono::milliseconds(200));
+        ticker->start();
+    }
+    std::vector<squall::Task<int>> fetches;
+    for (std::size_t i = 0; i < o.urls.size(); ++i) fetches.push_back(fetch_one(sh, i));
+    std::vector<int> codes = co_await squall::gather(std::move(fetches));
+    if (bar) {
+        ticker->stop();
+        bar->finish();
+    }
+    for (int c : codes)
+        if (c != fetch::kOk) co_return c;  // the first failing URL in command-line order
+    co_return fetch::kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int exit_code = 0;
+    auto options = fetch::parse_cli(argc, argv, &exit_code);
+    if (!options) return exit_code;
+    Output output(*options);
+    for (std::size_t i = 0; i < options->urls.size(); ++i) {
+        if (options->output_file && !output.open_file(i, *options->output_file)) return fetch::kWrite;
+        if (options->remote_name && !output.open_file(i, remote_name(options->urls[i]))) return fetch::kWrite;
+    }
+    std::unique_ptr<fetch::ProgressBar> bar;
+    if (::isatty(STDERR_FILENO) && !options->verbose) bar = std::make_unique<fetch::ProgressBar>(stderr);
+    try {
+        squall::IOLoop loop;
+        return loop.run_sync(run(loop, *options, output, bar.get()));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "squall-fetch: %s\n", e.what());
+        return fetch::kOther;
+    }
+}
