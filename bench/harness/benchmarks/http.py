@@ -31,6 +31,7 @@ BENCHMARK = Benchmark(
             grid={"path": ["/big.bin", "/chunked/huge.bin"]},
             variants=[
                 Variant("curl", ["curl", *_CURL_W, "{url}{path}"], parser="curl", bench="http_body"),
+                Variant("libcurl", [f"{_DIR}/bench_http_libcurl", "--body", "--url", "{url}{path}"]),
                 Variant("squall-epoll", [f"{_DIR}/bench_http_body_squall", "--backend", "epoll", "--url",
                                          "{url}{path}"]),
                 Variant("squall-uring", [f"{_DIR}/bench_http_body_squall", "--backend", "uring", "--url",
@@ -44,6 +45,10 @@ BENCHMARK = Benchmark(
            "come from the whole process's rusage, start-up included; the other clients measure CPU inside "
            "their measured loop (cpu_us_per_op).",
            "One nginx worker saturates near 80k small requests/s: at c=64/256 compare clients by CPU per request.",
+           "Tornado 6.2's simple AsyncHTTPClient has no keep-alive pool: it opens a connection per request.",
+           "Receive buffers for large bodies (recv_buffer_bytes rows): libcurl CURLOPT_BUFFERSIZE 512 KiB "
+           "(its 16 KiB default caps it near 1.65 GB/s); squall reads 64 KiB per recv (IOStreamOptions); "
+           "the curl CLI uses its own default.",
            "Targets (issue 4): client CPU per request <= 0.5x libcurl's; req/s >= 0.8x wrk's at c=64; "
            "chunked MB/s >= curl's."],
 )
