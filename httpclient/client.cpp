@@ -252,13 +252,13 @@ std::string ClientCore::pool_key(const HTTPRequest& request, const URL& url) {
     if (proxied && !url.is_https()) {
         // Every http:// request through one proxy can share its connections.
         key = "http-proxy://" + request.proxy_host + ":" + std::to_string(request.proxy_port) + "|" +
-              request.proxy_username;
+              request.proxy_username + ":" + request.proxy_password;
         return key;
     }
     key = url.scheme + "://" + url.host_port();
     if (proxied)
         key += "|via " + request.proxy_host + ":" + std::to_string(request.proxy_port) + "|" +
-               request.proxy_username;
+               request.proxy_username + ":" + request.proxy_password;
     if (url.is_https()) {
         key += request.validate_cert ? "|verify|" : "|noverify|";
         key += request.ca_certs + "|" + request.client_cert + "|" + request.client_key;
