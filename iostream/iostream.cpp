@@ -258,7 +258,7 @@ Task<std::string> IOStream::read_bytes(std::size_t n, bool partial) {
         std::string out;
         out.resize(n);
         std::size_t have = read_buffer_.size();
-        std::memcpy(out.data(), read_buffer_.data(), have);
+        if (have) std::memcpy(out.data(), read_buffer_.data(), have);  // data() is null when never used
         read_buffer_.consume(have);
         while (have < n) {
             if (closed_) {

@@ -1,0 +1,110 @@
+// TCPClient: resolve a host, connect to it (IPv6/IPv4 fallback), optionally start TLS, and return an
+// IOStream (Tornado's TCPClient).
+//
+//     squall::TCPClient client(loop);
+//     auto stream = co_await client.connect("localhost", 8080, {.timeout = std::chrono::seconds(5)});
+//     auto tls = co_await client.connect("example.com", 443, {.tls = squall::TlsContext::client()});
+//
+// Addresses are tried as Tornado's _Connector does: those of the first address's family ("primary")
+// one after the other; the other family starts 0.3 s later, or at once when the primary ones have all
+// failed; the first connection wins and the rest are cancelled. Failures are typed: ConnectionRefusedError,
+// HostUnreachableError, other ConnectErrors, ResolveError, TlsError, and TimeoutError ("connect_timeout of
+// 2 s expired while connecting to HOST:PORT") when options.timeout covers resolve + connect + TLS. When
+// it expires, the connects in flight are cancelled and their sockets closed before the error is raised.
+//
+// GCC 12 caveat: do not build the options inside the co_await expression
+// (`co_await client.connect(h, p, {.timeout = t})`): GCC 12 moves aggregate temporaries that hold a
+// std::string into the coroutine frame bitwise, which corrupts them (free() of an invalid pointer). Declare
+// `squall::ConnectOptions options{.timeout = t};` first, or create the Task in its own statement.
+#pragma once
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "coro/errors.hpp"
+#include "coro/task.hpp"
+#include "ioloop/ioloop.hpp"
+#include "iostream/address.hpp"
+#include "iostream/iostream.hpp"
+#include "iostream/resolver.hpp"
+#include "iostream/tls.hpp"
+
+namespace squall {
+
+// A connect() to one address failed. error_code() is the errno, address() the address tried.
+class ConnectError : public Error {
+  public:
+    ConnectError(const std::string& message, int error_code, SocketAddress address)
+        : Error(message), error_code_(error_code), address_(address) {}
+    int error_code() const noexcept { return error_code_; }
+    const SocketAddress& address() const noexcept { return address_; }
+
+  private:
+    int error_code_;
+    SocketAddress address_;
+};
+
+// ECONNREFUSED: nothing listens there.
+class ConnectionRefusedError : public ConnectError {
+  public:
+    using ConnectError::ConnectError;
+};
+
+// EHOSTUNREACH / ENETUNREACH: no route to the address.
+class HostUnreachableError : public ConnectError {
+  public:
+    using ConnectError::ConnectError;
+};
+
+// Builds the ConnectError subclass matching errno `err` (positive).
+std::exception_ptr make_connect_error(int err, const SocketAddress& address);
+
+struct ConnectOptions {
+    // Covers resolving, connecting and the TLS handshake. nullopt: no limit.
+    std::optional<Duration> timeout = std::nullopt;
+    // TLS after connecting when set; server_hostname defaults to the host passed to connect().
+    std::shared_ptr<const TlsContext> tls = nullptr;
+    std::string server_hostname{};
+    // Local address / port to bind before connecting (empty / 0: the kernel chooses).
+    std::string source_address{};
+    std::uint16_t source_port = 0;
+    // false: IPv4 only.
+    bool allow_ipv6 = true;
+    std::size_t max_buffer_size = 100 * 1024 * 1024;
+    // Delay before the secondary address family is tried (Tornado's _INITIAL_CONNECT_TIMEOUT).
+    Duration secondary_delay = std::chrono::milliseconds(300);
+};
+
+class TCPClient {
+  public:
+    // Uses `resolver` when given (it must outlive the client), else one of its own.
+    explicit TCPClient(IOLoop& loop, Resolver* resolver = nullptr);
+    ~TCPClient();
+    TCPClient(const TCPClient&) = delete;
+    TCPClient& operator=(const TCPClient&) = delete;
+
+    Task<std::shared_ptr<IOStream>> connect(std::string host, std::uint16_t port,
+                                            const ConnectOptions& options) {
+        return connect_impl(std::move(host), port, std::make_shared<const ConnectOptions>(options));
+    }
+    // No default argument on purpose: a defaulted options temporary would hit the GCC 12 bug above.
+    Task<std::shared_ptr<IOStream>> connect(std::string host, std::uint16_t port) {
+        return connect_impl(std::move(host), port, std::make_shared<const ConnectOptions>());
+    }
+
+    Resolver& resolver() noexcept { return *resolver_; }
+
+  private:
+    Task<std::shared_ptr<IOStream>> connect_impl(std::string host, std::uint16_t port,
+                                                 std::shared_ptr<const ConnectOptions> options);
+
+    IOLoop& loop_;
+    std::unique_ptr<Resolver> own_resolver_;
+    Resolver* resolver_;
+};
+
+}  // namespace squall
