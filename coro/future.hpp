@@ -203,13 +203,19 @@ public:
         T await_resume() {
             if constexpr (std::is_void_v<T>) {
                 state->value_ref();
-            } else {
+            } else if constexpr (std::is_copy_constructible_v<T>) {
                 if (move_out) return std::move(state->value_ref());
                 return state->value_ref();
+            } else {
+                return std::move(state->value_ref());  // move-only T: only `co_await std::move(f)` compiles
             }
         }
     };
-    Awaiter operator co_await() const& noexcept { return Awaiter{state_, false}; }
+    Awaiter operator co_await() const& noexcept
+        requires(std::is_void_v<T> || std::is_copy_constructible_v<T>)
+    {
+        return Awaiter{state_, false};
+    }
     Awaiter operator co_await() && noexcept { return Awaiter{std::move(state_), true}; }
 
 private:

@@ -87,6 +87,8 @@ Task<T> with_timeout_impl(IOLoop& loop, Duration timeout, Future<T> fut) {
                         if (auto e = f.exception()) {
                             try {
                                 std::rethrow_exception(e);
+                            } catch (const CancelledError&) {
+                                // The caller cancelled it after the timeout (as Tornado): not a failure.
                             } catch (const std::exception& ex) {
                                 log(LogLevel::error,
                                     std::string("operation failed after with_timeout gave up on it: ") + ex.what());
@@ -103,7 +105,10 @@ Task<T> with_timeout_impl(IOLoop& loop, Duration timeout, Future<T> fut) {
             }
             void await_resume() const noexcept {}
         };
-        co_await Awaiter{loop, timeout, fut, race, {}};
+        // A named awaiter, not a temporary: g++ 12 destroys an aggregate temporary of a co_await
+        // expression twice when the coroutine is resumed from elsewhere (double release of `race`).
+        Awaiter awaiter{loop, timeout, fut, race, {}};
+        co_await awaiter;
         if (race->timed_out) throw TimeoutError("with_timeout: timed out after " + describe_timeout(timeout));
     }
     if constexpr (std::is_void_v<T>) {

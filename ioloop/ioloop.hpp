@@ -145,21 +145,29 @@ class IOLoop {
 
 template <class T>
 T IOLoop::run_sync(Task<T> task, std::optional<Duration> timeout) {
-    Future<T> result;
-    bool finished = false;
+    // After a timeout the task lives on and may finish during a later run: its done-callback reaches
+    // this call's state only through a weak_ptr, so it neither touches a dead frame nor stops that run.
+    struct State {
+        Future<T> result;
+        bool finished = false;
+    };
+    auto state = std::make_shared<State>();
     run_sync_impl(
-        [&] {
-            result = ::squall::start(std::move(task));
-            result.add_done_callback([&](const Future<T>&) {
-                finished = true;
-                stop();
+        [&task, this, weak = std::weak_ptr<State>(state)] {
+            auto s = weak.lock();
+            s->result = ::squall::start(std::move(task));
+            s->result.add_done_callback([this, weak](const Future<T>&) {
+                if (auto live = weak.lock()) {
+                    live->finished = true;
+                    stop();
+                }
             });
         },
-        finished, timeout);
+        state->finished, timeout);
     if constexpr (std::is_void_v<T>) {
-        result.result();
+        state->result.result();
     } else {
-        return std::move(const_cast<T&>(result.result()));
+        return std::move(const_cast<T&>(state->result.result()));
     }
 }
 

@@ -118,7 +118,15 @@ public:
         io_uring_sqe_set_data64(sqe, kIgnore);
     }
 
-    void forget_fd(int fd) override { remove_handler(fd); }
+    void forget_fd(int fd) override {
+        remove_handler(fd);
+        // Closing an fd does not end io_uring requests on it (they hold the file): cancel them (they
+        // complete with -ECANCELED, as on epoll) and submit now, while the fd number still names the file.
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(sqe, kIgnore);
+        io_uring_submit(&ring_);
+    }
 
     void add_handler(int fd, std::uint32_t events, HandlerCallback cb) override {
         if (fd < 0) throw UsageError("invalid file descriptor");
@@ -139,7 +147,9 @@ public:
         if (rec->armed) {
             io_uring_sqe* sqe = get_sqe();
             std::uint64_t ud = reinterpret_cast<std::uint64_t>(rec) | kHandlerBit;
-            io_uring_prep_poll_update(sqe, ud, ud, events, IORING_POLL_UPDATE_EVENTS);
+            // Also "update" user_data (to the same value): kernel 6.18 answers -EINVAL to an
+            // events-only update, which left the handler waiting for its old events.
+            io_uring_prep_poll_update(sqe, ud, ud, events, IORING_POLL_UPDATE_EVENTS | IORING_POLL_UPDATE_USER_DATA);
             io_uring_sqe_set_data64(sqe, kIgnore);
         }
     }

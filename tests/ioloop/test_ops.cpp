@@ -1,0 +1,164 @@
+// Completion ops on loopback TCP (accept, connect, send, sendmsg, recv), refused connects, peer close,
+// cancellation and close_fd, on both backends.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <squall/testing.hpp>
+#include <string>
+
+#include "coro/start.hpp"
+#include "coro/task.hpp"
+#include "ioloop/async.hpp"
+#include "ioloop/ioloop.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using squall::Task;
+using squall::test::loopback_address;
+
+namespace {
+
+Task<int> accept_one(squall::IOLoop& loop, int listen_fd) {
+    co_return co_await loop.accept(listen_fd);
+}
+
+// A connected pair of loopback TCP sockets, both non-blocking, made through the loop's own ops.
+struct TcpPair {
+    int client = -1;
+    int server = -1;
+};
+
+Task<TcpPair> connect_pair(squall::IOLoop& loop) {
+    std::uint16_t port = 0;
+    int lfd = squall::test::listen_loopback(port);
+    auto accepted = squall::start(accept_one(loop, lfd));
+    TcpPair p;
+    p.client = squall::test::tcp_socket();
+    sockaddr_in sa = loopback_address(port);
+    int r = co_await loop.connect(p.client, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    REQUIRE(r == 0);
+    p.server = co_await accepted;
+    REQUIRE(p.server >= 0);
+    loop.close_fd(lfd);
+    co_return p;
+}
+
+// Receives exactly n bytes (or until EOF / error).
+Task<std::string> recv_exactly(squall::IOLoop& loop, int fd, std::size_t n) {
+    std::string out;
+    char buf[256];
+    while (out.size() < n) {
+        int r = co_await loop.recv(fd, buf, std::min(sizeof buf, n - out.size()));
+        if (r <= 0) break;
+        out.append(buf, static_cast<std::size_t>(r));
+    }
+    co_return out;
+}
+
+}  // namespace
+
+TEST_SUITE("ioloop") {
+    SQUALL_TEST_CASE("accept, connect, send and recv complete on loopback TCP", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        int one = 1;
+        ::setsockopt(p.client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        CHECK(co_await loop.send(p.client, "hello", 5) == 5);
+        CHECK(co_await recv_exactly(loop, p.server, 5) == "hello");
+        CHECK(co_await loop.send(p.server, "world!", 6) == 6);
+        CHECK(co_await recv_exactly(loop, p.client, 6) == "world!");
+        loop.close_fd(p.client);
+        loop.close_fd(p.server);
+    }
+
+    SQUALL_TEST_CASE("a recv issued before the data arrives completes when it does", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        auto pending = squall::start(recv_exactly(loop, p.server, 3));
+        CHECK_FALSE(pending.done());
+        loop.call_later(5ms, [&] { CHECK(::send(p.client, "abc", 3, MSG_NOSIGNAL) == 3); });
+        CHECK(co_await pending == "abc");
+        loop.close_fd(p.client);
+        loop.close_fd(p.server);
+    }
+
+    SQUALL_TEST_CASE("sendmsg writes several iovecs in order", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        std::string a = "head:", b = "middle:", c = "tail";
+        iovec iov[3] = {{a.data(), a.size()}, {b.data(), b.size()}, {c.data(), c.size()}};
+        int n = co_await loop.sendmsg(p.client, iov, 3);
+        CHECK(n == static_cast<int>(a.size() + b.size() + c.size()));
+        CHECK(co_await recv_exactly(loop, p.server, a.size() + b.size() + c.size()) == "head:middle:tail");
+        loop.close_fd(p.client);
+        loop.close_fd(p.server);
+    }
+
+    SQUALL_TEST_CASE("connect to a port with no listener fails with ECONNREFUSED", 5s) {
+        std::uint16_t port = squall::test::unused_port();
+        int fd = squall::test::tcp_socket();
+        sockaddr_in sa = loopback_address(port);
+        int r = co_await loop.connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        CHECK(r == -ECONNREFUSED);
+        loop.close_fd(fd);
+    }
+
+    SQUALL_TEST_CASE("recv returns 0 when the peer closes", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        auto pending = squall::start(recv_exactly(loop, p.server, 10));
+        loop.call_later(5ms, [&] {
+            ::send(p.client, "bye", 3, MSG_NOSIGNAL);
+            loop.close_fd(p.client);
+        });
+        CHECK(co_await pending == "bye");  // then EOF ended the read
+        char buf[8];
+        CHECK(co_await loop.recv(p.server, buf, sizeof buf) == 0);
+        loop.close_fd(p.server);
+    }
+
+    SQUALL_TEST_CASE("cancel makes a pending recv complete with ECANCELED", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        char buf[16];
+        auto op = loop.recv(p.server, buf, sizeof buf);
+        loop.call_later(5ms, [&] { loop.cancel(op.op); });
+        CHECK(co_await op == -ECANCELED);
+        // The socket still works after the cancelled op.
+        CHECK(co_await loop.send(p.client, "ok", 2) == 2);
+        CHECK(co_await recv_exactly(loop, p.server, 2) == "ok");
+        loop.close_fd(p.client);
+        loop.close_fd(p.server);
+    }
+
+    SQUALL_TEST_CASE("close_fd completes a pending recv with ECANCELED and closes the descriptor", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        char buf[16];
+        auto op = loop.recv(p.server, buf, sizeof buf);
+        const int fd = p.server;
+        loop.call_later(5ms, [&] { loop.close_fd(fd); });
+        CHECK(co_await op == -ECANCELED);
+        errno = 0;
+        CHECK(::fcntl(fd, F_GETFD) == -1);
+        CHECK(errno == EBADF);
+        loop.close_fd(p.client);
+    }
+
+    SQUALL_TEST_CASE("many ops on many connections complete independently", 10s) {
+        constexpr int kConns = 16;
+        TcpPair pairs[kConns];
+        for (auto& p : pairs) p = co_await connect_pair(loop);
+        std::vector<squall::Future<std::string>> reads;
+        for (auto& p : pairs) reads.push_back(squall::start(recv_exactly(loop, p.server, 4)));
+        for (int i = kConns - 1; i >= 0; --i) {
+            std::string msg = "m" + std::to_string(100 + i);
+            CHECK(co_await loop.send(pairs[i].client, msg.data(), msg.size()) == 4);
+        }
+        for (int i = 0; i < kConns; ++i) CHECK(co_await reads[i] == "m" + std::to_string(100 + i));
+        for (auto& p : pairs) {
+            loop.close_fd(p.client);
+            loop.close_fd(p.server);
+        }
+    }
+}

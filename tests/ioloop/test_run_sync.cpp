@@ -1,0 +1,99 @@
+// run_sync: values, errors, timeouts, and what happens to a task after its run_sync timed out.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "coro/task.hpp"
+#include "ioloop/async.hpp"
+#include "ioloop/ioloop.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using squall::Task;
+
+namespace {
+
+Task<int> value_after(squall::IOLoop& loop, squall::Duration d, int v) {
+    co_await squall::sleep(loop, d);
+    co_return v;
+}
+
+Task<void> fail_after(squall::IOLoop& loop, squall::Duration d) {
+    co_await squall::sleep(loop, d);
+    throw std::runtime_error("task failed in run_sync");
+}
+
+Task<void> set_after(squall::IOLoop& loop, squall::Duration d, bool& flag) {
+    co_await squall::sleep(loop, d);
+    flag = true;
+}
+
+Task<std::unique_ptr<int>> unique_after(squall::IOLoop& loop) {
+    co_await squall::sleep(loop, 1ms);
+    co_return std::make_unique<int>(12);
+}
+
+}  // namespace
+
+TEST_SUITE("ioloop") {
+    TEST_CASE("run_sync returns the task's value") {
+        auto body = [](squall::IOLoop& loop) {
+            CHECK(loop.run_sync(value_after(loop, 2ms, 42)) == 42);
+            CHECK(loop.run_sync(value_after(loop, 0ms, 7), 1s) == 7);
+            CHECK(*loop.run_sync(unique_after(loop)) == 12);
+        };
+        SQUALL_ON_EACH_BACKEND(body);
+    }
+
+    TEST_CASE("run_sync rethrows the task's error") {
+        auto body = [](squall::IOLoop& loop) {
+            CHECK_THROWS_WITH_AS(loop.run_sync(fail_after(loop, 1ms), 5s), "task failed in run_sync",
+                                 std::runtime_error);
+            CHECK(loop.run_sync(value_after(loop, 1ms, 1)) == 1);  // the loop is usable afterwards
+        };
+        SQUALL_ON_EACH_BACKEND(body);
+    }
+
+    TEST_CASE(
+        "run_sync raises TimeoutError; the abandoned task finishes later without disturbing the next run") {
+        auto body = [](squall::IOLoop& loop) {
+            bool abandoned_finished = false;
+            auto t0 = loop.time();
+            CHECK_THROWS_AS(loop.run_sync(set_after(loop, 40ms, abandoned_finished), 10ms),
+                            squall::TimeoutError);
+            CHECK(loop.time() - t0 >= 10ms);
+            CHECK(loop.time() - t0 < 40ms);
+            CHECK_FALSE(abandoned_finished);
+            // The abandoned task completes during this run (at 40 ms); that must not stop it early.
+            CHECK(loop.run_sync(value_after(loop, 80ms, 5), 5s) == 5);
+            CHECK(abandoned_finished);
+        };
+        SQUALL_ON_EACH_BACKEND(body);
+    }
+
+    TEST_CASE("an error of a task abandoned by run_sync's timeout is logged") {
+        auto body = [](squall::IOLoop& loop) {
+            squall::test::LogCapture logs;
+            CHECK_THROWS_AS(loop.run_sync(fail_after(loop, 20ms), 5ms), squall::TimeoutError);
+            loop.run_sync(value_after(loop, 40ms, 0));
+            CHECK(logs.count("task failed in run_sync") == 1);
+        };
+        SQUALL_ON_EACH_BACKEND(body);
+    }
+
+    TEST_CASE("the TimeoutError of run_sync says how long it waited") {
+        squall::IOLoop loop(squall::Backend::epoll);
+        bool finished = false;
+        try {
+            loop.run_sync(set_after(loop, 30ms, finished), 5ms);
+            FAIL("no TimeoutError");
+        } catch (const squall::TimeoutError& e) {
+            CHECK(std::string(e.what()).find("5 ms") != std::string::npos);
+        }
+        loop.run_sync(set_after(loop, 40ms, finished));
+        CHECK(finished);
+    }
+}
