@@ -32,7 +32,9 @@ struct ThreadCache {
 
 thread_local ThreadCache t_cache;
 
-constexpr std::size_t size_class(std::size_t size) { return (size + kGranule - 1) / kGranule - 1; }
+constexpr std::size_t size_class(std::size_t size) {
+    return (size + kGranule - 1) / kGranule - 1;
+}
 
 #if defined(SQUALL_ASAN) || defined(SQUALL_TSAN)
 constexpr bool kRecycle = false;
@@ -42,7 +44,9 @@ constexpr bool kRecycle = true;
 
 }  // namespace
 
-FrameAllocatorStats frame_allocator_stats() noexcept { return t_cache.stats; }
+FrameAllocatorStats frame_allocator_stats() noexcept {
+    return t_cache.stats;
+}
 
 namespace detail {
 

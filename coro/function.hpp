@@ -20,8 +20,9 @@ public:
     UniqueFunction() noexcept = default;
     UniqueFunction(std::nullptr_t) noexcept {}
 
-    template <class F, class D = std::decay_t<F>,
-              class = std::enable_if_t<!std::is_same_v<D, UniqueFunction> && std::is_invocable_r_v<R, D&, Args...>>>
+    template <
+        class F, class D = std::decay_t<F>,
+        class = std::enable_if_t<!std::is_same_v<D, UniqueFunction> && std::is_invocable_r_v<R, D&, Args...>>>
     UniqueFunction(F&& f) {
         if constexpr (sizeof(D) <= kInlineSize && alignof(D) <= alignof(std::max_align_t) &&
                       std::is_nothrow_move_constructible_v<D>) {

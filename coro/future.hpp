@@ -212,8 +212,7 @@ public:
         }
     };
     Awaiter operator co_await() const& noexcept
-        requires(std::is_void_v<T> || std::is_copy_constructible_v<T>)
-    {
+        requires(std::is_void_v<T> || std::is_copy_constructible_v<T>) {
         return Awaiter{state_, false};
     }
     Awaiter operator co_await() && noexcept { return Awaiter{std::move(state_), true}; }
@@ -253,8 +252,8 @@ private:
     void abandon() noexcept {
         if (state_ && !state_->done()) {
             try {
-                state_->set_exception(
-                    std::make_exception_ptr(Error("promise abandoned: its producer went away without a result")));
+                state_->set_exception(std::make_exception_ptr(
+                    Error("promise abandoned: its producer went away without a result")));
             } catch (...) {
             }
         }

@@ -14,8 +14,8 @@ namespace {
 void default_handler(LogLevel level, std::string_view message) {
     if (level == LogLevel::debug) return;
     static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
-    std::fprintf(stderr, "squall %s: %.*s\n", kNames[static_cast<int>(level)], static_cast<int>(message.size()),
-                 message.data());
+    std::fprintf(stderr, "squall %s: %.*s\n", kNames[static_cast<int>(level)],
+                 static_cast<int>(message.size()), message.data());
 }
 
 LogHandler& handler() {
@@ -35,9 +35,13 @@ std::string describe(const std::exception_ptr& e) {
 
 }  // namespace
 
-LogHandler set_log_handler(LogHandler h) { return std::exchange(handler(), h ? std::move(h) : default_handler); }
+LogHandler set_log_handler(LogHandler h) {
+    return std::exchange(handler(), h ? std::move(h) : default_handler);
+}
 
-void log(LogLevel level, std::string_view message) { handler()(level, message); }
+void log(LogLevel level, std::string_view message) {
+    handler()(level, message);
+}
 
 namespace detail {
 

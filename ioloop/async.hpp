@@ -91,7 +91,8 @@ Task<T> with_timeout_impl(IOLoop& loop, Duration timeout, Future<T> fut) {
                                 // The caller cancelled it after the timeout (as Tornado): not a failure.
                             } catch (const std::exception& ex) {
                                 log(LogLevel::error,
-                                    std::string("operation failed after with_timeout gave up on it: ") + ex.what());
+                                    std::string("operation failed after with_timeout gave up on it: ") +
+                                        ex.what());
                             } catch (...) {
                                 log(LogLevel::error, "operation failed after with_timeout gave up on it");
                             }

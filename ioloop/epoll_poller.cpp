@@ -30,7 +30,9 @@ struct FdState {
     std::unique_ptr<HandlerCallback> handler;  // heap: it must not move while it runs
 };
 
-bool is_read_kind(IoKind k) { return k == IoKind::recv || k == IoKind::accept; }
+bool is_read_kind(IoKind k) {
+    return k == IoKind::recv || k == IoKind::accept;
+}
 
 }  // namespace
 
@@ -48,7 +50,8 @@ bool try_op_syscall(IoOp& op) noexcept {
             break;
         case IoKind::accept:
             op.addrlen = sizeof(op.addr);
-            r = ::accept4(op.fd, reinterpret_cast<sockaddr*>(&op.addr), &op.addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            r = ::accept4(op.fd, reinterpret_cast<sockaddr*>(&op.addr), &op.addrlen,
+                          SOCK_NONBLOCK | SOCK_CLOEXEC);
             break;
         case IoKind::connect: {
             // Called again after writability: the outcome is in SO_ERROR.
@@ -150,12 +153,14 @@ public:
     void add_handler(int fd, std::uint32_t events, HandlerCallback cb) override {
         FdState& st = state(fd);
         if (st.ops_registered || st.has_handler)
-            throw UsageError("add_handler: fd " + std::to_string(fd) + " is already registered with this loop");
+            throw UsageError("add_handler: fd " + std::to_string(fd) +
+                             " is already registered with this loop");
         epoll_event ev{};
         ev.events = events;
         ev.data.u64 = static_cast<std::uint64_t>(fd);
         if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0)
-            throw Error("add_handler: epoll_ctl failed for fd " + std::to_string(fd) + ": " + std::strerror(errno));
+            throw Error("add_handler: epoll_ctl failed for fd " + std::to_string(fd) + ": " +
+                        std::strerror(errno));
         st.has_handler = true;
         st.handler = std::make_unique<HandlerCallback>(std::move(cb));
     }
@@ -236,6 +241,8 @@ private:
     epoll_event events_[kMaxEvents];
 };
 
-std::unique_ptr<Poller> make_epoll_poller(IOLoop& loop) { return std::make_unique<EpollPoller>(loop); }
+std::unique_ptr<Poller> make_epoll_poller(IOLoop& loop) {
+    return std::make_unique<EpollPoller>(loop);
+}
 
 }  // namespace squall::detail

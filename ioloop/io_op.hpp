@@ -23,9 +23,9 @@ enum class IoKind : std::uint8_t { recv, send, sendmsg, connect, accept };
 struct IoOp {
     IoKind kind = IoKind::recv;
     int fd = -1;
-    void* buf = nullptr;   // recv / send
-    std::size_t len = 0;   // recv / send
-    msghdr msg{};          // sendmsg (msg_iov / msg_iovlen)
+    void* buf = nullptr;      // recv / send
+    std::size_t len = 0;      // recv / send
+    msghdr msg{};             // sendmsg (msg_iov / msg_iovlen)
     sockaddr_storage addr{};  // connect: the target; accept: the peer
     socklen_t addrlen = 0;
 

@@ -28,7 +28,9 @@ std::string_view to_string(Backend b) noexcept {
 }
 
 namespace detail {
-bool loop_start_op(IOLoop& loop, IoOp& op) { return loop.start(op); }
+bool loop_start_op(IOLoop& loop, IoOp& op) {
+    return loop.start(op);
+}
 }  // namespace detail
 
 IOLoop::IOLoop(Backend backend) : thread_id_(std::this_thread::get_id()) {
@@ -40,7 +42,8 @@ IOLoop::IOLoop(Backend backend) : thread_id_(std::this_thread::get_id()) {
             else if (v == "uring" || v == "io_uring")
                 backend = Backend::uring;
             else if (!v.empty() && v != "automatic")
-                throw UsageError("SQUALL_IOLOOP must be epoll, uring or automatic, not '" + std::string(v) + "'");
+                throw UsageError("SQUALL_IOLOOP must be epoll, uring or automatic, not '" + std::string(v) +
+                                 "'");
         }
     }
     if (backend == Backend::uring || backend == Backend::automatic) {
@@ -49,9 +52,11 @@ IOLoop::IOLoop(Backend backend) : thread_id_(std::this_thread::get_id()) {
         if (poller_) {
             backend_ = Backend::uring;
         } else if (backend == Backend::uring) {
-            throw Error(std::string("io_uring backend unavailable: io_uring_setup failed: ") + std::strerror(err));
+            throw Error(std::string("io_uring backend unavailable: io_uring_setup failed: ") +
+                        std::strerror(err));
         } else {
-            log(LogLevel::info, std::string("io_uring unavailable (") + std::strerror(err) + "), using epoll");
+            log(LogLevel::info,
+                std::string("io_uring unavailable (") + std::strerror(err) + "), using epoll");
         }
     }
     if (!poller_) {
@@ -73,8 +78,12 @@ IOLoop& IOLoop::current() {
     if (!t_current) throw UsageError("no IOLoop on this thread: construct one (or call make_current)");
     return *t_current;
 }
-IOLoop* IOLoop::current_or_null() noexcept { return t_current; }
-void IOLoop::make_current() noexcept { t_current = this; }
+IOLoop* IOLoop::current_or_null() noexcept {
+    return t_current;
+}
+void IOLoop::make_current() noexcept {
+    t_current = this;
+}
 
 void IOLoop::add_callback(Callback cb) {
     if (std::this_thread::get_id() == thread_id_) {
@@ -116,7 +125,8 @@ void IOLoop::run_end_of_iteration() {
 
 void IOLoop::run() {
     if (running_loop_) throw UsageError("IOLoop::run is not re-entrant");
-    thread_id_ = std::this_thread::get_id();
+    // Written only when it changes: other threads read it in add_callback / stop.
+    if (thread_id_ != std::this_thread::get_id()) thread_id_ = std::this_thread::get_id();
     IOLoop* previous = t_current;
     t_current = this;
     running_loop_ = true;
@@ -158,10 +168,11 @@ void IOLoop::run_sync_impl(Callback starter, bool& finished, std::optional<Durat
     add_callback(std::move(starter));
     bool timed_out = false;
     TimeoutHandle th;
-    if (timeout) th = call_later(*timeout, [this, &timed_out] {
-        timed_out = true;
-        stop();
-    });
+    if (timeout)
+        th = call_later(*timeout, [this, &timed_out] {
+            timed_out = true;
+            stop();
+        });
     run();
     if (th) remove_timeout(th);
     if (!finished) {
@@ -173,12 +184,22 @@ void IOLoop::run_sync_impl(Callback starter, bool& finished, std::optional<Durat
     }
 }
 
-void IOLoop::add_handler(int fd, std::uint32_t ev, HandlerCallback cb) { poller_->add_handler(fd, ev, std::move(cb)); }
-void IOLoop::update_handler(int fd, std::uint32_t ev) { poller_->update_handler(fd, ev); }
-void IOLoop::remove_handler(int fd) { poller_->remove_handler(fd); }
+void IOLoop::add_handler(int fd, std::uint32_t ev, HandlerCallback cb) {
+    poller_->add_handler(fd, ev, std::move(cb));
+}
+void IOLoop::update_handler(int fd, std::uint32_t ev) {
+    poller_->update_handler(fd, ev);
+}
+void IOLoop::remove_handler(int fd) {
+    poller_->remove_handler(fd);
+}
 
-bool IOLoop::start(IoOp& op) { return poller_->start(op); }
-void IOLoop::cancel(IoOp& op) { poller_->cancel(op); }
+bool IOLoop::start(IoOp& op) {
+    return poller_->start(op);
+}
+void IOLoop::cancel(IoOp& op) {
+    poller_->cancel(op);
+}
 void IOLoop::close_fd(int fd) {
     poller_->forget_fd(fd);
     ::close(fd);

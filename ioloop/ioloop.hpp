@@ -51,7 +51,7 @@ class Poller;
 }
 
 class IOLoop {
-  public:
+public:
     // Backend::automatic honours SQUALL_IOLOOP=epoll|uring, else tries io_uring and falls back to epoll
     // (logging one line) when io_uring_setup is refused. A forced backend that cannot start throws.
     explicit IOLoop(Backend backend = Backend::automatic);
@@ -120,7 +120,7 @@ class IOLoop {
     };
     const Stats& stats() const noexcept { return stats_; }
 
-  private:
+private:
     friend class detail::Poller;
     void run_callbacks();
     void run_end_of_iteration();

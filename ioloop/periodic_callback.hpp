@@ -20,7 +20,8 @@ namespace squall {
 class PeriodicCallback {
 public:
     template <class F>
-    PeriodicCallback(IOLoop& loop, F callback, Duration interval) : state_(std::make_shared<State>(loop, interval)) {
+    PeriodicCallback(IOLoop& loop, F callback, Duration interval)
+        : state_(std::make_shared<State>(loop, interval)) {
         if (interval <= Duration::zero()) throw UsageError("PeriodicCallback: interval must be positive");
         if constexpr (std::is_same_v<std::invoke_result_t<F&>, Task<void>>)
             state_->async_cb = std::move(callback);

@@ -20,8 +20,8 @@
 namespace squall::detail {
 namespace {
 
-constexpr std::uint64_t kIgnore = 0;    // cancel / poll-remove requests
-constexpr std::uint64_t kWakeTag = 1;   // the eventfd read
+constexpr std::uint64_t kIgnore = 0;      // cancel / poll-remove requests
+constexpr std::uint64_t kWakeTag = 1;     // the eventfd read
 constexpr std::uint64_t kHandlerBit = 2;  // user_data = HandlerRec* | 2 (records are 8-byte aligned)
 
 struct HandlerRec {
@@ -130,8 +130,10 @@ public:
 
     void add_handler(int fd, std::uint32_t events, HandlerCallback cb) override {
         if (fd < 0) throw UsageError("invalid file descriptor");
-        if (static_cast<std::size_t>(fd) >= handlers_.size()) handlers_.resize(static_cast<std::size_t>(fd) * 2 + 16);
-        if (handlers_[fd]) throw UsageError("add_handler: fd " + std::to_string(fd) + " already has a handler");
+        if (static_cast<std::size_t>(fd) >= handlers_.size())
+            handlers_.resize(static_cast<std::size_t>(fd) * 2 + 16);
+        if (handlers_[fd])
+            throw UsageError("add_handler: fd " + std::to_string(fd) + " already has a handler");
         auto* rec = new HandlerRec{fd, events, std::move(cb)};
         handlers_[fd] = rec;
         arm(rec);
@@ -149,7 +151,8 @@ public:
             std::uint64_t ud = reinterpret_cast<std::uint64_t>(rec) | kHandlerBit;
             // Also "update" user_data (to the same value): kernel 6.18 answers -EINVAL to an
             // events-only update, which left the handler waiting for its old events.
-            io_uring_prep_poll_update(sqe, ud, ud, events, IORING_POLL_UPDATE_EVENTS | IORING_POLL_UPDATE_USER_DATA);
+            io_uring_prep_poll_update(sqe, ud, ud, events,
+                                      IORING_POLL_UPDATE_EVENTS | IORING_POLL_UPDATE_USER_DATA);
             io_uring_sqe_set_data64(sqe, kIgnore);
         }
     }

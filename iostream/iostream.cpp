@@ -13,7 +13,7 @@ namespace squall {
 
 // One pending read per stream: held for the whole of a read kind.
 class IOStream::ReadGuard {
-  public:
+public:
     explicit ReadGuard(IOStream& s) : s_(s) {
         if (s_.reading_)
             throw UsageError("IOStream: a read is already pending on this stream (one at a time)");
@@ -23,7 +23,7 @@ class IOStream::ReadGuard {
     ReadGuard(const ReadGuard&) = delete;
     ReadGuard& operator=(const ReadGuard&) = delete;
 
-  private:
+private:
     IOStream& s_;
 };
 

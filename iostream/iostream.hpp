@@ -51,7 +51,7 @@ struct IOStreamOptions {
 };
 
 class IOStream : public std::enable_shared_from_this<IOStream> {
-  public:
+public:
     // Takes ownership of a connected non-blocking socket.
     static std::shared_ptr<IOStream> create(IOLoop& loop, int fd, IOStreamOptions options = {});
     ~IOStream();
@@ -120,13 +120,13 @@ class IOStream : public std::enable_shared_from_this<IOStream> {
     std::uint64_t bytes_read() const noexcept { return bytes_read_; }
     std::uint64_t bytes_written() const noexcept { return write_queue_.written_total(); }
 
-  private:
+private:
     struct Key {};
 
-  public:
+public:
     IOStream(Key, IOLoop& loop, int fd, IOStreamOptions options);
 
-  private:
+private:
     class ReadGuard;
     [[noreturn]] void throw_closed(const char* doing);
     StreamClosedError closed_error(const char* doing) const;
