@@ -53,7 +53,7 @@ bool retryable_when_stale(const HTTPRequest& r) {
 // Closes a stream when a deadline passes, so whatever waits on it (connect handshake, write, read) fails
 // at once; the caller then reports the TimeoutError this guard describes. No timer for TimePoint::max().
 class StreamDeadline {
-  public:
+public:
     StreamDeadline(IOLoop& loop, std::shared_ptr<IOStream> stream, TimePoint deadline, const char* which,
                    Duration limit, const char* doing, const HTTPRequest& request)
         : loop_(loop),
@@ -84,7 +84,7 @@ class StreamDeadline {
                what_of(request_) + ")";
     }
 
-  private:
+private:
     IOLoop& loop_;
     std::shared_ptr<IOStream> stream_;
     const char* which_;
@@ -128,7 +128,7 @@ std::shared_ptr<HTTPRequest> redirect_request(const HTTPRequest& previous, int c
 }  // namespace
 
 class ClientCore : public std::enable_shared_from_this<ClientCore> {
-  public:
+public:
     ClientCore(IOLoop& loop, ClientOptions options)
         : loop_(loop),
           options_(std::move(options)),
@@ -177,7 +177,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
     bool closed_ = false;
     ClientStats stats_;
 
-  private:
+private:
     // Holds one of the max_clients slots for the life of a fetch.
     struct Slot {
         ClientCore& core;
@@ -442,7 +442,7 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, HTTPRequest
         request.request_timeout.count() > 0 ? dequeued + request.request_timeout : TimePoint::max();
 
     auto current = std::make_shared<HTTPRequest>(std::move(request));
-    std::vector<std::string> visited{current->method + " " + url.to_string()};
+    std::vector<std::string> visited;  // "METHOD url" of every hop, filled at the first redirect
     int redirects = 0;
     TimeInfo times;
     for (;;) {
@@ -470,6 +470,7 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, HTTPRequest
         if (redirect && may_follow) {
             URL next = resolve(url, *response.headers.get("Location"));
             auto next_request = redirect_request(*current, response.code, url, next);
+            if (visited.empty()) visited.push_back(current->method + " " + url.to_string());
             std::string visit = next_request->method + " " + next.to_string();
             if (std::find(visited.begin(), visited.end(), visit) != visited.end()) {
                 finish();

@@ -37,6 +37,10 @@
 // time_info: dns is folded into connect (TCPClient resolves and connects as one step); tls is the
 // handshake with the origin (after CONNECT when proxied).
 //
+// GCC 12: build an HTTPRequest in a named variable, not as a temporary inside the co_await expression
+// (`co_await client.fetch(HTTPRequest{...})`): GCC 12 frees the strings of an aggregate temporary's
+// default member initializers twice there. Clang is not affected.
+//
 // Lifetime: the Client may be destroyed with fetches in flight; they keep its internals alive and finish.
 // Destroying it (or close()) fails queued fetches and closes idle connections.
 #pragma once
@@ -76,7 +80,7 @@ class ClientCore;
 }
 
 class Client {
-  public:
+public:
     explicit Client(IOLoop& loop, ClientOptions options = {});
     ~Client();
     Client(const Client&) = delete;
@@ -96,7 +100,7 @@ class Client {
     std::size_t idle_connections() const noexcept;
     const ClientStats& stats() const noexcept;
 
-  private:
+private:
     std::shared_ptr<detail::ClientCore> core_;
 };
 
