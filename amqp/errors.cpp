@@ -21,32 +21,86 @@ std::string describe_close(uint16_t reply_code, const std::string& reply_text, u
     return s;
 }
 
+std::string channel_message(uint16_t channel, uint16_t reply_code, const std::string& reply_text,
+                            uint16_t class_id, uint16_t method_id) {
+    return "channel " + std::to_string(channel) +
+           " closed: " + describe_close(reply_code, reply_text, class_id, method_id);
+}
+
+std::string connection_message(uint16_t reply_code, const std::string& reply_text, uint16_t class_id,
+                               uint16_t method_id) {
+    return "connection closed: " + describe_close(reply_code, reply_text, class_id, method_id);
+}
+
 }  // namespace
 
-// reply_text is copied, not moved, into the base: the message is built from it in the same call and the
-// order in which arguments are evaluated is unspecified.
+// ClosedError is a virtual base: the most-derived class initializes it (the initializers that the
+// intermediate classes name are skipped then). reply_text is copied, not moved, into the base: the
+// message is built from it in the same call and argument evaluation order is unspecified.
 ConnectionClosedError::ConnectionClosedError(uint16_t reply_code, std::string reply_text, uint16_t class_id,
                                              uint16_t method_id)
-    : ClosedError("connection closed: " + describe_close(reply_code, reply_text, class_id, method_id),
-                  reply_code, reply_text, class_id, method_id) {}
+    : ClosedError(connection_message(reply_code, reply_text, class_id, method_id), reply_code, reply_text,
+                  class_id, method_id) {}
+
+ConnectionLostError::ConnectionLostError(const std::string& what, std::exception_ptr cause)
+    : ClosedError("connection lost: " + what, 0, what, 0, 0),
+      ConnectionClosedError(0, what),
+      cause_(std::move(cause)) {}
+
+HeartbeatTimeoutError::HeartbeatTimeoutError(std::chrono::milliseconds interval)
+    : ClosedError(
+          "connection lost: no data (not even a heartbeat) from the broker for two heartbeat "
+          "intervals of " +
+              std::to_string(interval.count()) + " ms",
+          0, "missed heartbeats", 0, 0),
+      ConnectionLostError("missed heartbeats"),
+      interval_(interval) {}
 
 ChannelClosedError::ChannelClosedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
                                        uint16_t class_id, uint16_t method_id)
-    : ClosedError("channel " + std::to_string(channel) +
-                      " closed: " + describe_close(reply_code, reply_text, class_id, method_id),
-                  reply_code, reply_text, class_id, method_id),
+    : ClosedError(channel_message(channel, reply_code, reply_text, class_id, method_id), reply_code,
+                  reply_text, class_id, method_id),
       channel_(channel) {}
+
+#define SQUALL_AMQP_CHANNEL_ERROR_CTOR(Name)                                                             \
+    Name::Name(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id,         \
+               uint16_t method_id)                                                                       \
+        : ClosedError(channel_message(channel, reply_code, reply_text, class_id, method_id), reply_code, \
+                      reply_text, class_id, method_id),                                                  \
+          ChannelClosedError(channel, reply_code, reply_text, class_id, method_id) {}
+SQUALL_AMQP_CHANNEL_ERROR_CTOR(ChannelAccessRefusedError)
+SQUALL_AMQP_CHANNEL_ERROR_CTOR(NotFoundError)
+SQUALL_AMQP_CHANNEL_ERROR_CTOR(ResourceLockedError)
+SQUALL_AMQP_CHANNEL_ERROR_CTOR(PreconditionFailedError)
+#undef SQUALL_AMQP_CHANNEL_ERROR_CTOR
+
+ConnectionAccessRefusedError::ConnectionAccessRefusedError(uint16_t reply_code, std::string reply_text,
+                                                           uint16_t class_id, uint16_t method_id)
+    : ClosedError(connection_message(reply_code, reply_text, class_id, method_id), reply_code, reply_text,
+                  class_id, method_id),
+      ConnectionClosedError(reply_code, reply_text, class_id, method_id) {}
+
+ConsumerCancelledError::ConsumerCancelledError(std::string consumer_tag, bool by_broker)
+    : Error("consumer '" + consumer_tag + "' was cancelled " +
+            (by_broker ? std::string("by the broker (its queue was deleted or became unavailable)")
+                       : std::string("by the client"))),
+      consumer_tag_(std::move(consumer_tag)),
+      by_broker_(by_broker) {}
 
 std::exception_ptr make_close_error(CloseScope scope, uint16_t reply_code, std::string reply_text,
                                     uint16_t class_id, uint16_t method_id, uint16_t channel) {
     if (scope == CloseScope::connection) {
+        if (reply_code == spec::kAccessRefused) {
+            return std::make_exception_ptr(
+                ConnectionAccessRefusedError(reply_code, std::move(reply_text), class_id, method_id));
+        }
         return std::make_exception_ptr(
             ConnectionClosedError(reply_code, std::move(reply_text), class_id, method_id));
     }
     switch (reply_code) {
         case spec::kAccessRefused:
             return std::make_exception_ptr(
-                AccessRefusedError(channel, reply_code, std::move(reply_text), class_id, method_id));
+                ChannelAccessRefusedError(channel, reply_code, std::move(reply_text), class_id, method_id));
         case spec::kNotFound:
             return std::make_exception_ptr(
                 NotFoundError(channel, reply_code, std::move(reply_text), class_id, method_id));

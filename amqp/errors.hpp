@@ -2,11 +2,17 @@
 //
 //   FrameError              malformed bytes from the peer (or a frame over frame_max); the connection is
 //                           unusable afterwards
-//   ClosedError             common base of the two close errors: reply code, text, class and method
+//   ClosedError             common (virtual) base of the close errors: reply code, text, class and method
 //     ConnectionClosedError the connection was closed (by the broker, or locally)
+//       ConnectionLostError     the transport failed without a connection.close (reset, EOF); code 0
+//         HeartbeatTimeoutError nothing arrived for two heartbeat intervals
+//       ConnectionAccessRefusedError  403 from connection.close (wrong credentials): also an
+//       AccessRefusedError
 //     ChannelClosedError    one channel was closed; the connection and other channels go on
-//       AccessRefusedError      403      NotFoundError           404
-//       ResourceLockedError     405      PreconditionFailedError 406
+//       NotFoundError           404      ResourceLockedError     405      PreconditionFailedError 406
+//       ChannelAccessRefusedError 403: also an AccessRefusedError
+//     AccessRefusedError    403 at either scope (see below)
+//   ConsumerCancelledError  a consumer ended: cancelled by the broker (queue deleted) or by the client
 //   MessageNackedError      publisher confirms: the broker nacked a message
 //   MessageReturnedError    a mandatory message was returned as unroutable
 //
@@ -16,11 +22,17 @@
 //                                                 50, 10, /*channel=*/3);
 //   // -> NotFoundError: "channel 3 closed: 404 NOT_FOUND - no queue 'q' (caused by queue.declare)"
 //
-// The code-specific classes derive from ChannelClosedError because 403-406 are the spec's channel-level
-// ("soft") errors. When the broker closes the whole connection with one of these codes (e.g. 403 for bad
-// credentials) the result is a plain ConnectionClosedError; check reply_code().
+// NotFound, ResourceLocked and PreconditionFailed derive from ChannelClosedError: 404-406 are the spec's
+// channel-level ("soft") errors. 403 is the exception: RabbitMQ also closes the *connection* with 403
+// ACCESS_REFUSED when a login fails (authentication_failure_close). So AccessRefusedError names the code at
+// either scope, and the concrete error is ChannelAccessRefusedError (a ChannelClosedError, with channel())
+// or ConnectionAccessRefusedError (a ConnectionClosedError). `catch (const AccessRefusedError&)` catches a
+// failed login and a refused channel operation alike; catch the scope class when the scope matters.
+// ClosedError is a virtual base so that these classes hold one ClosedError (and one squall::Error).
+// Other codes at connection scope give a plain ConnectionClosedError; check reply_code().
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -57,13 +69,35 @@ class ClosedError : public Error {
     uint16_t method_id_;
 };
 
-class ConnectionClosedError : public ClosedError {
+class ConnectionClosedError : public virtual ClosedError {
   public:
     ConnectionClosedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                           uint16_t method_id = 0);
 };
 
-class ChannelClosedError : public ClosedError {
+// The transport went away without a connection.close: the peer reset or closed the socket, or a local
+// failure (a malformed frame) ended it. reply_code() is 0, reply_text() says what happened and cause() is
+// the underlying error (a StreamClosedError, FrameError, ...) when there is one.
+class ConnectionLostError : public ConnectionClosedError {
+  public:
+    explicit ConnectionLostError(const std::string& what, std::exception_ptr cause = nullptr);
+    const std::exception_ptr& cause() const { return cause_; }
+
+  private:
+    std::exception_ptr cause_;
+};
+
+// Nothing (not even a heartbeat) arrived for two heartbeat intervals.
+class HeartbeatTimeoutError : public ConnectionLostError {
+  public:
+    explicit HeartbeatTimeoutError(std::chrono::milliseconds interval);
+    std::chrono::milliseconds interval() const { return interval_; }
+
+  private:
+    std::chrono::milliseconds interval_;
+};
+
+class ChannelClosedError : public virtual ClosedError {
   public:
     ChannelClosedError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                        uint16_t method_id = 0);
@@ -73,26 +107,56 @@ class ChannelClosedError : public ClosedError {
     uint16_t channel_;
 };
 
-class AccessRefusedError : public ChannelClosedError {  // 403
+// 403 ACCESS_REFUSED at either scope; the concrete classes are below.
+class AccessRefusedError : public virtual ClosedError {
+  protected:
+    AccessRefusedError() : ClosedError("access refused", 403, "", 0, 0) {}
+};
+class ChannelAccessRefusedError : public ChannelClosedError, public AccessRefusedError {
   public:
-    using ChannelClosedError::ChannelClosedError;
+    ChannelAccessRefusedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
+                              uint16_t class_id = 0, uint16_t method_id = 0);
+};
+// A failed login (RabbitMQ: "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN"),
+// or a vhost the user may not access.
+class ConnectionAccessRefusedError : public ConnectionClosedError, public AccessRefusedError {
+  public:
+    ConnectionAccessRefusedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                                 uint16_t method_id = 0);
 };
 class NotFoundError : public ChannelClosedError {  // 404
   public:
-    using ChannelClosedError::ChannelClosedError;
+    NotFoundError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                  uint16_t method_id = 0);
 };
 class ResourceLockedError : public ChannelClosedError {  // 405
   public:
-    using ChannelClosedError::ChannelClosedError;
+    ResourceLockedError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                        uint16_t method_id = 0);
 };
 class PreconditionFailedError : public ChannelClosedError {  // 406
   public:
-    using ChannelClosedError::ChannelClosedError;
+    PreconditionFailedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
+                            uint16_t class_id = 0, uint16_t method_id = 0);
+};
+
+// A consumer ended: the broker cancelled it (basic.cancel, e.g. its queue was deleted) or the client did.
+// Awaiters of Consumer::next() get it once the consumer's buffered messages are drained.
+class ConsumerCancelledError : public Error {
+  public:
+    ConsumerCancelledError(std::string consumer_tag, bool by_broker);
+    const std::string& consumer_tag() const { return consumer_tag_; }
+    bool by_broker() const { return by_broker_; }
+
+  private:
+    std::string consumer_tag_;
+    bool by_broker_;
 };
 
 enum class CloseScope { connection, channel };
 
-// The typed error for a close with this reply code: see the table above. `channel` is ignored for
+// The typed error for a close with this reply code: see the table above (connection scope: 403 gives
+// ConnectionAccessRefusedError, any other code ConnectionClosedError). `channel` is ignored for
 // CloseScope::connection.
 std::exception_ptr make_close_error(CloseScope scope, uint16_t reply_code, std::string reply_text,
                                     uint16_t class_id = 0, uint16_t method_id = 0, uint16_t channel = 0);

@@ -1,0 +1,368 @@
+#include "amqp/channel.hpp"
+
+#include "amqp/connection.hpp"
+#include "amqp/detail/channel_send.hpp"
+#include "amqp/detail/wire.hpp"
+#include "amqp/errors.hpp"
+#include "amqp/frame.hpp"
+#include "coro/log.hpp"
+#include "ioloop/async.hpp"
+
+namespace squall::amqp {
+
+using spec::MethodId;
+
+Channel::Channel(Key, std::shared_ptr<Connection> connection, uint16_t id)
+    : conn_(std::move(connection)), id_(id) {}
+
+Channel::~Channel() = default;
+
+Future<void> Channel::wait_closed() {
+    if (state_ == State::closed) return make_ready_future();
+    closed_waiters_.emplace_back();
+    return closed_waiters_.back().get_future();
+}
+
+void Channel::throw_if_unusable() const {
+    if (state_ == State::closed) std::rethrow_exception(close_reason_);
+    if (state_ == State::closing) throw UsageError("amqp: channel " + std::to_string(id_) + " is closing");
+    conn_->check_writable();
+}
+
+template <class M, class Hook>
+Task<Channel::Reply> Channel::call(M method, MethodId r1, MethodId r2, bool nowait, Hook before_send) {
+    auto self = shared_from_this();
+    co_await rpc_lock_.acquire();
+    SemaphoreGuard guard(rpc_lock_);
+    throw_if_unusable();
+    if (nowait) {
+        before_send();
+        send(method);
+        co_return Reply{};
+    }
+    pending_.emplace(PendingReply{{r1, r2}, Promise<Reply>()});
+    Future<Reply> reply = pending_->promise.get_future();
+    try {
+        before_send();
+        send(method);
+    } catch (...) {
+        pending_.reset();
+        throw;
+    }
+    co_return co_await std::move(reply);
+}
+
+// --- channel class
+
+Task<void> Channel::open() {
+    spec::ChannelOpen method{};
+    co_await call(std::move(method), spec::ChannelOpenOk::kId);
+    if (state_ == State::opening) state_ = State::open;
+}
+
+Task<void> Channel::close(uint16_t reply_code, std::string reply_text) {
+    auto self = shared_from_this();
+    if (state_ == State::closed) co_return;
+    if (state_ == State::closing) {
+        co_await wait_closed();
+        co_return;
+    }
+    state_ = State::closing;
+    closing_reason_ = std::make_exception_ptr(ChannelClosedError(id_, reply_code, reply_text));
+    close_ok_.emplace();
+    Future<void> done = close_ok_->get_future();
+    try {
+        send(spec::ChannelClose{
+            .reply_code = reply_code, .reply_text = std::move(reply_text), .class_id = 0, .method_id = 0});
+    } catch (...) {
+        finish(closing_reason_);
+        co_return;
+    }
+    co_await done;
+}
+
+Task<bool> Channel::flow(bool active) {
+    spec::ChannelFlow method{.active = active};
+    Reply r = co_await call(std::move(method), spec::ChannelFlowOk::kId);
+    co_return std::get<spec::ChannelFlowOk>(r.method).active;
+}
+
+// --- exchange class
+
+Task<void> Channel::exchange_declare(std::string exchange, std::string type, ExchangeDeclareOptions o) {
+    spec::ExchangeDeclare method{.exchange = std::move(exchange),
+                                 .type = std::move(type),
+                                 .passive = o.passive,
+                                 .durable = o.durable,
+                                 .auto_delete = o.auto_delete,
+                                 .internal = o.internal,
+                                 .no_wait = o.nowait,
+                                 .arguments = std::move(o.arguments)};
+    co_await call(std::move(method), spec::ExchangeDeclareOk::kId, {}, o.nowait);
+}
+
+Task<void> Channel::exchange_delete(std::string exchange, ExchangeDeleteOptions o) {
+    spec::ExchangeDelete method{
+        .exchange = std::move(exchange), .if_unused = o.if_unused, .no_wait = o.nowait};
+    co_await call(std::move(method), spec::ExchangeDeleteOk::kId, {}, o.nowait);
+}
+
+Task<void> Channel::exchange_bind(std::string destination, std::string source, std::string routing_key,
+                                  BindOptions o) {
+    spec::ExchangeBind method{.destination = std::move(destination),
+                              .source = std::move(source),
+                              .routing_key = std::move(routing_key),
+                              .no_wait = o.nowait,
+                              .arguments = std::move(o.arguments)};
+    co_await call(std::move(method), spec::ExchangeBindOk::kId, {}, o.nowait);
+}
+
+Task<void> Channel::exchange_unbind(std::string destination, std::string source, std::string routing_key,
+                                    BindOptions o) {
+    spec::ExchangeUnbind method{.destination = std::move(destination),
+                                .source = std::move(source),
+                                .routing_key = std::move(routing_key),
+                                .no_wait = o.nowait,
+                                .arguments = std::move(o.arguments)};
+    co_await call(std::move(method), spec::ExchangeUnbindOk::kId, {}, o.nowait);
+}
+
+// --- queue class
+
+Task<QueueDeclareResult> Channel::queue_declare(std::string queue, QueueDeclareOptions o) {
+    std::string name = queue;
+    spec::QueueDeclare method{.queue = std::move(queue),
+                              .passive = o.passive,
+                              .durable = o.durable,
+                              .exclusive = o.exclusive,
+                              .auto_delete = o.auto_delete,
+                              .no_wait = o.nowait,
+                              .arguments = std::move(o.arguments)};
+    Reply r = co_await call(std::move(method), spec::QueueDeclareOk::kId, {}, o.nowait);
+    if (o.nowait) co_return QueueDeclareResult{std::move(name), 0, 0};
+    auto& ok = std::get<spec::QueueDeclareOk>(r.method);
+    co_return QueueDeclareResult{std::move(ok.queue), ok.message_count, ok.consumer_count};
+}
+
+Task<void> Channel::queue_bind(std::string queue, std::string exchange, std::string routing_key,
+                               BindOptions o) {
+    spec::QueueBind method{.queue = std::move(queue),
+                           .exchange = std::move(exchange),
+                           .routing_key = std::move(routing_key),
+                           .no_wait = o.nowait,
+                           .arguments = std::move(o.arguments)};
+    co_await call(std::move(method), spec::QueueBindOk::kId, {}, o.nowait);
+}
+
+Task<void> Channel::queue_unbind(std::string queue, std::string exchange, std::string routing_key,
+                                 BindOptions o) {
+    spec::QueueUnbind method{.queue = std::move(queue),
+                             .exchange = std::move(exchange),
+                             .routing_key = std::move(routing_key),
+                             .arguments = std::move(o.arguments)};
+    co_await call(std::move(method), spec::QueueUnbindOk::kId);
+}
+
+Task<uint32_t> Channel::queue_purge(std::string queue, bool nowait) {
+    spec::QueuePurge method{.queue = std::move(queue), .no_wait = nowait};
+    Reply r = co_await call(std::move(method), spec::QueuePurgeOk::kId, {}, nowait);
+    if (nowait) co_return 0;
+    co_return std::get<spec::QueuePurgeOk>(r.method).message_count;
+}
+
+Task<uint32_t> Channel::queue_delete(std::string queue, QueueDeleteOptions o) {
+    spec::QueueDelete method{
+        .queue = std::move(queue), .if_unused = o.if_unused, .if_empty = o.if_empty, .no_wait = o.nowait};
+    Reply r = co_await call(std::move(method), spec::QueueDeleteOk::kId, {}, o.nowait);
+    if (o.nowait) co_return 0;
+    co_return std::get<spec::QueueDeleteOk>(r.method).message_count;
+}
+
+// --- basic class
+
+Task<void> Channel::basic_qos(QosOptions o) {
+    spec::BasicQos method{
+        .prefetch_size = o.prefetch_size, .prefetch_count = o.prefetch_count, .global = o.global};
+    co_await call(std::move(method), spec::BasicQosOk::kId);
+}
+
+Task<std::shared_ptr<Consumer>> Channel::basic_consume(std::string queue, DeliveryCallback on_message,
+                                                       ConsumeOptions options) {
+    if (!on_message) throw UsageError("amqp: basic_consume needs a callback (use consume() for next())");
+    return start_consumer(std::move(queue), std::move(on_message), std::move(options));
+}
+
+Task<std::shared_ptr<Consumer>> Channel::basic_consume(std::string queue, DeliveryCallback on_message) {
+    return basic_consume(std::move(queue), std::move(on_message), ConsumeOptions{});
+}
+
+Task<std::shared_ptr<Consumer>> Channel::consume(std::string queue) {
+    return start_consumer(std::move(queue), nullptr, ConsumeOptions{});
+}
+
+Task<std::shared_ptr<Consumer>> Channel::consume(std::string queue, ConsumeOptions options) {
+    return start_consumer(std::move(queue), nullptr, std::move(options));
+}
+
+Task<std::shared_ptr<Consumer>> Channel::start_consumer(std::string queue, DeliveryCallback callback,
+                                                        ConsumeOptions o) {
+    auto self = shared_from_this();
+    auto consumer =
+        std::make_shared<Consumer>(weak_from_this(), queue, std::move(callback), std::move(o.on_cancel));
+    std::string tag = o.consumer_tag;
+    if (o.nowait && tag.empty())
+        tag = "squall.ctag-" + std::to_string(id_) + "." + std::to_string(next_consumer_tag_++);
+    if (!tag.empty() && consumers_.count(tag))
+        throw UsageError("amqp: consumer tag '" + tag + "' is already in use on channel " +
+                         std::to_string(id_));
+    spec::BasicConsume method{.queue = std::move(queue),
+                              .consumer_tag = tag,
+                              .no_local = o.no_local,
+                              .no_ack = o.no_ack,
+                              .exclusive = o.exclusive,
+                              .no_wait = o.nowait,
+                              .arguments = std::move(o.arguments)};
+    if (o.nowait) {
+        // Registered before the method leaves: deliveries may follow it at once.
+        co_await call(std::move(method), {}, {}, true, [&] {
+            consumer->tag_ = tag;
+            consumers_[tag] = consumer;
+        });
+        co_return consumer;
+    }
+    Reply r = co_await call(std::move(method), spec::BasicConsumeOk::kId);
+    // Registered inline as the reply is dispatched, so no delivery after consume-ok can miss it.
+    consumer->tag_ = std::move(std::get<spec::BasicConsumeOk>(r.method).consumer_tag);
+    consumers_[consumer->tag_] = consumer;
+    co_return consumer;
+}
+
+Task<void> Channel::basic_cancel(std::string consumer_tag, bool nowait) {
+    auto self = shared_from_this();
+    spec::BasicCancel method{.consumer_tag = consumer_tag, .no_wait = nowait};
+    co_await call(std::move(method), spec::BasicCancelOk::kId, {}, nowait);
+    auto it = consumers_.find(consumer_tag);
+    if (it != consumers_.end()) {
+        auto consumer = std::move(it->second);
+        consumers_.erase(it);
+        consumer->end(std::make_exception_ptr(ConsumerCancelledError(consumer_tag, false)));
+    }
+}
+
+Confirmation Channel::basic_publish(std::string_view exchange, std::string_view routing_key,
+                                    std::string_view body, const BasicProperties& properties,
+                                    PublishOptions options) {
+    if (options.immediate) {
+        throw UsageError(
+            "amqp: basic.publish with immediate=true is refused: RabbitMQ does not implement it (it would "
+            "close "
+            "the connection with 540 NOT_IMPLEMENTED); use mandatory, or a per-message TTL of 0");
+    }
+    throw_if_unusable();
+    std::string& out = conn_->out_buffer();
+    const uint32_t frame_max = conn_->frame_max();
+    const size_t start = out.size();
+    try {
+        // basic.publish written by hand: no std::string copies of exchange and routing key.
+        size_t frame = detail::begin_frame(out, spec::kFrameMethod, id_);
+        detail::put_u16(out, spec::BasicPublish::kId.class_id);
+        detail::put_u16(out, spec::BasicPublish::kId.method_id);
+        detail::put_u16(out, 0);  // reserved (ticket)
+        detail::put_shortstr(out, exchange, "exchange");
+        detail::put_shortstr(out, routing_key, "routing key");
+        detail::put_u8(out, static_cast<uint8_t>(options.mandatory ? 1 : 0));
+        detail::end_frame(out, frame, frame_max);
+        append_content_header_frame(out, id_, body.size(), properties, frame_max);
+        append_body_frames(out, id_, body, frame_max);
+    } catch (...) {
+        out.resize(start);
+        throw;
+    }
+    conn_->flush_out();
+    if (!confirm_mode_) return Confirmation();
+    uint64_t tag = next_publish_tag_++;
+    confirm_slots_.emplace_back();
+    ++unconfirmed_count_;
+    if (options.mandatory)
+        mandatory_unconfirmed_.emplace(tag, std::make_pair(std::string(exchange), std::string(routing_key)));
+    return Confirmation(confirm_slots_.back().promise.get_future());
+}
+
+Task<void> Channel::publish(std::string exchange, std::string routing_key, std::string body,
+                            BasicProperties properties, PublishOptions options) {
+    auto self = shared_from_this();
+    auto conn = conn_;
+    if (conn->blocked()) {
+        Future<void> unblocked = conn->wait_unblocked();
+        if (auto bound = conn->options().blocked_timeout) {
+            bool expired = false;
+            try {
+                co_await with_timeout(*bound, unblocked);
+            } catch (const TimeoutError&) {
+                expired = true;
+            }
+            if (expired) {
+                throw TimeoutError("amqp: the broker blocked the connection (" + conn->blocked_reason() +
+                                   ") for longer than blocked_timeout of " + std::to_string(bound->count()) +
+                                   " ms");
+            }
+        } else {
+            co_await unblocked;
+        }
+    }
+    Confirmation confirmation = basic_publish(exchange, routing_key, body, properties, options);
+    co_await confirmation;
+}
+
+Task<std::optional<Message>> Channel::basic_get(std::string queue, bool no_ack) {
+    spec::BasicGet method{.queue = std::move(queue), .no_ack = no_ack};
+    Reply r = co_await call(std::move(method), spec::BasicGetOk::kId, spec::BasicGetEmpty::kId);
+    co_return std::move(r.message);
+}
+
+void Channel::basic_ack(uint64_t delivery_tag, bool multiple) {
+    throw_if_unusable();
+    send(spec::BasicAck{.delivery_tag = delivery_tag, .multiple = multiple});
+}
+
+void Channel::basic_nack(uint64_t delivery_tag, NackOptions o) {
+    throw_if_unusable();
+    send(spec::BasicNack{.delivery_tag = delivery_tag, .multiple = o.multiple, .requeue = o.requeue});
+}
+
+void Channel::basic_reject(uint64_t delivery_tag, bool requeue) {
+    throw_if_unusable();
+    send(spec::BasicReject{.delivery_tag = delivery_tag, .requeue = requeue});
+}
+
+Task<void> Channel::basic_recover(bool requeue) {
+    spec::BasicRecover method{.requeue = requeue};
+    co_await call(std::move(method), spec::BasicRecoverOk::kId);
+}
+
+// --- confirm and tx classes
+
+Task<void> Channel::confirm_select(bool nowait) {
+    // Confirm mode (and delivery-tag counting) starts when the method is sent, not when the reply comes:
+    // messages published meanwhile are already counted by the broker.
+    spec::ConfirmSelect method{.nowait = nowait};
+    co_await call(std::move(method), spec::ConfirmSelectOk::kId, {}, nowait,
+                  [this] { confirm_mode_ = true; });
+}
+
+Task<void> Channel::tx_select() {
+    spec::TxSelect method{};
+    co_await call(std::move(method), spec::TxSelectOk::kId);
+}
+
+Task<void> Channel::tx_commit() {
+    spec::TxCommit method{};
+    co_await call(std::move(method), spec::TxCommitOk::kId);
+}
+
+Task<void> Channel::tx_rollback() {
+    spec::TxRollback method{};
+    co_await call(std::move(method), spec::TxRollbackOk::kId);
+}
+
+}  // namespace squall::amqp

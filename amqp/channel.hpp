@@ -1,0 +1,300 @@
+// amqp::Channel: one AMQP channel and every method RabbitMQ speaks on it (py-amqp's Channel).
+//
+//     auto ch = co_await conn->channel();
+//     co_await ch->exchange_declare("media", "direct", {.durable = true});
+//     auto q = co_await ch->queue_declare("", {.exclusive = true});          // server-named
+//     co_await ch->queue_bind(q.queue, "media", "video");
+//     co_await ch->confirm_select();
+//     co_await ch->basic_publish("media", "video", body, props);             // waits for the broker's ack
+//     auto consumer = co_await ch->consume(q.queue);
+//     amqp::Message m = co_await consumer->next();
+//     ch->basic_ack(m.delivery_tag);
+//
+// Low-level methods follow the spec's defaults and take option structs with named fields. Synchronous
+// methods are awaitable: concurrent calls on one channel are queued and sent one at a time (one
+// outstanding synchronous request per channel, replies in order); `nowait` sends without waiting.
+//
+// Errors: a channel.close from the broker (404 NOT_FOUND, 403 ACCESS_REFUSED, 405 RESOURCE_LOCKED, 406
+// PRECONDITION_FAILED, ...) closes only this channel: close-ok is sent, every pending operation fails
+// with the typed error (NotFoundError, ChannelAccessRefusedError, ...), consumers end with it; the
+// connection and the other channels go on. The channel is never reopened silently: open a new one.
+// Operations on a closed channel throw its close reason.
+//
+// Publishing: basic_publish writes the frames at once and returns a Confirmation (see confirmation.hpp)
+// that resolves on the broker's ack in confirm mode (MessageNackedError on nack; MessageReturnedError
+// when a mandatory message came back unroutable) and at once otherwise. It does not wait while the
+// broker has blocked the connection; publish() does (bounded by ConnectionOptions::blocked_timeout).
+// `immediate` is refused client-side (RabbitMQ does not implement it and would close the connection).
+//
+// Deliveries for an unknown or cancelled consumer tag are rejected with requeue (py-amqp's behaviour).
+// basic.return goes to the return handler; without one it is logged, never thrown into an unrelated await.
+//
+// States: opening --open-ok--> open --close()--> closing --close-ok--> closed
+//                                |-- broker channel.close (reply close-ok) --> closed
+//                                |-- connection closed --> closed
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "amqp/confirmation.hpp"
+#include "amqp/consumer.hpp"
+#include "amqp/field_table.hpp"
+#include "amqp/message.hpp"
+#include "amqp/properties.hpp"
+#include "amqp/spec.hpp"
+#include "coro/future.hpp"
+#include "coro/locks.hpp"
+#include "coro/task.hpp"
+
+namespace squall::amqp {
+
+class Connection;
+
+struct ExchangeDeclareOptions {
+    bool passive = false;
+    bool durable = false;
+    bool auto_delete = false;
+    bool internal = false;
+    bool nowait = false;
+    FieldTable arguments{};
+};
+struct ExchangeDeleteOptions {
+    bool if_unused = false;
+    bool nowait = false;
+};
+struct BindOptions {
+    FieldTable arguments{};
+    bool nowait = false;  // ignored by queue_unbind, which has no nowait in the spec
+};
+struct QueueDeclareOptions {
+    bool passive = false;
+    bool durable = false;
+    bool exclusive = false;
+    bool auto_delete = false;
+    bool nowait = false;  // then the result holds only the name passed in
+    FieldTable arguments{};
+};
+struct QueueDeclareResult {
+    std::string queue;
+    uint32_t message_count = 0;
+    uint32_t consumer_count = 0;
+};
+struct QueueDeleteOptions {
+    bool if_unused = false;
+    bool if_empty = false;
+    bool nowait = false;
+};
+struct QosOptions {
+    uint32_t prefetch_size = 0;
+    uint16_t prefetch_count = 0;
+    bool global = false;
+};
+struct ConsumeOptions {
+    std::string consumer_tag{};  // empty: the broker picks one (or squall does, with nowait)
+    bool no_local = false;
+    bool no_ack = false;
+    bool exclusive = false;
+    bool nowait = false;
+    FieldTable arguments{};
+    // Called when the broker cancels the consumer (basic.cancel, e.g. its queue was deleted).
+    std::function<void(const std::string& consumer_tag)> on_cancel{};
+};
+struct PublishOptions {
+    bool mandatory = false;
+    bool immediate = false;  // refused: UsageError
+};
+struct NackOptions {
+    bool multiple = false;
+    bool requeue = true;
+};
+
+class Channel : public std::enable_shared_from_this<Channel> {
+  public:
+    ~Channel();
+    Channel(const Channel&) = delete;
+    Channel& operator=(const Channel&) = delete;
+
+    uint16_t id() const noexcept { return id_; }
+    bool is_open() const noexcept { return state_ == State::open; }
+    bool is_closed() const noexcept { return state_ == State::closed; }
+    // Why the channel closed (null while open).
+    std::exception_ptr close_reason() const noexcept { return close_reason_; }
+    // Resolves (with a value, never an error) once the channel is closed; see close_reason().
+    Future<void> wait_closed();
+    Connection& connection() const noexcept { return *conn_; }
+    const std::shared_ptr<Connection>& connection_ptr() const noexcept { return conn_; }
+
+    // --- channel class
+    Task<void> close(uint16_t reply_code = spec::kReplySuccess, std::string reply_text = "Normal shutdown");
+    // channel.flow; returns the broker's `active`. (RabbitMQ refuses active=false with 540.)
+    Task<bool> flow(bool active);
+
+    // --- exchange class
+    Task<void> exchange_declare(std::string exchange, std::string type, ExchangeDeclareOptions options = {});
+    Task<void> exchange_delete(std::string exchange, ExchangeDeleteOptions options = {});
+    Task<void> exchange_bind(std::string destination, std::string source, std::string routing_key = {},
+                             BindOptions options = {});
+    Task<void> exchange_unbind(std::string destination, std::string source, std::string routing_key = {},
+                               BindOptions options = {});
+
+    // --- queue class
+    // An empty name asks the broker to name the queue (returned in the result).
+    Task<QueueDeclareResult> queue_declare(std::string queue = {}, QueueDeclareOptions options = {});
+    Task<void> queue_bind(std::string queue, std::string exchange, std::string routing_key = {},
+                          BindOptions options = {});
+    Task<void> queue_unbind(std::string queue, std::string exchange, std::string routing_key = {},
+                            BindOptions options = {});
+    // Returns the number of messages purged (0 with nowait).
+    Task<uint32_t> queue_purge(std::string queue, bool nowait = false);
+    // Returns the number of messages deleted with the queue (0 with nowait).
+    Task<uint32_t> queue_delete(std::string queue, QueueDeleteOptions options = {});
+
+    // --- basic class
+    Task<void> basic_qos(QosOptions options);
+    // Deliveries go to `on_message`; returns the consumer (its tag is the broker's or options').
+    // Overloads rather than a defaulted ConsumeOptions: GCC 12 mishandles an aggregate temporary that owns
+    // a std::string (a default argument included) inside a co_await expression. Under GCC 12, name an
+    // options struct that owns strings or tables before co_await-ing a call that takes it.
+    Task<std::shared_ptr<Consumer>> basic_consume(std::string queue, DeliveryCallback on_message);
+    Task<std::shared_ptr<Consumer>> basic_consume(std::string queue, DeliveryCallback on_message,
+                                                  ConsumeOptions options);
+    // Deliveries are buffered for consumer->next().
+    Task<std::shared_ptr<Consumer>> consume(std::string queue);
+    Task<std::shared_ptr<Consumer>> consume(std::string queue, ConsumeOptions options);
+    Task<void> basic_cancel(std::string consumer_tag, bool nowait = false);
+
+    Confirmation basic_publish(std::string_view exchange, std::string_view routing_key, std::string_view body,
+                               const BasicProperties& properties = {}, PublishOptions options = {});
+    // Waits while the connection is blocked (TimeoutError after ConnectionOptions::blocked_timeout), then
+    // basic_publish and await its Confirmation.
+    Task<void> publish(std::string exchange, std::string routing_key, std::string body,
+                       BasicProperties properties = {}, PublishOptions options = {});
+    // Handler of basic.return (mandatory messages the broker could not route).
+    void set_return_handler(std::function<void(ReturnedMessage&&)> handler) {
+        on_return_ = std::move(handler);
+    }
+
+    // nullopt for basic.get-empty.
+    Task<std::optional<Message>> basic_get(std::string queue, bool no_ack = false);
+    void basic_ack(uint64_t delivery_tag, bool multiple = false);
+    void basic_nack(uint64_t delivery_tag, NackOptions options = {});
+    void basic_reject(uint64_t delivery_tag, bool requeue);
+    Task<void> basic_recover(bool requeue);
+
+    // --- confirm and tx classes
+    Task<void> confirm_select(bool nowait = false);
+    bool confirm_mode() const noexcept { return confirm_mode_; }
+    // Published messages not yet acked or nacked.
+    std::size_t unconfirmed() const noexcept { return unconfirmed_count_; }
+    Task<void> tx_select();
+    Task<void> tx_commit();
+    Task<void> tx_rollback();
+
+  private:
+    friend class Connection;
+    friend class Consumer;
+    struct Key {};
+
+  public:
+    Channel(Key, std::shared_ptr<Connection> connection, uint16_t id);
+
+  private:
+    enum class State { opening, open, closing, closed };
+
+    // A synchronous reply: the method, and the message for basic.get-ok.
+    struct Reply {
+        spec::Method method;
+        std::optional<Message> message;
+    };
+    struct PendingReply {
+        spec::MethodId expected[2];
+        Promise<Reply> promise;
+    };
+    // Content being assembled: the method that announced it, then header, then body frames.
+    struct Incoming {
+        enum class Kind { deliver, get_ok, ret } kind;
+        Message message;
+        uint16_t reply_code = 0;
+        std::string reply_text;
+        uint64_t body_size = 0;
+        bool have_header = false;
+    };
+    // One unconfirmed message in confirm mode. Slots sit in a ring indexed by delivery tag.
+    struct ConfirmSlot {
+        Promise<void> promise;
+        bool settled = false;
+    };
+    struct ReturnedInfo {
+        std::string exchange;
+        std::string routing_key;
+        std::exception_ptr error;
+    };
+
+    Task<void> open();
+    // Sends `method` after the previous synchronous request was answered and waits for a reply whose id
+    // is r1 or r2 (none with nowait).
+    struct NoHook {
+        void operator()() const {}
+    };
+    // before_send runs just before the method is written (after the wait for earlier requests).
+    template <class M, class Hook = NoHook>
+    Task<Reply> call(M method, spec::MethodId r1, spec::MethodId r2 = {}, bool nowait = false,
+                     Hook before_send = {});
+    template <class M>
+    void send(const M& method);  // amqp/detail/channel_send.hpp
+    void throw_if_unusable() const;
+    Task<std::shared_ptr<Consumer>> start_consumer(std::string queue, DeliveryCallback callback,
+                                                   ConsumeOptions options);
+
+    // --- from the connection's reader
+    bool expecting_content() const noexcept { return incoming_.has_value(); }
+    void handle_method(spec::MethodId id, std::string_view payload);
+    void handle_header(std::string_view payload);
+    void handle_body(std::string_view payload);
+    void complete_content();
+    void on_server_close(const spec::ChannelClose& close);
+    void on_deliver(Message&& message);
+    void on_return(ReturnedMessage&& returned);
+    void on_confirm(uint64_t delivery_tag, bool multiple, bool ack);
+    void settle(uint64_t tag, std::exception_ptr error);
+    // Ends the channel: fails everything pending with `reason`, releases the id.
+    void finish(std::exception_ptr reason);
+
+    std::shared_ptr<Connection> conn_;
+    uint16_t id_;
+    State state_ = State::opening;
+    std::exception_ptr close_reason_;
+    std::exception_ptr closing_reason_;  // set by close(): the reason once close-ok arrives
+    std::vector<Promise<void>> closed_waiters_;
+
+    Semaphore rpc_lock_{1};
+    std::optional<PendingReply> pending_;
+    std::optional<Promise<void>> close_ok_;
+
+    std::optional<Incoming> incoming_;
+    std::unordered_map<std::string, std::shared_ptr<Consumer>> consumers_;
+    std::function<void(ReturnedMessage&&)> on_return_;
+    uint64_t next_consumer_tag_ = 1;
+
+    bool confirm_mode_ = false;
+    uint64_t next_publish_tag_ = 1;
+    uint64_t first_slot_tag_ = 1;  // delivery tag of confirm_slots_.front()
+    std::deque<ConfirmSlot> confirm_slots_;
+    std::size_t unconfirmed_count_ = 0;
+    // Mandatory messages awaiting their confirm: tag -> (exchange, routing key), and returns not yet
+    // matched to an ack (a return arrives before the ack of its message).
+    std::map<uint64_t, std::pair<std::string, std::string>> mandatory_unconfirmed_;
+    std::deque<ReturnedInfo> unmatched_returns_;
+};
+
+}  // namespace squall::amqp

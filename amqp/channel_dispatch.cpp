@@ -1,0 +1,317 @@
+// Channel: what the connection's reader hands to a channel (methods, content frames) and the end of a
+// channel (finish).
+#include "amqp/channel.hpp"
+#include "amqp/connection.hpp"
+#include "amqp/detail/channel_send.hpp"
+#include "amqp/errors.hpp"
+#include "coro/log.hpp"
+
+namespace squall::amqp {
+
+using spec::MethodId;
+
+void Channel::handle_method(MethodId id, std::string_view payload) {
+    switch (id.key()) {
+        case spec::BasicDeliver::kId.key(): {
+            auto m = spec::decode_method_as<spec::BasicDeliver>(payload);
+            Incoming in{Incoming::Kind::deliver, {}, 0, {}, 0, false};
+            in.message.consumer_tag = std::move(m.consumer_tag);
+            in.message.delivery_tag = m.delivery_tag;
+            in.message.redelivered = m.redelivered;
+            in.message.exchange = std::move(m.exchange);
+            in.message.routing_key = std::move(m.routing_key);
+            in.message.channel = id_;
+            incoming_.emplace(std::move(in));
+            return;
+        }
+        case spec::BasicGetOk::kId.key(): {
+            auto m = spec::decode_method_as<spec::BasicGetOk>(payload);
+            if (!pending_ || (pending_->expected[0] != id && pending_->expected[1] != id))
+                conn_->protocol_error(
+                    spec::kUnexpectedFrame,
+                    "basic.get-ok on channel " + std::to_string(id_) + " without a basic.get");
+            Incoming in{Incoming::Kind::get_ok, {}, 0, {}, 0, false};
+            in.message.delivery_tag = m.delivery_tag;
+            in.message.redelivered = m.redelivered;
+            in.message.exchange = std::move(m.exchange);
+            in.message.routing_key = std::move(m.routing_key);
+            in.message.message_count = m.message_count;
+            in.message.channel = id_;
+            incoming_.emplace(std::move(in));
+            return;
+        }
+        case spec::BasicReturn::kId.key(): {
+            auto m = spec::decode_method_as<spec::BasicReturn>(payload);
+            Incoming in{Incoming::Kind::ret, {}, m.reply_code, std::move(m.reply_text), 0, false};
+            in.message.exchange = std::move(m.exchange);
+            in.message.routing_key = std::move(m.routing_key);
+            in.message.channel = id_;
+            incoming_.emplace(std::move(in));
+            return;
+        }
+        case spec::BasicAck::kId.key(): {
+            auto m = spec::decode_method_as<spec::BasicAck>(payload);
+            on_confirm(m.delivery_tag, m.multiple, true);
+            return;
+        }
+        case spec::BasicNack::kId.key(): {
+            auto m = spec::decode_method_as<spec::BasicNack>(payload);
+            on_confirm(m.delivery_tag, m.multiple, false);
+            return;
+        }
+        case spec::BasicCancel::kId.key(): {
+            // The broker cancelled a consumer (consumer_cancel_notify): its queue went away.
+            auto m = spec::decode_method_as<spec::BasicCancel>(payload);
+            if (!m.no_wait && state_ == State::open)
+                send(spec::BasicCancelOk{.consumer_tag = m.consumer_tag});
+            auto it = consumers_.find(m.consumer_tag);
+            if (it == consumers_.end()) return;
+            auto consumer = std::move(it->second);
+            consumers_.erase(it);
+            if (consumer->on_cancel_) {
+                try {
+                    consumer->on_cancel_(consumer->tag_);
+                } catch (const std::exception& e) {
+                    log(LogLevel::error, std::string("amqp: on_cancel callback threw: ") + e.what());
+                }
+            }
+            consumer->end(std::make_exception_ptr(ConsumerCancelledError(m.consumer_tag, true)));
+            return;
+        }
+        case spec::ChannelClose::kId.key():
+            on_server_close(spec::decode_method_as<spec::ChannelClose>(payload));
+            return;
+        case spec::ChannelCloseOk::kId.key():
+            spec::decode_method_as<spec::ChannelCloseOk>(payload);
+            if (state_ != State::closing)
+                conn_->protocol_error(
+                    spec::kCommandInvalid,
+                    "channel.close-ok on channel " + std::to_string(id_) + ", which was not closing");
+            finish(closing_reason_);
+            return;
+        case spec::ChannelFlow::kId.key(): {
+            auto m = spec::decode_method_as<spec::ChannelFlow>(payload);
+            if (state_ == State::open) send(spec::ChannelFlowOk{.active = m.active});
+            return;
+        }
+        default:
+            break;
+    }
+    // Everything else must be the reply to the outstanding synchronous request.
+    spec::Method m = spec::decode_method(payload);
+    if (!pending_ || (pending_->expected[0] != id && pending_->expected[1] != id)) {
+        if (state_ == State::closing) return;  // a reply to a request that close() overtook
+        conn_->protocol_error(spec::kCommandInvalid,
+                              "unexpected " + spec::to_string(id) + " on channel " + std::to_string(id_));
+    }
+    Promise<Reply> p = std::move(pending_->promise);
+    pending_.reset();
+    p.set_value(Reply{std::move(m), std::nullopt});
+}
+
+void Channel::handle_header(std::string_view payload) {
+    if (incoming_->have_header)
+        conn_->protocol_error(spec::kUnexpectedFrame,
+                              "second content header on channel " + std::to_string(id_) + " for one message");
+    ContentHeader h = decode_content_header(payload);
+    if (h.body_size > conn_->options().max_body_size) {
+        conn_->protocol_error(spec::kFrameError, "content body of " + std::to_string(h.body_size) +
+                                                     " bytes on channel " + std::to_string(id_) +
+                                                     " exceeds max_body_size " +
+                                                     std::to_string(conn_->options().max_body_size));
+    }
+    incoming_->have_header = true;
+    incoming_->body_size = h.body_size;
+    incoming_->message.properties = std::move(h.properties);
+    // One copy of the body: reserved to its announced size, filled from the read buffer frame by frame.
+    incoming_->message.body.reserve(static_cast<size_t>(h.body_size));
+    if (h.body_size == 0) complete_content();
+}
+
+void Channel::handle_body(std::string_view payload) {
+    if (!incoming_->have_header)
+        conn_->protocol_error(
+            spec::kUnexpectedFrame,
+            "content body frame before the content header on channel " + std::to_string(id_));
+    std::string& body = incoming_->message.body;
+    if (body.size() + payload.size() > incoming_->body_size) {
+        conn_->protocol_error(spec::kFrameError,
+                              "content body on channel " + std::to_string(id_) + " longer than the " +
+                                  std::to_string(incoming_->body_size) + " bytes its header announced");
+    }
+    body.append(payload);
+    if (body.size() == incoming_->body_size) complete_content();
+}
+
+void Channel::complete_content() {
+    Incoming in = std::move(*incoming_);
+    incoming_.reset();
+    switch (in.kind) {
+        case Incoming::Kind::deliver:
+            on_deliver(std::move(in.message));
+            return;
+        case Incoming::Kind::ret:
+            on_return(ReturnedMessage{in.reply_code, std::move(in.reply_text), std::move(in.message)});
+            return;
+        case Incoming::Kind::get_ok: {
+            if (!pending_) return;  // the channel failed meanwhile
+            Promise<Reply> p = std::move(pending_->promise);
+            pending_.reset();
+            spec::BasicGetOk ok{.delivery_tag = in.message.delivery_tag,
+                                .redelivered = in.message.redelivered,
+                                .exchange = in.message.exchange,
+                                .routing_key = in.message.routing_key,
+                                .message_count = in.message.message_count.value_or(0)};
+            p.set_value(Reply{std::move(ok), std::move(in.message)});
+            return;
+        }
+    }
+}
+
+void Channel::on_deliver(Message&& message) {
+    if (state_ != State::open) return;  // closing: the broker requeues what it delivered unacked
+    auto it = consumers_.find(message.consumer_tag);
+    if (it == consumers_.end()) {
+        // No such consumer (cancelled, or never ours): give the message back (py-amqp does the same).
+        log(LogLevel::debug, "amqp: rejecting a delivery for unknown consumer tag '" + message.consumer_tag +
+                                 "' on channel " + std::to_string(id_));
+        send(spec::BasicReject{.delivery_tag = message.delivery_tag, .requeue = true});
+        return;
+    }
+    auto consumer = it->second;
+    consumer->deliver(std::move(message));
+}
+
+void Channel::on_return(ReturnedMessage&& returned) {
+    if (confirm_mode_ && !mandatory_unconfirmed_.empty()) {
+        unmatched_returns_.push_back(ReturnedInfo{
+            returned.message.exchange, returned.message.routing_key,
+            std::make_exception_ptr(MessageReturnedError(returned.reply_code, returned.reply_text,
+                                                         returned.message.exchange,
+                                                         returned.message.routing_key))});
+        // A return that no ack claims stays until the channel ends; bound the memory anyway.
+        if (unmatched_returns_.size() > 10000) unmatched_returns_.pop_front();
+    }
+    if (on_return_) {
+        try {
+            on_return_(std::move(returned));
+        } catch (const std::exception& e) {
+            log(LogLevel::error, std::string("amqp: the return handler threw: ") + e.what());
+        }
+        return;
+    }
+    if (!confirm_mode_) {
+        log(LogLevel::warning, "amqp: message returned on channel " + std::to_string(id_) + " (" +
+                                   std::to_string(returned.reply_code) + " " + returned.reply_text +
+                                   ", exchange '" + returned.message.exchange + "', routing key '" +
+                                   returned.message.routing_key + "') and no return handler is set");
+    }
+}
+
+void Channel::on_confirm(uint64_t delivery_tag, bool multiple, bool ack) {
+    if (!confirm_mode_)
+        conn_->protocol_error(spec::kCommandInvalid,
+                              std::string(ack ? "basic.ack" : "basic.nack") + " from the broker on channel " +
+                                  std::to_string(id_) + ", which is not in confirm mode");
+    const uint64_t last_tag = first_slot_tag_ + confirm_slots_.size();               // one past the newest
+    if (delivery_tag < first_slot_tag_ && !(multiple && delivery_tag == 0)) return;  // already settled
+    if (delivery_tag >= last_tag) {
+        log(LogLevel::warning, "amqp: confirm for unknown delivery tag " + std::to_string(delivery_tag) +
+                                   " on channel " + std::to_string(id_) + " ignored");
+        return;
+    }
+    // multiple with tag 0: everything outstanding (the spec's rule).
+    uint64_t from = multiple ? first_slot_tag_ : delivery_tag;
+    uint64_t to = (multiple && delivery_tag == 0) ? last_tag - 1 : delivery_tag;
+
+    // Returned mandatory messages among the confirmed range fail with MessageReturnedError: a return
+    // precedes the ack of its message; match it to the oldest mandatory message with the same exchange
+    // and routing key.
+    std::vector<std::pair<uint64_t, std::exception_ptr>> returned;
+    if (ack && !unmatched_returns_.empty()) {
+        for (auto it = mandatory_unconfirmed_.lower_bound(from);
+             it != mandatory_unconfirmed_.end() && it->first <= to && !unmatched_returns_.empty(); ++it) {
+            for (auto r = unmatched_returns_.begin(); r != unmatched_returns_.end(); ++r) {
+                if (r->exchange == it->second.first && r->routing_key == it->second.second) {
+                    returned.emplace_back(it->first, r->error);
+                    unmatched_returns_.erase(r);
+                    break;
+                }
+            }
+        }
+    }
+
+    // Settle first, resolve afterwards: resolving resumes publishers inline, which may publish again.
+    std::vector<std::pair<Promise<void>, std::exception_ptr>> settled;
+    for (uint64_t tag = from; tag <= to; ++tag) {
+        ConfirmSlot& slot = confirm_slots_[tag - first_slot_tag_];
+        if (slot.settled) continue;
+        slot.settled = true;
+        --unconfirmed_count_;
+        mandatory_unconfirmed_.erase(tag);
+        std::exception_ptr error;
+        if (!ack) {
+            error = std::make_exception_ptr(MessageNackedError(tag));
+        } else {
+            for (auto& [t, e] : returned) {
+                if (t == tag) error = e;
+            }
+        }
+        settled.emplace_back(std::move(slot.promise), std::move(error));
+    }
+    while (!confirm_slots_.empty() && confirm_slots_.front().settled) {
+        confirm_slots_.pop_front();
+        ++first_slot_tag_;
+    }
+    for (auto& [promise, error] : settled) {
+        if (error)
+            promise.set_exception(error);
+        else
+            promise.set_value();
+    }
+}
+
+void Channel::on_server_close(const spec::ChannelClose& close) {
+    try {
+        if (!conn_->is_closed()) send(spec::ChannelCloseOk{});
+    } catch (...) {
+    }
+    finish(make_close_error(CloseScope::channel, close.reply_code, close.reply_text, close.class_id,
+                            close.method_id, id_));
+}
+
+void Channel::finish(std::exception_ptr reason) {
+    if (state_ == State::closed) return;
+    auto self = shared_from_this();
+    state_ = State::closed;
+    close_reason_ = reason;
+    incoming_.reset();
+    // The id is free again before anyone is resumed (a waiter may open a new channel at once).
+    conn_->release_channel(id_);
+
+    std::optional<PendingReply> pending = std::move(pending_);
+    pending_.reset();
+    if (pending) pending->promise.set_exception(reason);
+    auto slots = std::move(confirm_slots_);
+    confirm_slots_.clear();
+    first_slot_tag_ += slots.size();
+    unconfirmed_count_ = 0;
+    mandatory_unconfirmed_.clear();
+    unmatched_returns_.clear();
+    for (auto& slot : slots) {
+        if (!slot.settled) slot.promise.set_exception(reason);
+    }
+    auto consumers = std::move(consumers_);
+    consumers_.clear();
+    for (auto& [tag, consumer] : consumers) consumer->end(reason);
+    if (close_ok_) {
+        Promise<void> p = std::move(*close_ok_);
+        close_ok_.reset();
+        p.set_value();
+    }
+    auto waiters = std::move(closed_waiters_);
+    closed_waiters_.clear();
+    for (auto& w : waiters) w.set_value();
+}
+
+}  // namespace squall::amqp

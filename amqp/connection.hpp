@@ -1,0 +1,226 @@
+// amqp::Connection: one AMQP 0-9-1 connection to a broker (py-amqp's Connection as a coroutine client).
+//
+//     auto conn = co_await squall::amqp::Connection::open(loop, "amqp://guest:guest@127.0.0.1:5672/");
+//     auto ch = co_await conn->channel();
+//     co_await ch->queue_declare("jobs", {.durable = true});
+//     ch->basic_publish("", "jobs", "hello");
+//     co_await conn->close();
+//
+// open() runs the handshake (protocol header, start/start-ok with SASL PLAIN, AMQPLAIN or EXTERNAL,
+// tune/tune-ok, open/open-ok) within options.connection_timeout (TimeoutError). Wrong credentials raise
+// AccessRefusedError (ConnectionAccessRefusedError), an unknown vhost ConnectionClosedError 530
+// NOT_ALLOWED, a peer that does not speak AMQP 0-9-1 a FrameError saying what it answered.
+//
+// Tune: for channel_max, frame_max and heartbeat the smaller non-zero value of client and server wins;
+// heartbeat 0 from the client disables heartbeats (RabbitMQ's and py-amqp's rule).
+//
+// One reader coroutine per connection parses every complete frame already buffered before it reads
+// again, dispatches by channel and assembles content (method + header + body frames; channels may
+// interleave) with one copy of the body. Writes go to the stream with write_buffered: all the frames of
+// one loop iteration leave in one sendmsg.
+//
+// Heartbeats: a timer every half interval sends a heartbeat frame when nothing was written since the
+// previous tick (as RabbitMQ does itself), and declares the connection dead (HeartbeatTimeoutError to
+// every pending operation, stream closed) when nothing arrived for two intervals.
+//
+// Blocked: connection.blocked / unblocked from the broker (resource alarms) set blocked(); Channel::publish
+// waits while blocked (bounded by options.blocked_timeout), and on_blocked / on_unblocked callbacks run.
+//
+// States:
+//   handshake --open-ok--> open --close()--> closing --close-ok--> closed
+//                            |---- server connection.close: reply close-ok ----> closed
+//                            |---- transport error / heartbeat / malformed frame --> closed
+// On closed every channel's pending operations fail with the close reason (ConnectionClosedError with
+// the broker's reply code and text, ConnectionLostError, HeartbeatTimeoutError, FrameError).
+//
+// Lifetime: the connection keeps itself alive (its reader holds it) until it is closed, and it keeps its
+// open channels. Close channels you no longer need; close the connection when done.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "amqp/field_table.hpp"
+#include "amqp/frame.hpp"
+#include "amqp/spec.hpp"
+#include "amqp/url.hpp"
+#include "coro/future.hpp"
+#include "coro/locks.hpp"
+#include "coro/task.hpp"
+#include "ioloop/ioloop.hpp"
+#include "iostream/iostream.hpp"
+#include "iostream/tls.hpp"
+
+namespace squall {
+class PeriodicCallback;
+}
+
+namespace squall::amqp {
+
+class Channel;
+
+enum class SaslMechanism { automatic, plain, amqplain, external };
+
+struct ConnectionOptions {
+    std::string host = "localhost";
+    uint16_t port = 5672;
+    std::string user = "guest";
+    std::string password = "guest";
+    std::string vhost = "/";
+    // automatic: PLAIN when the server offers it, else AMQPLAIN, else EXTERNAL.
+    SaslMechanism mechanism = SaslMechanism::automatic;
+    // Proposed to the broker; the smaller non-zero value wins. heartbeat 0 disables heartbeats.
+    std::chrono::seconds heartbeat{60};
+    uint32_t frame_max = 131072;
+    uint16_t channel_max = 2047;
+    // Covers connect, TLS and the whole handshake; also bounds close()'s wait for close-ok.
+    std::chrono::milliseconds connection_timeout{10000};
+    // How long Channel::publish waits while the broker has blocked the connection (nullopt: no bound).
+    std::optional<std::chrono::milliseconds> blocked_timeout{};
+    // Largest body accepted from the broker (its body-size field is 64-bit). RabbitMQ's own default limit
+    // is 128 MiB (max_message_size); larger → FrameError.
+    uint64_t max_body_size = 512ull * 1024 * 1024;
+    // TLS (amqps): set to a client context. server_hostname defaults to host.
+    std::shared_ptr<const TlsContext> tls = nullptr;
+    std::string server_hostname{};
+    // Shown in the management UI.
+    std::string connection_name{};
+    // Extra client properties (merged over squall's product/version/platform/capabilities).
+    FieldTable client_properties{};
+    std::string locale = "en_US";
+
+    // From an amqp:// or amqps:// URL (amqps: a verifying TLS client context unless verify=none).
+    static ConnectionOptions from_url(std::string_view url);
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+  public:
+    static Task<std::shared_ptr<Connection>> open(IOLoop& loop, std::string_view url);
+    static Task<std::shared_ptr<Connection>> open(IOLoop& loop, ConnectionOptions options);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Opens a channel: the lowest free id when `id` is 0. UsageError when all channel_max ids are in use.
+    Task<std::shared_ptr<Channel>> channel(uint16_t id = 0);
+
+    // Graceful close: connection.close, wait for close-ok (bounded by connection_timeout), close the
+    // socket. Pending operations fail with ConnectionClosedError(reply_code, reply_text). Idempotent.
+    Task<void> close(uint16_t reply_code = spec::kReplySuccess, std::string reply_text = "Normal shutdown");
+
+    bool is_open() const noexcept { return state_ == State::open; }
+    bool is_closed() const noexcept { return state_ == State::closed; }
+    // Why it closed (null while open; a ConnectionClosedError for a graceful close).
+    std::exception_ptr close_reason() const noexcept { return close_reason_; }
+    // Resolves (with a value, never an error) once the connection is closed; see close_reason().
+    Future<void> wait_closed();
+
+    // Negotiated values.
+    uint16_t channel_max() const noexcept { return channel_max_; }
+    uint32_t frame_max() const noexcept { return frame_max_; }
+    std::chrono::seconds heartbeat() const noexcept { return heartbeat_; }
+    const FieldTable& server_properties() const noexcept { return server_properties_; }
+    const ConnectionOptions& options() const noexcept { return options_; }
+    std::size_t channel_count() const noexcept { return channel_count_; }
+    IOLoop& loop() const noexcept { return loop_; }
+    const std::shared_ptr<IOStream>& stream() const noexcept { return stream_; }
+
+    // connection.blocked / unblocked.
+    bool blocked() const noexcept { return blocked_; }
+    const std::string& blocked_reason() const noexcept { return blocked_reason_; }
+    // Resolves when the connection is not blocked (at once when it is not), or when it closes.
+    Future<void> wait_unblocked() { return unblocked_.wait(); }
+    void on_blocked(std::function<void(const std::string& reason)> cb) {
+        on_blocked_.push_back(std::move(cb));
+    }
+    void on_unblocked(std::function<void()> cb) { on_unblocked_.push_back(std::move(cb)); }
+
+  private:
+    struct Key {};
+
+  public:
+    Connection(Key, IOLoop& loop, ConnectionOptions options, std::shared_ptr<IOStream> stream);
+
+  private:
+    friend class Channel;
+    enum class State { handshake, open, closing, closed };
+
+    // --- handshake (connection_handshake.cpp)
+    Task<void> handshake();
+    // The next method on channel 0 (heartbeats skipped); a connection.close is turned into its error.
+    Task<spec::Method> next_handshake_method(const char* waiting_for);
+    std::string sasl_response(const std::string& mechanism) const;
+    FieldTable client_properties() const;
+
+    // --- frames in
+    Task<void> read_loop();
+    void handle_frame(const FrameView& frame);
+    void handle_connection_method(const FrameView& frame);
+    [[noreturn]] void protocol_error(uint16_t reply_code, const std::string& what);
+
+    // --- frames out
+    // Appends the frames in out_ to the stream (moving large payloads, copying small ones).
+    void flush_out();
+    template <class M>
+    void send_method(uint16_t channel, const M& method) {
+        check_writable();
+        append_method_frame(out_, channel, method, frame_max_);
+        flush_out();
+    }
+    void check_writable() const;
+    std::string& out_buffer() noexcept { return out_; }
+
+    // --- heartbeats
+    void start_heartbeats();
+    void heartbeat_tick();
+
+    // --- close
+    // Ends the connection: closes the stream, fails every channel with `reason`, resolves wait_closed.
+    // flush: write what is queued (a close-ok) before closing the socket.
+    void finish(std::exception_ptr reason, bool flush);
+    void on_server_close(const spec::ConnectionClose& close);
+    void on_blocked_frame(std::string reason);
+    void on_unblocked_frame();
+    void release_channel(uint16_t id);
+
+    IOLoop& loop_;
+    ConnectionOptions options_;
+    std::shared_ptr<IOStream> stream_;
+    State state_ = State::handshake;
+    std::exception_ptr close_reason_;
+    std::vector<Promise<void>> closed_waiters_;
+    std::optional<Promise<void>> close_ok_;
+
+    uint16_t channel_max_ = 0;
+    uint32_t frame_max_ = spec::kFrameMinSize;
+    std::chrono::seconds heartbeat_{0};
+    FieldTable server_properties_;
+
+    std::vector<std::shared_ptr<Channel>> channels_;  // index = channel id; [0] unused
+    std::size_t channel_count_ = 0;
+    uint16_t next_channel_hint_ = 1;
+
+    std::string out_;
+    uint16_t pending_error_code_ =
+        spec::kFrameError;  // reply code for the connection.close after a FrameError
+    const char* handshake_step_ = "the TCP connection";
+
+    std::unique_ptr<PeriodicCallback> heartbeat_timer_;
+    TimePoint last_read_{};
+    std::uint64_t written_at_last_tick_ = 0;
+
+    bool blocked_ = false;
+    std::string blocked_reason_;
+    Event unblocked_;
+    std::vector<std::function<void(const std::string&)>> on_blocked_;
+    std::vector<std::function<void()>> on_unblocked_;
+};
+
+}  // namespace squall::amqp

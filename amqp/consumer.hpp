@@ -1,0 +1,69 @@
+// amqp::Consumer: one basic.consume subscription. Deliveries go to a callback, or are buffered for
+// `co_await consumer->next()`.
+//
+//     auto consumer = co_await ch->consume("jobs", {.no_ack = false});
+//     for (;;) {
+//         amqp::Message msg = co_await consumer->next();   // ConsumerCancelledError when it ends
+//         handle(msg);
+//         ch->basic_ack(msg.delivery_tag);
+//     }
+//
+// The buffer is unbounded: bound it with basic_qos(prefetch_count). The consumer ends when it is
+// cancelled (by cancel(): ConsumerCancelledError, by_broker false; by the broker's basic.cancel, e.g. its
+// queue was deleted: by_broker true) or its channel closes (the channel's close error); next() then
+// drains the buffered messages first and fails afterwards.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "amqp/message.hpp"
+#include "coro/future.hpp"
+#include "coro/task.hpp"
+
+namespace squall::amqp {
+
+class Channel;
+
+using DeliveryCallback = std::function<void(Message&&)>;
+
+class Consumer {
+  public:
+    Consumer(std::weak_ptr<Channel> channel, std::string queue, DeliveryCallback callback,
+             std::function<void(const std::string&)> on_cancel);
+
+    const std::string& tag() const noexcept { return tag_; }
+    const std::string& queue() const noexcept { return queue_; }
+    bool active() const noexcept { return !end_; }
+    std::size_t buffered() const noexcept { return buffer_.size(); }
+    // Why it ended (null while active).
+    std::exception_ptr end_reason() const noexcept { return end_; }
+
+    // The next delivery. Only for consumers without a callback.
+    Future<Message> next();
+    std::optional<Message> try_next();
+
+    // basic.cancel; the broker may still deliver messages sent before the cancel-ok (they are buffered).
+    Task<void> cancel();
+
+  private:
+    friend class Channel;
+    void deliver(Message&& message);
+    void end(std::exception_ptr reason);
+
+    std::weak_ptr<Channel> channel_;
+    std::string queue_;
+    std::string tag_;
+    DeliveryCallback callback_;
+    std::function<void(const std::string&)> on_cancel_;
+    std::deque<Message> buffer_;
+    std::deque<Promise<Message>> waiters_;
+    std::exception_ptr end_;
+};
+
+}  // namespace squall::amqp

@@ -1,0 +1,36 @@
+// amqp::Message: a message the broker delivered (basic.deliver to a consumer, basic.get-ok) or returned
+// (basic.return), with its body, its 14 properties and the delivery facts.
+//
+//     auto msg = co_await consumer->next();
+//     std::cout << msg.routing_key << ": " << msg.body << "\n";
+//     channel->basic_ack(msg.delivery_tag);
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "amqp/properties.hpp"
+
+namespace squall::amqp {
+
+struct Message {
+    std::string body{};
+    BasicProperties properties{};
+    uint64_t delivery_tag = 0;  // 0 for a returned message
+    bool redelivered = false;
+    std::string exchange{};
+    std::string routing_key{};
+    std::string consumer_tag{};               // basic.deliver only
+    std::optional<uint32_t> message_count{};  // basic.get-ok only: messages left in the queue
+    uint16_t channel = 0;                     // the channel it arrived on
+};
+
+// A mandatory message the broker could not route (basic.return).
+struct ReturnedMessage {
+    uint16_t reply_code = 0;  // 312 NO_ROUTE, 313 NO_CONSUMERS
+    std::string reply_text{};
+    Message message{};  // exchange and routing_key as published
+};
+
+}  // namespace squall::amqp

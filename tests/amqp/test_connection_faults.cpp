@@ -1,0 +1,205 @@
+// Faults: heartbeat expiry through a proxy that stops forwarding, and malformed frames from a fake
+// server after a valid handshake (bad frame end, oversized frame, unknown method, truncated table).
+#include <doctest/doctest.h>
+
+#include <squall/testing.hpp>
+
+#include "amqp/amqp.hpp"
+#include "amqp/detail/wire.hpp"
+#include "ioloop/async.hpp"
+#include "iostream/tcp_client.hpp"
+#include "iostream/tcp_server.hpp"
+#include "tests/amqp/amqp_test_util.hpp"
+
+using namespace std::chrono_literals;
+using namespace squall;
+using namespace squall::amqp;
+using squall::amqp::test::error_of;
+using squall::amqp::test::holds;
+
+namespace {
+
+// Copies from `from` to `to` while *forwarding is true; afterwards reads and drops.
+Task<void> pump(std::shared_ptr<IOStream> from, std::shared_ptr<IOStream> to,
+                std::shared_ptr<bool> forwarding) {
+    try {
+        for (;;) {
+            std::string chunk = co_await from->read_bytes(65536, true);
+            if (*forwarding) to->write_buffered(std::move(chunk));
+        }
+    } catch (...) {
+    }
+    if (!to->closed()) to->close();
+}
+
+// Reads one frame sent by the client (and returns its channel and method id; (0,0) for non-methods).
+Task<spec::MethodId> read_client_frame(std::shared_ptr<IOStream> s) {
+    for (;;) {
+        FrameParse p = parse_frame(s->read_buffer().view(), 0);
+        if (p.complete()) {
+            spec::MethodId id{};
+            if (p.frame->type == spec::kFrameMethod) id = spec::peek_method_id(p.frame->payload);
+            s->read_buffer().consume(p.size);
+            co_return id;
+        }
+        co_await s->fill();
+    }
+}
+
+// A fake broker: handshake, open-ok for channel 1, then `evil` bytes; records the client's last method.
+struct FakeBroker {
+    std::string evil;
+    spec::MethodId last_from_client{};
+    Event done;
+
+    Task<void> serve(std::shared_ptr<IOStream> s) {
+        try {
+            co_await s->read_bytes(8);  // protocol header
+            std::string out;
+            append_method_frame(out, 0,
+                                spec::ConnectionStart{.version_major = 0,
+                                                      .version_minor = 9,
+                                                      .server_properties = {{"product", "fake"}},
+                                                      .mechanisms = "PLAIN AMQPLAIN",
+                                                      .locales = "en_US"});
+            s->write_buffered(out);
+            CHECK(co_await read_client_frame(s) == spec::ConnectionStartOk::kId);
+            out.clear();
+            append_method_frame(out, 0,
+                                spec::ConnectionTune{.channel_max = 10, .frame_max = 4096, .heartbeat = 0});
+            s->write_buffered(out);
+            CHECK(co_await read_client_frame(s) == spec::ConnectionTuneOk::kId);
+            CHECK(co_await read_client_frame(s) == spec::ConnectionOpen::kId);
+            out.clear();
+            append_method_frame(out, 0, spec::ConnectionOpenOk{});
+            s->write_buffered(out);
+            CHECK(co_await read_client_frame(s) == spec::ChannelOpen::kId);
+            out.clear();
+            append_method_frame(out, 1, spec::ChannelOpenOk{});
+            out += evil;
+            s->write_buffered(out);
+            for (;;) last_from_client = co_await read_client_frame(s);
+        } catch (...) {
+        }
+        done.set();
+    }
+};
+
+Task<void> expect_frame_error(IOLoop& loop, std::string evil, const char* expected_text,
+                              uint16_t expected_code) {
+    auto fake = std::make_shared<FakeBroker>();
+    fake->evil = std::move(evil);
+    TCPServer server(loop, [fake](std::shared_ptr<IOStream> s, SocketAddress) { return fake->serve(s); });
+    server.listen(0, "127.0.0.1");
+    auto conn = co_await Connection::open(loop, "amqp://127.0.0.1:" + std::to_string(server.port()) + "/");
+    CHECK(conn->frame_max() == 4096u);
+    CHECK(conn->channel_max() == 10);
+    auto ch = co_await conn->channel();
+    auto pending = co_await error_of(ch->queue_declare("q"));  // fails when the bad frame is seen
+    REQUIRE_MESSAGE(holds<FrameError>(pending), test::what_of<std::exception>(pending));
+    CHECK_MESSAGE(test::what_of<FrameError>(pending).find(expected_text) != std::string::npos,
+                  test::what_of<FrameError>(pending));
+    co_await conn->wait_closed();
+    CHECK(holds<FrameError>(conn->close_reason()));
+    CHECK(holds<FrameError>(ch->close_reason()));
+    co_await with_timeout(5s, fake->done.wait());
+    // The client told the broker why: connection.close (with 501 / 505 / ...).
+    CHECK(fake->last_from_client == spec::ConnectionClose::kId);
+    (void)expected_code;
+    server.stop(true);
+}
+
+std::string frame(uint8_t type, uint16_t channel, std::string_view payload, uint8_t end = spec::kFrameEnd) {
+    std::string out;
+    amqp::detail::put_u8(out, type);
+    amqp::detail::put_u16(out, channel);
+    amqp::detail::put_u32(out, static_cast<uint32_t>(payload.size()));
+    out += payload;
+    amqp::detail::put_u8(out, end);
+    return out;
+}
+
+}  // namespace
+
+TEST_SUITE("amqp") {
+    SQUALL_TEST_CASE("malformed frame: bad frame end", 15s) {
+        co_await expect_frame_error(loop, frame(spec::kFrameHeartbeat, 0, "", 0x00), "bad frame end", 501);
+    }
+
+    SQUALL_TEST_CASE("malformed frame: oversized frame", 15s) {
+        std::string head;
+        amqp::detail::put_u8(head, spec::kFrameBody);
+        amqp::detail::put_u16(head, 1);
+        amqp::detail::put_u32(head, 100000);
+        co_await expect_frame_error(loop, head, "exceeds frame_max 4096", 501);
+    }
+
+    SQUALL_TEST_CASE("malformed frame: unknown method", 15s) {
+        std::string payload;
+        amqp::detail::put_u16(payload, 99);
+        amqp::detail::put_u16(payload, 1);
+        co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, payload), "(99, 1)", 503);
+    }
+
+    SQUALL_TEST_CASE("malformed frame: truncated table in a content header", 15s) {
+        std::string deliver;
+        append_method_frame(deliver, 1,
+                            spec::BasicDeliver{.consumer_tag = "t",
+                                               .delivery_tag = 1,
+                                               .redelivered = false,
+                                               .exchange = "",
+                                               .routing_key = "q"});
+        std::string header;
+        amqp::detail::put_u16(header, 60);
+        amqp::detail::put_u16(header, 0);
+        amqp::detail::put_u64(header, 3);
+        amqp::detail::put_u16(header, 0x2000);  // headers present
+        amqp::detail::put_u32(header, 50);      // a 50-byte table...
+        header +=
+            "\x01"
+            "k";  // ...of which 2 bytes arrive
+        co_await expect_frame_error(loop, deliver + frame(spec::kFrameHeader, 1, header), "", 501);
+    }
+
+    SQUALL_TEST_CASE("malformed frame: content body without a header", 15s) {
+        co_await expect_frame_error(loop, frame(spec::kFrameBody, 1, "xyz"), "without a content method", 505);
+    }
+
+    SQUALL_TEST_CASE("heartbeat expiry through a proxy that stops forwarding", 20s) {
+        auto url = testing::amqp_url();
+        if (url.empty()) co_return;
+        Url broker = parse_url(url);
+        auto forwarding = std::make_shared<bool>(true);
+        TCPServer proxy(
+            loop, [&loop, broker, forwarding](std::shared_ptr<IOStream> client, SocketAddress) -> Task<void> {
+                TCPClient connector(loop);
+                auto upstream = co_await connector.connect(broker.host, broker.port);
+                start(pump(upstream, client, forwarding));
+                co_await pump(client, upstream, forwarding);
+            });
+        proxy.listen(0, "127.0.0.1");
+        auto options = ConnectionOptions::from_url(url);
+        options.port = proxy.port();
+        options.host = "127.0.0.1";
+        options.heartbeat = 1s;
+        auto conn = co_await Connection::open(loop, options);
+        REQUIRE(conn->heartbeat() == 1s);
+        auto ch = co_await conn->channel();
+        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        // Heartbeats keep an idle connection alive.
+        co_await squall::sleep(loop, 2500ms);
+        CHECK(conn->is_open());
+        auto consumer = co_await ch->consume(q.queue);
+        Future<Message> pending = consumer->next();
+        *forwarding = false;
+        auto t0 = loop.time();
+        auto e = co_await error_of(pending);
+        auto elapsed = loop.time() - t0;
+        REQUIRE_MESSAGE(holds<HeartbeatTimeoutError>(e), test::what_of<std::exception>(e));
+        CHECK(holds<ConnectionClosedError>(e));
+        CHECK(elapsed >= 1500ms);
+        CHECK(elapsed < 4s);
+        CHECK(conn->is_closed());
+        proxy.stop(true);
+    }
+}
