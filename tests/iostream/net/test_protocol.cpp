@@ -122,8 +122,14 @@ SQUALL_TEST_CASE("lose_connection flushes pending writes first; writes on a clos
 
 namespace {
 
+struct AborterFactory : Factory {
+    Promise<std::exception_ptr> lost;
+};
 struct Aborter : Protocol {
     void data_received(std::string_view) override { transport()->abort_connection(); }
+    void connection_lost(std::exception_ptr reason) override {
+        static_cast<AborterFactory*>(factory())->lost.set_value(reason);
+    }
 };
 struct ReasonFactory : ClientFactory {
     Promise<std::exception_ptr> lost;
@@ -132,18 +138,37 @@ struct ReasonFactory : ClientFactory {
 struct Talker : Protocol {
     void connection_made(Transport& t) override { t.write("provoke"); }
 };
+struct Thrower : Protocol {
+    void data_received(std::string_view) override { throw std::runtime_error("bad input"); }
+};
 
 }  // namespace
 
-SQUALL_TEST_CASE("connection_lost reasons: ConnectionAborted for abort_connection, ConnectionLost on reset",
-                 10s) {
-    auto port = listen_tcp(loop, 0, Factory::of<Aborter>(), "127.0.0.1");
+SQUALL_TEST_CASE(
+    "connection_lost reasons: ConnectionAborted for abort_connection, a clean close for the peer", 10s) {
+    auto server_factory = std::make_shared<AborterFactory>();
+    server_factory->protocol = [] { return std::make_unique<Aborter>(); };
+    auto port = listen_tcp(loop, 0, server_factory, "127.0.0.1");
     auto factory = std::make_shared<ReasonFactory>();
     factory->protocol = [] { return std::make_unique<Talker>(); };
     auto connector = connect_tcp(loop, "127.0.0.1", port->port(), factory, 5s);
-    std::exception_ptr reason = co_await factory->lost.get_future();
-    // The server aborted (a plain close: the client sees EOF or a reset, depending on unread data).
-    CHECK((holds<ConnectionDone>(reason) || holds<ConnectionLost>(reason)));
+    std::exception_ptr server_reason = co_await server_factory->lost.get_future();
+    CHECK(holds<ConnectionAborted>(server_reason));
+    std::exception_ptr client_reason = co_await factory->lost.get_future();
+    // The server's close reaches the client as EOF, or as a reset when "provoke" was still unread.
+    CHECK((holds<ConnectionDone>(client_reason) || holds<ConnectionLost>(client_reason)));
+    co_await port->stop_listening();
+    co_await squall::sleep(loop, 10ms);
+}
+
+SQUALL_TEST_CASE("an exception escaping data_received aborts the connection with the reason", 10s) {
+    auto port = listen_tcp(loop, 0, Factory::of<Thrower>(), "127.0.0.1");
+    auto factory = std::make_shared<ReasonFactory>();
+    factory->protocol = [] { return std::make_unique<Talker>(); };
+    auto connector = connect_tcp(loop, "127.0.0.1", port->port(), factory, 5s);
+    std::exception_ptr client_reason = co_await factory->lost.get_future();
+    CHECK(client_reason);
+    CHECK(connector->state() == Connector::State::disconnected);
     co_await port->stop_listening();
     co_await squall::sleep(loop, 10ms);
 }
