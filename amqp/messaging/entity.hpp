@@ -1,0 +1,135 @@
+// Exchange, Queue and Binding: kombu's entities, as values that describe what to declare.
+//
+//     messaging::Exchange media{"media", "direct"};                   // durable, not auto-delete
+//     messaging::Queue video{"video", media, "video"};
+//     messaging::Queue dlq{"jobs", media, "jobs", {.max_length = 1000, .queue_type = "quorum"}};
+//     std::string name = co_await messaging::declare(*channel, video);  // exchange, queue, binding
+//
+// Defaults follow kombu (DESIGN.md section 9): entities are durable and not auto-delete; an exchange named
+// "" (the default exchange) or "amq.*" (predeclared by the broker) is never declared. Declaring is
+// idempotent on the broker's side; maybe_declare() skips entities already declared on the same connection
+// (the cache lives in BrokerConnection and is reset on reconnect), except auto-delete entities and queues
+// with x-expires, which may have vanished since (kombu's can_cache_declaration), and server-named queues.
+//
+// Queue::name may be empty: the broker names the queue; declare() returns the name it chose.
+// The typed QueueOptions fields (message_ttl, max_length, ...) are shorthands for queue_arguments entries
+// (x-message-ttl, x-max-length, ...); an entry in queue_arguments wins over its shorthand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+#include "amqp/field_table.hpp"
+#include "coro/task.hpp"
+
+namespace squall::amqp {
+class Channel;
+}
+
+namespace squall::amqp::messaging {
+
+struct ExchangeOptions {
+    bool durable = true;
+    bool auto_delete = false;
+    bool internal = false;
+    FieldTable arguments{};
+};
+
+class Exchange {
+public:
+    // type: direct, fanout, topic, headers (or a plugin's type such as x-delayed-message).
+    Exchange(std::string name = {}, std::string type = "direct", ExchangeOptions options = {})
+        : name(std::move(name)), type(std::move(type)), options(std::move(options)) {}
+    Exchange(const char* name) : Exchange(std::string(name)) {}
+
+    std::string name;
+    std::string type;
+    ExchangeOptions options;
+
+    // False for "" and "amq.*": those exist on every broker and are never declared.
+    bool can_declare() const;
+    bool can_cache_declaration() const { return !options.auto_delete; }
+    // Identity for the declaration cache: equal keys declare the same thing.
+    std::string cache_key() const;
+};
+
+struct Binding {
+    Exchange exchange{};
+    std::string routing_key{};
+    FieldTable arguments{};
+};
+
+struct QueueOptions {
+    bool durable = true;
+    bool exclusive = false;
+    bool auto_delete = false;
+    FieldTable queue_arguments{};
+    FieldTable binding_arguments{};   // for the binding to the queue's own exchange
+    FieldTable consumer_arguments{};  // basic.consume arguments (e.g. x-priority, x-stream-offset)
+    // Further bindings (kombu's `bindings`); their exchanges are declared too.
+    std::vector<Binding> bindings{};
+    // Shorthands for queue_arguments.
+    std::optional<std::chrono::milliseconds> message_ttl{};  // x-message-ttl
+    std::optional<std::chrono::milliseconds> expires{};      // x-expires
+    std::optional<int64_t> max_length{};                     // x-max-length
+    std::optional<int64_t> max_length_bytes{};               // x-max-length-bytes
+    std::optional<uint8_t> max_priority{};                   // x-max-priority
+    std::optional<std::string> dead_letter_exchange{};       // x-dead-letter-exchange
+    std::optional<std::string> dead_letter_routing_key{};    // x-dead-letter-routing-key
+    std::optional<std::string> queue_type{};                 // x-queue-type: classic, quorum, stream
+};
+
+class Queue {
+public:
+    Queue(std::string name = {}, Exchange exchange = {}, std::string routing_key = {},
+          QueueOptions options = {})
+        : name(std::move(name)),
+          exchange(std::move(exchange)),
+          routing_key(std::move(routing_key)),
+          options(std::move(options)) {}
+    Queue(const char* name) : Queue(std::string(name)) {}
+
+    std::string name;
+    Exchange exchange;
+    std::string routing_key;
+    QueueOptions options;
+
+    // queue_arguments with the shorthands merged in.
+    FieldTable arguments() const;
+    bool can_cache_declaration() const;
+    std::string cache_key() const;
+};
+
+using Entity = std::variant<Exchange, Queue>;
+
+// The names of entities declared on one connection. maybe_declare() consults and fills it.
+class DeclarationCache {
+public:
+    bool contains(const std::string& key) const { return keys_.count(key) != 0; }
+    void insert(std::string key) { keys_.insert(std::move(key)); }
+    void clear() { keys_.clear(); }
+    std::size_t size() const { return keys_.size(); }
+
+private:
+    std::unordered_set<std::string> keys_;
+};
+
+// exchange.declare (nothing for "" and amq.*).
+Task<void> declare(Channel& channel, Exchange exchange);
+// The queue's exchange and the exchanges of its bindings, queue.declare, then the bindings. Returns the
+// queue's name (the broker's choice when Queue::name is empty).
+Task<std::string> declare(Channel& channel, Queue queue);
+// Declares unless `cache` holds the entity; caches it when allowed. Returns the (queue) name and whether
+// it declared now.
+struct MaybeDeclared {
+    std::string name;
+    bool declared = false;
+};
+Task<MaybeDeclared> maybe_declare(Channel& channel, Entity entity, DeclarationCache& cache);
+
+}  // namespace squall::amqp::messaging

@@ -1,0 +1,44 @@
+// Errors of the kombu-style layer (amqp/messaging), and which errors a retry may recover from.
+//
+//   MessageStateError       a message was acked / rejected / requeued twice, or acked on a no_ack consumer
+//   ContentDisallowedError  a consumer received a content type it does not accept (the message is rejected)
+//   DecodeError             a body could not be decoded (unknown compression, corrupt or oversized data)
+//
+// is_recoverable_connection_error(e) says whether a reconnect may fix `e` (kombu's
+// recoverable_connection_errors): the connection was lost or closed by the broker (except 403 access
+// refused and 530 not allowed, which a retry cannot fix), the TCP connect failed, or a connect or handshake
+// timed out. Channel-level errors (404, 406, ...) and returned or nacked messages are not.
+#pragma once
+
+#include <exception>
+#include <string>
+
+#include "coro/errors.hpp"
+
+namespace squall::amqp::messaging {
+
+class MessageStateError : public Error {
+public:
+    using Error::Error;
+};
+
+class ContentDisallowedError : public Error {
+public:
+    explicit ContentDisallowedError(std::string content_type);
+    const std::string& content_type() const { return content_type_; }
+
+private:
+    std::string content_type_;
+};
+
+class DecodeError : public Error {
+public:
+    using Error::Error;
+};
+
+bool is_recoverable_connection_error(const std::exception_ptr& e);
+
+// e.what() for any exception (a fixed text for non-std exceptions).
+std::string describe(const std::exception_ptr& e);
+
+}  // namespace squall::amqp::messaging

@@ -1,0 +1,39 @@
+// squall::amqp::messaging — the kombu-style layer: entities (Exchange, Queue, Binding), Producer,
+// Consumer, Message, SimpleQueue, ConsumerMixin, and BrokerConnection (failover, ensure_connection,
+// ensure, automatic recovery). Link squall::messaging.
+//
+//     auto conn = co_await squall::amqp::BrokerConnection::open(loop, "amqp://guest:guest@127.0.0.1:5672/");
+//     squall::amqp::Exchange media{"media", "direct"};
+//     squall::amqp::Queue video{"video", media, "video"};
+//     squall::amqp::Producer producer(conn, {.exchange = media, .serializer = "json"});
+//     squall::amqp::messaging::Consumer consumer(conn, {video}, {.prefetch_count = 100});
+//
+// The names that do not clash with the low-level client are also available in squall::amqp (Exchange,
+// Queue, Binding, Producer, BrokerConnection, SimpleQueue, ConsumerMixin, RetryPolicy). Consumer and
+// Message stay in squall::amqp::messaging: squall::amqp::Consumer and squall::amqp::Message are the
+// low-level subscription and delivery they are built on.
+#pragma once
+
+#include "amqp/messaging/broker_connection.hpp"
+#include "amqp/messaging/compression.hpp"
+#include "amqp/messaging/consumer.hpp"
+#include "amqp/messaging/entity.hpp"
+#include "amqp/messaging/errors.hpp"
+#include "amqp/messaging/message.hpp"
+#include "amqp/messaging/mixins.hpp"
+#include "amqp/messaging/producer.hpp"
+#include "amqp/messaging/retry.hpp"
+#include "amqp/messaging/simple_queue.hpp"
+
+namespace squall::amqp {
+using messaging::Binding;
+using messaging::BrokerConnection;
+using messaging::BrokerOptions;
+using messaging::ConsumerMixin;
+using messaging::Exchange;
+using messaging::Producer;
+using messaging::ProducerOptions;
+using messaging::Queue;
+using messaging::RetryPolicy;
+using messaging::SimpleQueue;
+}  // namespace squall::amqp

@@ -1,0 +1,58 @@
+// messaging::ConsumerMixin: kombu's ConsumerMixin — a worker that consumes until stopped, riding out
+// connection losses (the BrokerConnection recovers; the consumers re-consume).
+//
+//     class Worker : public messaging::ConsumerMixin {
+//       public:
+//         using ConsumerMixin::ConsumerMixin;
+//         std::vector<messaging::Consumer> get_consumers(std::shared_ptr<messaging::BrokerConnection> c)
+//         override {
+//             messaging::ConsumerOptions o;
+//             o.callbacks.push_back([](const std::string& body, messaging::Message& m) { m.ack(); });
+//             return {messaging::Consumer(c, {tasks_queue}, o)};
+//         }
+//     };
+//     Worker worker(conn);
+//     co_await worker.run();          // until worker.stop()
+//
+// run(): get_consumers(), start each (consume()), on_consume_ready(), then wait until stop() or until the
+// connection is given up (recovery failed: run() rethrows that error after on_consume_end); finally the
+// consumers are cancelled and on_consume_end() runs. on_connection_error / on_connection_revived run on
+// the BrokerConnection's lost / recovered events while run() is active.
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <vector>
+
+#include "amqp/messaging/broker_connection.hpp"
+#include "amqp/messaging/consumer.hpp"
+#include "coro/locks.hpp"
+#include "coro/task.hpp"
+
+namespace squall::amqp::messaging {
+
+class ConsumerMixin {
+public:
+    explicit ConsumerMixin(std::shared_ptr<BrokerConnection> connection);
+    virtual ~ConsumerMixin();
+
+    virtual std::vector<Consumer> get_consumers(std::shared_ptr<BrokerConnection> connection) = 0;
+    virtual void on_consume_ready(std::vector<Consumer>& /*consumers*/) {}
+    virtual void on_consume_end() {}
+    virtual void on_connection_error(const std::exception_ptr& /*error*/) {}
+    virtual void on_connection_revived() {}
+
+    Task<void> run();
+    void stop();
+    bool should_stop() const noexcept { return should_stop_; }
+    const std::shared_ptr<BrokerConnection>& connection() const noexcept { return connection_; }
+
+private:
+    struct Events;
+    std::shared_ptr<BrokerConnection> connection_;
+    std::shared_ptr<Events> events_;
+    bool should_stop_ = false;
+    Event stopped_;
+};
+
+}  // namespace squall::amqp::messaging

@@ -1,0 +1,94 @@
+// ensure_connection against brokers that are not there (closed loopback ports): giving up after max_retries
+// or the timeout with the last error, failover order, and sleeping only after a full pass.
+#include <doctest/doctest.h>
+
+#include <squall/testing.hpp>
+
+#include "iostream/tcp_client.hpp"
+#include "tests/messaging/messaging_test_util.hpp"
+
+using namespace std::chrono_literals;
+using namespace squall::amqp::messaging;
+using namespace squall::amqp::messaging::test;
+
+namespace {
+std::string dead_url() {
+    return "amqp://guest:guest@127.0.0.1:" + std::to_string(closed_port()) + "/";
+}
+}  // namespace
+
+SQUALL_TEST_CASE("ensure_connection gives up after max_retries with the last error", 10s) {
+    std::vector<std::string> urls{dead_url(), dead_url()};
+    int errbacks = 0;
+    std::vector<std::chrono::milliseconds> sleeps;
+    BrokerOptions options;
+    auto conn = BrokerConnection::create(loop, urls, options);
+    RetryPolicy p{.max_retries = 4, .interval_start = 20ms, .interval_step = 20ms, .interval_max = 100ms};
+    p.errback = [&](const std::exception_ptr& e, std::chrono::milliseconds s) {
+        ++errbacks;
+        sleeps.push_back(s);
+        CHECK(holds<squall::ConnectionRefusedError>(e));
+    };
+    auto t0 = loop.time();
+    auto t = conn->ensure_connection(p);
+    auto e = co_await error_of(std::move(t));
+    REQUIRE(e != nullptr);
+    CHECK(holds<squall::ConnectionRefusedError>(e));  // the last error itself, not a wrapper
+    CHECK(errbacks == 4);                             // 5 attempts: 4 retried failures, then give up
+    // Two brokers: sleep after each full pass only.
+    CHECK(sleeps == std::vector<std::chrono::milliseconds>{0ms, 20ms, 0ms, 40ms});
+    CHECK(loop.time() - t0 >= 60ms);
+    CHECK_FALSE(conn->connected());
+}
+
+SQUALL_TEST_CASE("ensure_connection gives up at the timeout with the last error", 10s) {
+    BrokerOptions options;
+    auto conn = BrokerConnection::create(loop, dead_url(), options);
+    RetryPolicy p{.interval_start = 50ms, .interval_step = 50ms, .interval_max = 50ms, .timeout = 300ms};
+    auto t0 = loop.time();
+    auto t = conn->ensure_connection(p);
+    auto e = co_await error_of(std::move(t));
+    auto took = loop.time() - t0;
+    CHECK(holds<squall::ConnectionRefusedError>(e));
+    CHECK(took >= 300ms);
+    CHECK(took < 1s);
+}
+
+SQUALL_TEST_CASE("open() fails over past dead brokers to a live one, in order", 20s) {
+    auto url = squall::testing::amqp_url();
+    if (url.empty()) co_return;
+    std::string joined = dead_url() + ";" + dead_url() + ";" + url;
+    int failures = 0;
+    auto options = quick_options();
+    options.connect_policy.errback = [&](const std::exception_ptr&, std::chrono::milliseconds s) {
+        ++failures;
+        CHECK(s == 0ms);  // still inside the first pass: no sleep
+    };
+    auto t0 = loop.time();
+    auto conn = co_await BrokerConnection::open(loop, joined, options);
+    CHECK(loop.time() - t0 < 2s);
+    CHECK(failures == 2);
+    CHECK(conn->connected());
+    CHECK(conn->current_broker() ==
+          "127.0.0.1:" + squall::testing::detail::rabbitmq_var("SQUALL_RABBITMQ_PORT"));
+    co_await conn->close();
+    CHECK(conn->closed());
+    auto e = co_await error_of(conn->ensure_connection());
+    CHECK(holds<squall::UsageError>(e));
+}
+
+SQUALL_TEST_CASE("wrong credentials are not retried", 20s) {
+    auto url = squall::testing::amqp_url();
+    if (url.empty()) co_return;
+    auto port = squall::testing::detail::rabbitmq_var("SQUALL_RABBITMQ_PORT");
+    auto options = quick_options();
+    options.connect_policy.max_retries = 10;
+    int errbacks = 0;
+    options.connect_policy.errback = [&](const std::exception_ptr&, std::chrono::milliseconds) {
+        ++errbacks;
+    };
+    auto t = BrokerConnection::open(loop, "amqp://guest:wrong@127.0.0.1:" + port + "/", options);
+    auto e = co_await error_of(std::move(t));
+    CHECK(holds<squall::amqp::AccessRefusedError>(e));
+    CHECK(errbacks == 0);
+}
