@@ -89,6 +89,11 @@ Task<std::string> RpcClient::call(std::string routing_key, std::string body, Dur
     co_return std::move(reply.body);
 }
 
+Task<Message> RpcClient::call_message(std::string routing_key, std::string body, Duration timeout) {
+    BasicProperties properties;
+    co_return co_await call_message(std::move(routing_key), std::move(body), timeout, std::move(properties));
+}
+
 Task<Message> RpcClient::call_message(std::string routing_key, std::string body, Duration timeout,
                                       BasicProperties properties) {
     if (closed_) throw UsageError("RpcClient::call on a closed client");
