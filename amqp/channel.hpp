@@ -119,7 +119,7 @@ struct NackOptions {
 };
 
 class Channel : public std::enable_shared_from_this<Channel> {
-  public:
+public:
     ~Channel();
     Channel(const Channel&) = delete;
     Channel& operator=(const Channel&) = delete;
@@ -200,15 +200,15 @@ class Channel : public std::enable_shared_from_this<Channel> {
     Task<void> tx_commit();
     Task<void> tx_rollback();
 
-  private:
+private:
     friend class Connection;
     friend class Consumer;
     struct Key {};
 
-  public:
+public:
     Channel(Key, std::shared_ptr<Connection> connection, uint16_t id);
 
-  private:
+private:
     enum class State { opening, open, closing, closed };
 
     // A synchronous reply: the method, and the message for basic.get-ok.

@@ -20,7 +20,7 @@
 namespace squall::amqp {
 
 class Confirmation {
-  public:
+public:
     // Completed successfully (not in confirm mode).
     Confirmation() = default;
     explicit Confirmation(Future<void> confirm) : future_(std::move(confirm)) {}
@@ -39,7 +39,7 @@ class Confirmation {
         if (awaiter_) awaiter_->await_resume();
     }
 
-  private:
+private:
     Future<void> future_;
     std::optional<Future<void>::Awaiter> awaiter_;
 };

@@ -99,7 +99,17 @@ Task<std::shared_ptr<Connection>> Connection::open(IOLoop& loop, ConnectionOptio
     if (failure) {
         conn->state_ = State::closed;
         conn->close_reason_ = failure;
-        if (!stream->closed()) flush_then_close(stream);
+        if (!stream->closed()) {
+            // Deliver what was queued (a close-ok), briefly; awaited so nothing outlives the failure.
+            bool flushed = false;
+            try {
+                co_await with_timeout(std::chrono::seconds(1), stream->flush());
+                flushed = true;
+            } catch (...) {
+            }
+            (void)flushed;
+            stream->close();
+        }
         if (*timed_out) {
             throw TimeoutError("connection_timeout of " + describe_ms(timeout) +
                                " expired during the AMQP handshake with " + conn->options_.host + ":" +
@@ -111,6 +121,7 @@ Task<std::shared_ptr<Connection>> Connection::open(IOLoop& loop, ConnectionOptio
     conn->state_ = State::open;
     conn->last_read_ = loop.time();
     conn->start_heartbeats();
+    conn->reader_running_ = true;
     start(conn->read_loop());
     co_return conn;
 }
@@ -158,7 +169,7 @@ Task<void> Connection::read_loop() {
                 used += p.size;
                 handle_frame(*p.frame);
             }
-            if (state_ == State::closed) co_return;
+            if (state_ == State::closed) break;
             buf.consume(used);
             co_await stream_->fill();
             last_read_ = loop_.time();
@@ -191,6 +202,23 @@ Task<void> Connection::read_loop() {
         failure = std::current_exception();
     }
     if (state_ != State::closed) finish(failure, /*flush=*/true);
+    // The reader outlives finish(): it flushes what finish() left queued (a close-ok), and wait_closed()
+    // resolves only once the reader is gone, so nothing of the connection runs after it.
+    if (flush_on_exit_ && !stream_->closed()) {
+        try {
+            co_await stream_->close_after_flush();
+        } catch (...) {
+        }
+    }
+    if (!stream_->closed()) stream_->close();
+    reader_running_ = false;
+    resolve_closed_waiters();
+}
+
+void Connection::resolve_closed_waiters() {
+    auto waiters = std::move(closed_waiters_);
+    closed_waiters_.clear();
+    for (auto& w : waiters) w.set_value();
 }
 
 void Connection::protocol_error(uint16_t reply_code, const std::string& what) {
@@ -360,7 +388,7 @@ void Connection::release_channel(uint16_t id) {
 // --- close
 
 Future<void> Connection::wait_closed() {
-    if (state_ == State::closed) return make_ready_future();
+    if (state_ == State::closed && !reader_running_) return make_ready_future();
     closed_waiters_.emplace_back();
     return closed_waiters_.back().get_future();
 }
@@ -385,10 +413,15 @@ Task<void> Connection::close(uint16_t reply_code, std::string reply_text) {
     }
     // Wait for close-ok (the reader finishes the connection), bounded by connection_timeout.
     auto closed = wait_closed();
+    bool expired = false;
     try {
         co_await with_timeout(options_.connection_timeout, closed);
     } catch (const TimeoutError&) {
+        expired = true;
+    }
+    if (expired) {
         if (state_ != State::closed) finish(close_reason_, false);
+        co_await wait_closed();  // the reader ends once the socket's cancelled read completes
     }
 }
 
@@ -400,7 +433,9 @@ void Connection::finish(std::exception_ptr reason, bool flush) {
     if (!close_reason_) close_reason_ = std::make_exception_ptr(ConnectionLostError("closed"));
     if (heartbeat_timer_) heartbeat_timer_->stop();
     if (!stream_->closed()) {
-        if (flush)
+        if (flush && reader_running_)
+            flush_on_exit_ = true;  // the reader flushes and closes as it exits
+        else if (flush)
             flush_then_close(stream_);
         else
             stream_->close();
@@ -413,9 +448,7 @@ void Connection::finish(std::exception_ptr reason, bool flush) {
     }
     channel_count_ = 0;
     unblocked_.set();  // publishers waiting for unblocked wake up and see the close
-    auto waiters = std::move(closed_waiters_);
-    closed_waiters_.clear();
-    for (auto& w : waiters) w.set_value();
+    if (!reader_running_) resolve_closed_waiters();
 }
 
 // --- heartbeats

@@ -101,7 +101,7 @@ struct ConnectionOptions {
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
-  public:
+public:
     static Task<std::shared_ptr<Connection>> open(IOLoop& loop, std::string_view url);
     static Task<std::shared_ptr<Connection>> open(IOLoop& loop, ConnectionOptions options);
     ~Connection();
@@ -119,7 +119,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool is_closed() const noexcept { return state_ == State::closed; }
     // Why it closed (null while open; a ConnectionClosedError for a graceful close).
     std::exception_ptr close_reason() const noexcept { return close_reason_; }
-    // Resolves (with a value, never an error) once the connection is closed; see close_reason().
+    // Resolves (with a value, never an error) once the connection is closed and its reader has ended;
+    // see close_reason().
     Future<void> wait_closed();
 
     // Negotiated values.
@@ -142,13 +143,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     void on_unblocked(std::function<void()> cb) { on_unblocked_.push_back(std::move(cb)); }
 
-  private:
+private:
     struct Key {};
 
-  public:
+public:
     Connection(Key, IOLoop& loop, ConnectionOptions options, std::shared_ptr<IOStream> stream);
 
-  private:
+private:
     friend class Channel;
     enum class State { handshake, open, closing, closed };
 
@@ -189,6 +190,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void on_blocked_frame(std::string reason);
     void on_unblocked_frame();
     void release_channel(uint16_t id);
+    void resolve_closed_waiters();
 
     IOLoop& loop_;
     ConnectionOptions options_;
@@ -196,7 +198,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     State state_ = State::handshake;
     std::exception_ptr close_reason_;
     std::vector<Promise<void>> closed_waiters_;
-    std::optional<Promise<void>> close_ok_;
+    bool reader_running_ = false;
+    bool flush_on_exit_ = false;
 
     uint16_t channel_max_ = 0;
     uint32_t frame_max_ = spec::kFrameMinSize;

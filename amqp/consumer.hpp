@@ -33,7 +33,7 @@ class Channel;
 using DeliveryCallback = std::function<void(Message&&)>;
 
 class Consumer {
-  public:
+public:
     Consumer(std::weak_ptr<Channel> channel, std::string queue, DeliveryCallback callback,
              std::function<void(const std::string&)> on_cancel);
 
@@ -51,7 +51,7 @@ class Consumer {
     // basic.cancel; the broker may still deliver messages sent before the cancel-ok (they are buffered).
     Task<void> cancel();
 
-  private:
+private:
     friend class Channel;
     void deliver(Message&& message);
     void end(std::exception_ptr reason);

@@ -42,12 +42,12 @@
 namespace squall::amqp {
 
 class FrameError : public Error {
-  public:
+public:
     using Error::Error;
 };
 
 class ClosedError : public Error {
-  public:
+public:
     ClosedError(const std::string& message, uint16_t reply_code, std::string reply_text, uint16_t class_id,
                 uint16_t method_id)
         : Error(message),
@@ -62,7 +62,7 @@ class ClosedError : public Error {
     uint16_t class_id() const { return class_id_; }
     uint16_t method_id() const { return method_id_; }
 
-  private:
+private:
     uint16_t reply_code_;
     std::string reply_text_;
     uint16_t class_id_;
@@ -70,7 +70,7 @@ class ClosedError : public Error {
 };
 
 class ConnectionClosedError : public virtual ClosedError {
-  public:
+public:
     ConnectionClosedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                           uint16_t method_id = 0);
 };
@@ -79,63 +79,63 @@ class ConnectionClosedError : public virtual ClosedError {
 // failure (a malformed frame) ended it. reply_code() is 0, reply_text() says what happened and cause() is
 // the underlying error (a StreamClosedError, FrameError, ...) when there is one.
 class ConnectionLostError : public ConnectionClosedError {
-  public:
+public:
     explicit ConnectionLostError(const std::string& what, std::exception_ptr cause = nullptr);
     const std::exception_ptr& cause() const { return cause_; }
 
-  private:
+private:
     std::exception_ptr cause_;
 };
 
 // Nothing (not even a heartbeat) arrived for two heartbeat intervals.
 class HeartbeatTimeoutError : public ConnectionLostError {
-  public:
+public:
     explicit HeartbeatTimeoutError(std::chrono::milliseconds interval);
     std::chrono::milliseconds interval() const { return interval_; }
 
-  private:
+private:
     std::chrono::milliseconds interval_;
 };
 
 class ChannelClosedError : public virtual ClosedError {
-  public:
+public:
     ChannelClosedError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                        uint16_t method_id = 0);
     uint16_t channel() const { return channel_; }
 
-  private:
+private:
     uint16_t channel_;
 };
 
 // 403 ACCESS_REFUSED at either scope; the concrete classes are below.
 class AccessRefusedError : public virtual ClosedError {
-  protected:
+protected:
     AccessRefusedError() : ClosedError("access refused", 403, "", 0, 0) {}
 };
 class ChannelAccessRefusedError : public ChannelClosedError, public AccessRefusedError {
-  public:
+public:
     ChannelAccessRefusedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
                               uint16_t class_id = 0, uint16_t method_id = 0);
 };
 // A failed login (RabbitMQ: "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN"),
 // or a vhost the user may not access.
 class ConnectionAccessRefusedError : public ConnectionClosedError, public AccessRefusedError {
-  public:
+public:
     ConnectionAccessRefusedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                                  uint16_t method_id = 0);
 };
 class NotFoundError : public ChannelClosedError {  // 404
-  public:
+public:
     NotFoundError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                   uint16_t method_id = 0);
 };
 class ResourceLockedError : public ChannelClosedError {  // 405
-  public:
+public:
     ResourceLockedError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                         uint16_t method_id = 0);
 };
 class PreconditionFailedError : public ChannelClosedError {  // 406
-  public:
+public:
     PreconditionFailedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
                             uint16_t class_id = 0, uint16_t method_id = 0);
 };
@@ -143,12 +143,12 @@ class PreconditionFailedError : public ChannelClosedError {  // 406
 // A consumer ended: the broker cancelled it (basic.cancel, e.g. its queue was deleted) or the client did.
 // Awaiters of Consumer::next() get it once the consumer's buffered messages are drained.
 class ConsumerCancelledError : public Error {
-  public:
+public:
     ConsumerCancelledError(std::string consumer_tag, bool by_broker);
     const std::string& consumer_tag() const { return consumer_tag_; }
     bool by_broker() const { return by_broker_; }
 
-  private:
+private:
     std::string consumer_tag_;
     bool by_broker_;
 };
@@ -162,16 +162,16 @@ std::exception_ptr make_close_error(CloseScope scope, uint16_t reply_code, std::
                                     uint16_t class_id = 0, uint16_t method_id = 0, uint16_t channel = 0);
 
 class MessageNackedError : public Error {
-  public:
+public:
     explicit MessageNackedError(uint64_t delivery_tag);
     uint64_t delivery_tag() const { return delivery_tag_; }
 
-  private:
+private:
     uint64_t delivery_tag_;
 };
 
 class MessageReturnedError : public Error {
-  public:
+public:
     MessageReturnedError(uint16_t reply_code, std::string reply_text, std::string exchange,
                          std::string routing_key);
     uint16_t reply_code() const { return reply_code_; }
@@ -179,7 +179,7 @@ class MessageReturnedError : public Error {
     const std::string& exchange() const { return exchange_; }
     const std::string& routing_key() const { return routing_key_; }
 
-  private:
+private:
     uint16_t reply_code_;
     std::string reply_text_;
     std::string exchange_;

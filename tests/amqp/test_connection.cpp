@@ -154,7 +154,7 @@ TEST_SUITE("amqp") {
         server.listen(0, "127.0.0.1");
         uint16_t port = server.port();
         server.stop();
-        co_await squall::sleep(loop, 10ms);
+        co_await server.stopped();
         auto e = co_await error_of(
             Connection::open(loop, "amqp://guest:guest@127.0.0.1:" + std::to_string(port) + "/"));
         CHECK(holds<ConnectionRefusedError>(e));
@@ -173,6 +173,9 @@ TEST_SUITE("amqp") {
         auto what = test::what_of<FrameError>(e);
         CHECK(what.find("is not an AMQP 0-9-1 broker") != std::string::npos);
         CHECK(what.find("HTTP/1.1 400 Bad Request") != std::string::npos);
+        server.stop(true);
+        co_await server.stopped();
+        co_await squall::sleep(loop, 50ms);
     }
 
     SQUALL_TEST_CASE("a peer that answers another protocol header is reported", 10s) {
@@ -186,6 +189,9 @@ TEST_SUITE("amqp") {
             Connection::open(loop, "amqp://127.0.0.1:" + std::to_string(server.port()) + "/"));
         REQUIRE(holds<FrameError>(e));
         CHECK(test::what_of<FrameError>(e).find("protocol header AMQP 1-1-0-10") != std::string::npos);
+        server.stop(true);
+        co_await server.stopped();
+        co_await squall::sleep(loop, 50ms);
     }
 
     SQUALL_TEST_CASE("a silent peer hits connection_timeout", 10s) {
@@ -203,6 +209,8 @@ TEST_SUITE("amqp") {
         CHECK(test::what_of<TimeoutError>(e).find("connection.start") != std::string::npos);
         CHECK(loop.time() - t0 < 2s);
         server.stop(true);
+        co_await server.stopped();
+        co_await squall::sleep(loop, 50ms);  // the handler sees the close and ends
     }
 
     SQUALL_TEST_CASE("broker closing the connection fails pending operations with 320", 60s) {

@@ -21,7 +21,8 @@ namespace {
 
 // Copies from `from` to `to` while *forwarding is true; afterwards reads and drops.
 Task<void> pump(std::shared_ptr<IOStream> from, std::shared_ptr<IOStream> to,
-                std::shared_ptr<bool> forwarding) {
+                std::shared_ptr<bool> forwarding, std::shared_ptr<int> live) {
+    ++*live;
     try {
         for (;;) {
             std::string chunk = co_await from->read_bytes(65536, true);
@@ -30,6 +31,7 @@ Task<void> pump(std::shared_ptr<IOStream> from, std::shared_ptr<IOStream> to,
     } catch (...) {
     }
     if (!to->closed()) to->close();
+    --*live;
 }
 
 // Reads one frame sent by the client (and returns its channel and method id; (0,0) for non-methods).
@@ -107,6 +109,7 @@ Task<void> expect_frame_error(IOLoop& loop, std::string evil, const char* expect
     CHECK(fake->last_from_client == spec::ConnectionClose::kId);
     (void)expected_code;
     server.stop(true);
+    co_await server.stopped();
 }
 
 std::string frame(uint8_t type, uint16_t channel, std::string_view payload, uint8_t end = spec::kFrameEnd) {
@@ -170,12 +173,14 @@ TEST_SUITE("amqp") {
         if (url.empty()) co_return;
         Url broker = parse_url(url);
         auto forwarding = std::make_shared<bool>(true);
+        auto live = std::make_shared<int>(0);
         TCPServer proxy(
-            loop, [&loop, broker, forwarding](std::shared_ptr<IOStream> client, SocketAddress) -> Task<void> {
+            loop,
+            [&loop, broker, forwarding, live](std::shared_ptr<IOStream> client, SocketAddress) -> Task<void> {
                 TCPClient connector(loop);
                 auto upstream = co_await connector.connect(broker.host, broker.port);
-                start(pump(upstream, client, forwarding));
-                co_await pump(client, upstream, forwarding);
+                start(pump(upstream, client, forwarding, live));
+                co_await pump(client, upstream, forwarding, live);
             });
         proxy.listen(0, "127.0.0.1");
         auto options = ConnectionOptions::from_url(url);
@@ -201,5 +206,9 @@ TEST_SUITE("amqp") {
         CHECK(elapsed < 4s);
         CHECK(conn->is_closed());
         proxy.stop(true);
+        co_await proxy.stopped();
+        // The pumps end once both sides closed: wait so no coroutine outlives the loop.
+        for (int i = 0; i < 200 && *live > 0; ++i) co_await squall::sleep(loop, 10ms);
+        CHECK(*live == 0);
     }
 }
