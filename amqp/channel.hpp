@@ -266,7 +266,6 @@ private:
     void on_deliver(Message&& message);
     void on_return(ReturnedMessage&& returned);
     void on_confirm(uint64_t delivery_tag, bool multiple, bool ack);
-    void settle(uint64_t tag, std::exception_ptr error);
     // Ends the channel: fails everything pending with `reason`, releases the id.
     void finish(std::exception_ptr reason);
 
