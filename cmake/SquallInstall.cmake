@@ -8,6 +8,9 @@ foreach(m ${squall_modules})
   if(dir STREQUAL "http")
     set(dir httpclient)
   endif()
+  if(dir STREQUAL "messaging")
+    continue()  # amqp/messaging: installed with amqp/
+  endif()
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/squall/${dir}
           FILES_MATCHING PATTERN "*.hpp")
 endforeach()
