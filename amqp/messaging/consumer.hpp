@@ -24,6 +24,10 @@
 // acks could not reach the broker, which redelivers them) unless no_ack. next() fails with the error when
 // the consumer ends: cancel(), the broker cancelled it (queue deleted), a channel error, recovery gave up,
 // or the BrokerConnection was closed.
+//
+// A next() abandoned by with_timeout keeps waiting and takes the next message (with_timeout does not
+// cancel); to wait with a bound and keep the message for later, use SimpleQueue::get(timeout) or keep the
+// started Future and await it again.
 #pragma once
 
 #include <cstdint>
