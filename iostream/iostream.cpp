@@ -173,20 +173,7 @@ Task<void> IOStream::fill_tls() {
             on_eof();
             throw_closed("reading");
         }
-        auto span = tls_->prepare_ciphertext(options_.read_chunk_size);
-        IoAwaitable op = loop_.recv(fd_, span.data(), span.size());
-        read_op_ = &op.op;
-        int n = co_await op;
-        read_op_ = nullptr;
-        if (n > 0) {
-            tls_->commit_ciphertext(static_cast<std::size_t>(n));
-        } else if (n == 0) {
-            eof_ = true;
-            tls_->feed_eof();  // the next read_plaintext throws if close_notify never came
-        } else if (n != -EINTR && n != -EAGAIN) {
-            if (!closed_) on_error(-n, "recv");
-            throw_closed("reading");
-        }
+        co_await recv_ciphertext("reading");
     }
 }
 
@@ -466,6 +453,25 @@ Task<void> IOStream::close_after_flush() {
 
 // ---------------------------------------------------------------- TLS
 
+// One recv of ciphertext into the engine. EOF is fed to the engine (which then reports a clean close or
+// a truncation); socket errors close the stream.
+Task<void> IOStream::recv_ciphertext(const char* doing) {
+    auto span = tls_->prepare_ciphertext(options_.read_chunk_size);
+    IoAwaitable op = loop_.recv(fd_, span.data(), span.size());
+    read_op_ = &op.op;
+    int n = co_await op;
+    read_op_ = nullptr;
+    if (n > 0) {
+        tls_->commit_ciphertext(static_cast<std::size_t>(n));
+    } else if (n == 0) {
+        eof_ = true;
+        tls_->feed_eof();  // the next read_plaintext or handshake step throws if close_notify never came
+    } else if (n != -EINTR && n != -EAGAIN) {
+        if (!closed_) on_error(-n, "recv");
+        throw_closed(doing);
+    }
+}
+
 Task<void> IOStream::start_tls(std::shared_ptr<const TlsContext> context, std::string server_hostname) {
     auto self = shared_from_this();
     ReadGuard guard(*this);
@@ -496,20 +502,7 @@ Task<void> IOStream::start_tls(std::shared_ptr<const TlsContext> context, std::s
         if (st == TlsEngine::Status::done) co_return;
         if (st == TlsEngine::Status::want_write) continue;
         if (closed_) throw_closed("TLS handshake");
-        auto span = tls_->prepare_ciphertext(options_.read_chunk_size);
-        IoAwaitable op = loop_.recv(fd_, span.data(), span.size());
-        read_op_ = &op.op;
-        int n = co_await op;
-        read_op_ = nullptr;
-        if (n > 0) {
-            tls_->commit_ciphertext(static_cast<std::size_t>(n));
-        } else if (n == 0) {
-            eof_ = true;
-            tls_->feed_eof();
-        } else if (n != -EINTR && n != -EAGAIN) {
-            if (!closed_) on_error(-n, "recv during TLS handshake");
-            throw_closed("TLS handshake");
-        }
+        co_await recv_ciphertext("TLS handshake");
     }
 }
 

@@ -133,7 +133,7 @@ private:
     void fail_buffer_full();
     Task<void> fill_plain();
     Task<void> fill_tls();
-    Task<void> send_tls_pending();
+    Task<void> recv_ciphertext(const char* doing);
     void queue(std::string_view bytes);
     void queue(std::string&& bytes);
     void schedule_flush();
