@@ -123,7 +123,13 @@ void Decompressor::feed(std::string_view data) {
 }
 
 void Decompressor::finish() {
-    if (!stream_) return;  // empty body
+    if (!stream_) {
+        if (header_.empty()) return;  // empty body
+        // A one-byte deflate body is still held in header_ (the second byte would pick the wrapper): no
+        // deflate stream is that short.
+        throw ProtocolError("truncated deflate response body (stream ended after " +
+                            std::to_string(header_.size()) + " compressed byte)");
+    }
     if (!stream_ended_) {
         throw ProtocolError(std::string("truncated ") + name_of(encoding_) +
                             " response body (stream ended after " + std::to_string(total_in_) +
