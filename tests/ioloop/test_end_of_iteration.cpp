@@ -77,7 +77,10 @@ TEST_SUITE("ioloop") {
     }
 
     SQUALL_TEST_CASE("a burst of writes corked until the end of the iteration leaves in one send", 5s) {
-        auto [client, server] = co_await connect_pair(loop);
+        // Plain variables, not a structured binding: clang 14 cannot capture bindings in lambdas.
+        const auto fds = co_await connect_pair(loop);
+        const int client = fds.first;
+        const int server = fds.second;
         std::string corked;
         int flushes = 0;
         squall::Event flushed;
@@ -112,7 +115,10 @@ TEST_SUITE("ioloop") {
 
     SQUALL_TEST_CASE("sends issued in one iteration are submitted together (io_uring) or at once (epoll)",
                      5s) {
-        auto [client, server] = co_await connect_pair(loop);
+        // Plain variables, not a structured binding: clang 14 cannot capture bindings in lambdas.
+        const auto fds = co_await connect_pair(loop);
+        const int client = fds.first;
+        const int server = fds.second;
         std::vector<squall::Future<std::uint64_t>> sends;
         std::uint64_t issued_in = 0;
         ssize_t peeked = 0;
