@@ -140,10 +140,11 @@ void check_properties(const BasicProperties& got, const BasicProperties& want) {
     if (want.headers) {
         REQUIRE(got.headers->size() == want.headers->size());
         auto g = got.headers->begin();
-        for (const auto& [key, value] : *want.headers) {
-            CHECK(g->first == key);
-            CHECK_MESSAGE(g->second == value, "header " << key << ": letter " << g->second.type_letter()
-                                                        << ", want " << value.type_letter());
+        for (const auto& entry : *want.headers) {  // no structured binding: CHECK_MESSAGE is a lambda
+            CHECK(g->first == entry.first);
+            CHECK_MESSAGE(g->second == entry.second, "header " << entry.first << ": letter "
+                                                               << g->second.type_letter() << ", want "
+                                                               << entry.second.type_letter());
             ++g;
         }
     }
