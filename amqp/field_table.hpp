@@ -64,7 +64,7 @@ struct ByteArray {
 class FieldValue;
 
 class FieldTable {
-  public:
+public:
     using Entry = std::pair<std::string, FieldValue>;
     using const_iterator = std::vector<Entry>::const_iterator;
 
@@ -90,14 +90,14 @@ class FieldTable {
 
     friend bool operator==(const FieldTable& a, const FieldTable& b);
 
-  private:
+private:
     std::vector<Entry> entries_;
 };
 
 using FieldArray = std::vector<FieldValue>;
 
 class FieldValue {
-  public:
+public:
     using Variant =
         std::variant<std::monostate, bool, int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t,
                      float, double, Decimal, std::string, ByteArray, Timestamp, FieldArray, FieldTable>;
@@ -152,7 +152,7 @@ class FieldValue {
 
     friend bool operator==(const FieldValue& a, const FieldValue& b) { return a.v_ == b.v_; }
 
-  private:
+private:
     Variant v_;
 };
 

@@ -36,7 +36,7 @@ namespace squall::http {
 // A reused keep-alive connection was closed or reset by the server before any byte of the response: the
 // request may not have been processed, and idempotent requests can be retried.
 class StaleConnectionError : public StreamClosedError {
-  public:
+public:
     using StreamClosedError::StreamClosedError;
 };
 
@@ -54,7 +54,7 @@ struct ExchangeOptions {
 };
 
 class Connection {
-  public:
+public:
     Connection(std::shared_ptr<IOStream> stream, std::string pool_key);
     ~Connection();  // closes the stream
     Connection(const Connection&) = delete;
@@ -76,7 +76,7 @@ class Connection {
     // trailers and time_info.first_byte; the Client fills the rest.
     Task<HTTPResponse> exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options);
 
-  private:
+private:
     std::shared_ptr<IOStream> stream_;
     std::string pool_key_;
     std::uint64_t requests_ = 0;

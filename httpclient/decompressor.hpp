@@ -28,7 +28,7 @@ struct DecompressorOptions {
 };
 
 class Decompressor {
-  public:
+public:
     using Sink = std::function<void(std::string_view)>;
 
     // gzip for "gzip" and "x-gzip", deflate for "deflate" (case-insensitive, surrounding spaces ignored);
@@ -50,7 +50,7 @@ class Decompressor {
     std::uint64_t total_in() const noexcept { return total_in_; }
     std::uint64_t total_out() const noexcept { return total_out_; }
 
-  private:
+private:
     struct Stream;
     void start(bool raw_deflate);
 

@@ -21,7 +21,7 @@ namespace squall::http {
 struct HTTPResponse;
 
 class HTTPError : public squall::Error {
-  public:
+public:
     // `response` may be null only when no response exists (never for a status-code error).
     HTTPError(int code, std::shared_ptr<const HTTPResponse> response, const std::string& message)
         : squall::Error(message), code_(code), response_(std::move(response)) {}
@@ -30,24 +30,24 @@ class HTTPError : public squall::Error {
     // The response that carried the error status (body, headers, effective_url...).
     const std::shared_ptr<const HTTPResponse>& response() const noexcept { return response_; }
 
-  private:
+private:
     int code_;
     std::shared_ptr<const HTTPResponse> response_;
 };
 
 class ProtocolError : public squall::Error {
-  public:
+public:
     using squall::Error::Error;
 };
 
 class InvalidURLError : public squall::Error {
-  public:
+public:
     using squall::Error::Error;
 };
 
 // A request that cannot be serialized safely (CR/LF in a header, bad method, body and body_producer both).
 class RequestError : public squall::Error {
-  public:
+public:
     using squall::Error::Error;
 };
 

@@ -23,7 +23,7 @@ namespace squall::http {
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
 class HTTPHeaders {
-  public:
+public:
     using Field = std::pair<std::string, std::string>;
     using const_iterator = std::vector<Field>::const_iterator;
 
@@ -60,7 +60,7 @@ class HTTPHeaders {
 
     friend bool operator==(const HTTPHeaders&, const HTTPHeaders&) = default;
 
-  private:
+private:
     std::vector<Field> fields_;
 };
 

@@ -31,7 +31,7 @@ struct PoolOptions {
 };
 
 class ConnectionPool {
-  public:
+public:
     ConnectionPool(IOLoop& loop, PoolOptions options);
     ~ConnectionPool();  // closes every idle connection
     ConnectionPool(const ConnectionPool&) = delete;
@@ -47,7 +47,7 @@ class ConnectionPool {
     std::size_t idle() const noexcept { return idle_count_; }
     std::size_t idle(const std::string& key) const;
 
-  private:
+private:
     struct Entry {
         std::unique_ptr<Connection> connection;
         TimeoutHandle timer;

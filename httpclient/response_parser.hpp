@@ -63,7 +63,7 @@ struct ResponseParserCallbacks {
 };
 
 class ResponseParser {
-  public:
+public:
     enum class State { head, body, done, failed };
 
     explicit ResponseParser(ResponseParserOptions options = {}, ResponseParserCallbacks callbacks = {});
@@ -117,7 +117,7 @@ class ResponseParser {
     // response, not after a CONNECT tunnel. Meaningful once complete(); false before.
     bool keep_alive() const noexcept { return state_ == State::done && keep_alive_; }
 
-  private:
+private:
     struct Impl;
     friend struct Impl;
 

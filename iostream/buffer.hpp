@@ -26,7 +26,7 @@
 namespace squall {
 
 class Buffer {
-  public:
+public:
     static constexpr size_t npos = std::string_view::npos;
     // Smallest allocation: a recv of less than this is not worth a syscall's overhead anyway.
     static constexpr size_t kMinCapacity = 4096;
@@ -74,7 +74,7 @@ class Buffer {
     // Returns true if it reallocated. Call it when a connection goes idle (e.g. returned to a pool).
     bool shrink(size_t keep_capacity = kIdleCapacity);
 
-  private:
+private:
     void reallocate(size_t new_capacity);
 
     // Invariant: begin_ <= end_ <= capacity_; storage_ is null iff capacity_ == 0.

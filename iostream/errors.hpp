@@ -11,7 +11,7 @@ namespace squall {
 // A read or write on a stream that is closed, or that closed while the operation waited. real_error()
 // is the cause when there is one (ECONNRESET, a TLS alert, ...); the message always says it.
 class StreamClosedError : public Error {
-  public:
+public:
     explicit StreamClosedError(const std::string& message, std::exception_ptr real_error = nullptr,
                                int errno_value = 0)
         : Error(message), real_error_(std::move(real_error)), errno_(errno_value) {}
@@ -19,20 +19,20 @@ class StreamClosedError : public Error {
     // The errno of the socket failure that closed the stream (0: EOF, local close, or not a socket error).
     int error_code() const noexcept { return errno_; }
 
-  private:
+private:
     std::exception_ptr real_error_;
     int errno_;
 };
 
 // The read buffer reached max_buffer_size before the pending read could complete.
 class StreamBufferFullError : public Error {
-  public:
+public:
     using Error::Error;
 };
 
 // A delimiter or pattern was not found within max_bytes.
 class UnsatisfiableReadError : public Error {
-  public:
+public:
     using Error::Error;
 };
 

@@ -11,7 +11,7 @@ namespace squall {
 
 // Sets the fields Protocol and Factory keep private from their users.
 class detail_protocol_access {
-  public:
+public:
     static void attach(Protocol& p, Transport* t, Factory* f) {
         p.transport_ = t;
         p.factory_ = f;
@@ -40,7 +40,7 @@ std::string describe(const std::exception_ptr& e) {
 
 // One connection: the Transport a Protocol talks to, and the reading coroutine that feeds it.
 class StreamTransport final : public Transport {
-  public:
+public:
     StreamTransport(std::shared_ptr<IOStream> stream, std::unique_ptr<Protocol> protocol, Factory* factory)
         : stream_(std::move(stream)),
           protocol_(std::move(protocol)),
@@ -105,7 +105,7 @@ class StreamTransport final : public Transport {
         co_return reason;
     }
 
-  private:
+private:
     // A protocol callback that throws is logged and aborts the connection (Twisted's behaviour).
     template <class F>
     void call(const char* what, F&& f) {

@@ -45,20 +45,20 @@ namespace squall {
 
 // connection_lost reasons (Twisted's twisted.internet.error names).
 class ConnectionDone : public Error {  // closed cleanly
-  public:
+public:
     using Error::Error;
 };
 class ConnectionLost : public Error {  // closed uncleanly; the message says why
-  public:
+public:
     using Error::Error;
 };
 class ConnectionAborted : public ConnectionLost {  // abort_connection()
-  public:
+public:
     using ConnectionLost::ConnectionLost;
 };
 
 class Transport {
-  public:
+public:
     virtual ~Transport() = default;
     // Queues bytes for the peer (all writes of one loop iteration leave together). No-op once closed or
     // closing.
@@ -84,7 +84,7 @@ class Transport {
 class Factory;
 
 class Protocol {
-  public:
+public:
     virtual ~Protocol() = default;
     // The transport is already set (transport()) when this runs.
     virtual void connection_made(Transport& /*transport*/) {}
@@ -95,7 +95,7 @@ class Protocol {
     bool connected() const noexcept { return connected_; }
     Factory* factory() const noexcept { return factory_; }
 
-  private:
+private:
     friend class detail_protocol_access;
     Transport* transport_ = nullptr;
     Factory* factory_ = nullptr;
@@ -103,7 +103,7 @@ class Protocol {
 };
 
 class Factory {
-  public:
+public:
     virtual ~Factory() = default;
     // A new protocol for a connection with addr (the peer). Null refuses the connection (it is closed).
     // Default: calls `protocol` (UsageError when unset).
@@ -121,7 +121,7 @@ class Factory {
         return f;
     }
 
-  private:
+private:
     friend class detail_protocol_access;
     int num_ports_ = 0;
 };
@@ -129,7 +129,7 @@ class Factory {
 class Connector;
 
 class ClientFactory : public Factory {
-  public:
+public:
     virtual void started_connecting(Connector& /*connector*/) {}
     virtual void client_connection_failed(Connector& /*connector*/, std::exception_ptr /*reason*/) {}
     virtual void client_connection_made(Connector& /*connector*/) {}  // squall's addition (see above)
@@ -148,7 +148,7 @@ class ClientFactory : public Factory {
 // standard deviation delay * jitter; the retry runs after that delay. A successful connection resets
 // the delay and the retry count. max_retries bounds the retries; stop_trying() ends them.
 class ReconnectingClientFactory : public ClientFactory {
-  public:
+public:
     double max_delay = 3600;
     double initial_delay = 1.0;
     double factor = 2.7182818284590451;  // e
@@ -173,7 +173,7 @@ class ReconnectingClientFactory : public ClientFactory {
     // Seeds the jitter's random generator (tests; default seeded from std::random_device).
     void seed(std::uint64_t value) { rng_.seed(value); }
 
-  private:
+private:
     std::mt19937_64 rng_{std::random_device{}()};
     std::weak_ptr<Connector> connector_;
     TimeoutHandle call_;
@@ -182,7 +182,7 @@ class ReconnectingClientFactory : public ClientFactory {
 
 // The handle connect_tcp returns (Twisted's IConnector).
 class Connector : public std::enable_shared_from_this<Connector> {
-  public:
+public:
     enum class State { disconnected, connecting, connected };
 
     // (Re)starts connecting; UsageError unless disconnected.
@@ -205,7 +205,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
               ConnectOptions options);
     ~Connector();
 
-  private:
+private:
     class Attempt;
     static Task<void> run(std::shared_ptr<Connector> self, std::uint64_t attempt_id);
 
@@ -228,7 +228,7 @@ std::shared_ptr<Connector> connect_tcp(IOLoop& loop, std::string host, std::uint
 
 // The handle listen_tcp returns (Twisted's IListeningPort).
 class ListeningPort {
-  public:
+public:
     // Stops accepting (live connections go on). The Future resolves once the socket is closed.
     Future<void> stop_listening();
     std::uint16_t port() const noexcept { return server_->port(); }
@@ -239,7 +239,7 @@ class ListeningPort {
     ~ListeningPort();
     TCPServer& server() noexcept { return *server_; }
 
-  private:
+private:
     std::shared_ptr<Factory> factory_;
     std::unique_ptr<TCPServer> server_;
     bool listening_ = true;

@@ -37,7 +37,7 @@ namespace squall {
 // A pattern failed to compile, or a match failed for a reason other than "no match" (e.g. PCRE2's match
 // limit was hit by a pathological pattern). The message names the pattern and PCRE2's reason.
 class RegexError : public Error {
-  public:
+public:
     using Error::Error;
 };
 
@@ -51,7 +51,7 @@ struct RegexOptions {
 // and hard-partial matching when the library supports it. Immutable after construction; share it among
 // streams with a shared_ptr.
 class StreamRegex {
-  public:
+public:
     // Throws RegexError, e.g. "invalid regex \"a(b\" at offset 3: missing closing parenthesis".
     explicit StreamRegex(std::string_view pattern, RegexOptions options = {});
     ~StreamRegex();
@@ -67,7 +67,7 @@ class StreamRegex {
     // The pcre2_code_8 handle (opaque here so users need not include pcre2.h).
     const void* native_handle() const { return code_; }
 
-  private:
+private:
     std::string pattern_;
     void* code_ = nullptr;  // pcre2_code_8*
     bool jit_ = false;
@@ -75,7 +75,7 @@ class StreamRegex {
 
 // Incremental regex search over a buffer that grows at the end and is consumed from the front.
 class StreamingSearch {
-  public:
+public:
     explicit StreamingSearch(std::shared_ptr<const StreamRegex> regex);
     ~StreamingSearch();
     StreamingSearch(StreamingSearch&& other) noexcept;
@@ -103,7 +103,7 @@ class StreamingSearch {
 
     const StreamRegex& regex() const { return *regex_; }
 
-  private:
+private:
     std::shared_ptr<const StreamRegex> regex_;
     void* match_data_ = nullptr;  // pcre2_match_data_8*, allocated once
     size_t resume_ = 0;
@@ -114,7 +114,7 @@ class StreamingSearch {
 // delimiter.size() - 1 bytes of what it already scanned, the only place a delimiter split by a read
 // boundary can start.
 class DelimiterSearch {
-  public:
+public:
     // An empty delimiter is a usage error (std::invalid_argument).
     explicit DelimiterSearch(std::string delimiter);
 
@@ -127,7 +127,7 @@ class DelimiterSearch {
     size_t resume_offset() const { return resume_; }
     uint64_t bytes_scanned() const { return bytes_scanned_; }
 
-  private:
+private:
     std::string delimiter_;
     size_t resume_ = 0;
     uint64_t bytes_scanned_ = 0;

@@ -34,16 +34,16 @@ namespace squall {
 
 // A name lookup failed. gai_code() is getaddrinfo's EAI_* code (0 for other failures).
 class ResolveError : public Error {
-  public:
+public:
     ResolveError(const std::string& message, int gai_code) : Error(message), gai_code_(gai_code) {}
     int gai_code() const noexcept { return gai_code_; }
 
-  private:
+private:
     int gai_code_;
 };
 
 class Resolver {
-  public:
+public:
     static constexpr int kThreads = 2;
 
     explicit Resolver(IOLoop& loop);
@@ -61,7 +61,7 @@ class Resolver {
     // Lookups handed to the pool so far (for tests: IP literals must not count).
     std::uint64_t pool_lookups() const noexcept { return pool_lookups_; }
 
-  private:
+private:
     struct Job;
     Future<std::vector<SocketAddress>> submit(std::string host, std::uint16_t port, int family);
     void worker();

@@ -37,7 +37,7 @@ struct Connected {
 // by fail() (timeout, resolve error): then the result is delivered only once no attempt is in flight,
 // so no socket outlives the error.
 class AddressRace : public std::enable_shared_from_this<AddressRace> {
-  public:
+public:
     AddressRace(IOLoop& loop, const ConnectOptions& options) : loop_(loop), options_(options) {}
 
     Promise<Connected> promise;
@@ -66,7 +66,7 @@ class AddressRace : public std::enable_shared_from_this<AddressRace> {
         deliver_failure_when_idle();
     }
 
-  private:
+private:
     void stop_timer() {
         if (secondary_timer_) loop_.remove_timeout(secondary_timer_);
         secondary_timer_ = {};

@@ -37,26 +37,26 @@ namespace squall {
 
 // A connect() to one address failed. error_code() is the errno, address() the address tried.
 class ConnectError : public Error {
-  public:
+public:
     ConnectError(const std::string& message, int error_code, SocketAddress address)
         : Error(message), error_code_(error_code), address_(address) {}
     int error_code() const noexcept { return error_code_; }
     const SocketAddress& address() const noexcept { return address_; }
 
-  private:
+private:
     int error_code_;
     SocketAddress address_;
 };
 
 // ECONNREFUSED: nothing listens there.
 class ConnectionRefusedError : public ConnectError {
-  public:
+public:
     using ConnectError::ConnectError;
 };
 
 // EHOSTUNREACH / ENETUNREACH: no route to the address.
 class HostUnreachableError : public ConnectError {
-  public:
+public:
     using ConnectError::ConnectError;
 };
 
@@ -80,7 +80,7 @@ struct ConnectOptions {
 };
 
 class TCPClient {
-  public:
+public:
     // Uses `resolver` when given (it must outlive the client), else one of its own.
     explicit TCPClient(IOLoop& loop, Resolver* resolver = nullptr);
     ~TCPClient();
@@ -98,7 +98,7 @@ class TCPClient {
 
     Resolver& resolver() noexcept { return *resolver_; }
 
-  private:
+private:
     Task<std::shared_ptr<IOStream>> connect_impl(std::string host, std::uint16_t port,
                                                  std::shared_ptr<const ConnectOptions> options);
 

@@ -37,7 +37,7 @@ struct TCPServerOptions {
 };
 
 class TCPServer {
-  public:
+public:
     using StreamHandler = std::function<Task<void>(std::shared_ptr<IOStream> stream, SocketAddress peer)>;
 
     explicit TCPServer(IOLoop& loop, StreamHandler handler = nullptr, TCPServerOptions options = {});
@@ -60,15 +60,15 @@ class TCPServer {
 
     IOLoop& loop() const noexcept { return loop_; }
 
-  protected:
+protected:
     // Default: calls the handler given to the constructor (UsageError if there is none).
     virtual Task<void> handle_stream(std::shared_ptr<IOStream> stream, SocketAddress peer);
 
-  public:
+public:
     struct Listener;
     struct Shared;
 
-  private:
+private:
     static Task<void> accept_loop(TCPServer* server, std::shared_ptr<Listener> listener,
                                   std::shared_ptr<Shared> shared);
     static Task<void> serve(TCPServer* server, std::shared_ptr<Shared> shared,

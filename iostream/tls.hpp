@@ -41,13 +41,13 @@ namespace squall {
 // (code 62)", "... peer sent alert: tlsv13 alert certificate required", or "TLS stream from peer
 // truncated: connection closed without close_notify".
 class TlsError : public Error {
-  public:
+public:
     explicit TlsError(const std::string& message, long verify_result = 0)
         : Error(message), verify_result_(verify_result) {}
     // The X509_V_ERR_* code when certificate verification failed, else 0.
     long verify_result() const { return verify_result_; }
 
-  private:
+private:
     long verify_result_;
 };
 
@@ -78,7 +78,7 @@ struct TlsServerOptions {
 // An SSL_CTX with its settings. Create once, share among connections (engines hold a shared_ptr).
 // Construction errors (unreadable file, key not matching the certificate) throw TlsError naming the file.
 class TlsContext {
-  public:
+public:
     static std::shared_ptr<TlsContext> client(const TlsClientOptions& options = {});
     static std::shared_ptr<TlsContext> server(const TlsServerOptions& options);
 
@@ -96,13 +96,13 @@ class TlsContext {
 
     ssl_ctx_st* native_handle() const { return ctx_; }
 
-  private:
+private:
     struct Key {};  // only the factories construct
 
-  public:
+public:
     TlsContext(Key, bool server);
 
-  private:
+private:
     static int select_alpn(ssl_st*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                            unsigned int inlen, void* arg);
 
@@ -123,7 +123,7 @@ class TlsContext {
 //   done        established (pending_ciphertext() may still hold the last flight: send it)
 //   failure     throws TlsError (verification, alert from the peer, malformed bytes, EOF mid-handshake)
 class TlsEngine {
-  public:
+public:
     enum class Status { want_read, want_write, done };
 
     // Client: server_hostname is sent as SNI (unless an IP literal) and, with check_hostname, must match
@@ -178,7 +178,7 @@ class TlsEngine {
 
     ssl_st* native_handle() const;
 
-  private:
+private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

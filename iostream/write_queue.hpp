@@ -31,7 +31,7 @@
 namespace squall {
 
 class WriteQueue {
-  public:
+public:
     static constexpr size_t kMaxIovecs = IOV_MAX;
     // Writes up to this size are copied into a shared block; larger ones keep their own storage.
     static constexpr size_t kCoalesceLimit = 1024;
@@ -68,7 +68,7 @@ class WriteQueue {
     uint64_t appended_total() const { return appended_total_; }
     uint64_t written_total() const { return written_total_; }
 
-  private:
+private:
     struct Chunk {
         std::string bytes;
         size_t offset = 0;   // bytes already written

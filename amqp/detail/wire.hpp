@@ -15,7 +15,7 @@
 namespace squall::amqp::detail {
 
 class Reader {
-  public:
+public:
     // `context` names the structure being decoded ("basic.deliver arguments", "field table") for messages.
     Reader(std::string_view data, std::string_view context) : data_(data), context_(context) {}
 
@@ -70,7 +70,7 @@ class Reader {
     // Fails unless every byte was consumed (a method or header with trailing garbage is malformed).
     void expect_end() const;
 
-  private:
+private:
     uint8_t byte(size_t i) const { return static_cast<uint8_t>(data_[pos_ + i]); }
     void need(size_t n, const char* what) const {
         if (n > remaining()) truncated(n, what);

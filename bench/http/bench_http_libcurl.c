@@ -72,7 +72,7 @@ static void check_done(CURLM* multi, long* completed) {
         }
         ++*completed;
         curl_multi_remove_handle(multi, e);
-        curl_multi_add_handle(multi, e);  /* next request; the connection comes from the multi's cache */
+        curl_multi_add_handle(multi, e); /* next request; the connection comes from the multi's cache */
     }
 }
 
@@ -111,14 +111,16 @@ static void run_keepalive(const struct Options* o) {
     double cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     long n = completed - done0;
     if (n <= 0) die("no request completed in the measured interval", NULL);
-    printf("{\"bench\": \"http_keepalive\", \"impl\": \"libcurl\", \"params\": {\"connections\": %ld}, "
-           "\"metric\": \"req_per_s\", \"value\": %.1f, \"unit\": \"1/s\"}\n",
-           o->connections, (double)n / elapsed);
-    printf("{\"bench\": \"http_keepalive\", \"impl\": \"libcurl\", \"params\": {\"connections\": %ld}, "
-           "\"metric\": \"cpu_us_per_op\", \"value\": %.3f, \"unit\": \"us\"}\n",
-           o->connections, cpu * 1e6 / (double)n);
-    fprintf(stderr, "libcurl c=%ld: %ld requests in %.2f s, %.0f req/s, %.2f us CPU/request\n", o->connections, n,
-            elapsed, (double)n / elapsed, cpu * 1e6 / (double)n);
+    printf(
+        "{\"bench\": \"http_keepalive\", \"impl\": \"libcurl\", \"params\": {\"connections\": %ld}, "
+        "\"metric\": \"req_per_s\", \"value\": %.1f, \"unit\": \"1/s\"}\n",
+        o->connections, (double)n / elapsed);
+    printf(
+        "{\"bench\": \"http_keepalive\", \"impl\": \"libcurl\", \"params\": {\"connections\": %ld}, "
+        "\"metric\": \"cpu_us_per_op\", \"value\": %.3f, \"unit\": \"us\"}\n",
+        o->connections, cpu * 1e6 / (double)n);
+    fprintf(stderr, "libcurl c=%ld: %ld requests in %.2f s, %.0f req/s, %.2f us CPU/request\n",
+            o->connections, n, elapsed, (double)n / elapsed, cpu * 1e6 / (double)n);
     for (long i = 0; i < o->connections; ++i) {
         curl_multi_remove_handle(multi, handles[i]);
         curl_easy_cleanup(handles[i]);
@@ -151,15 +153,18 @@ static void run_body(const struct Options* o) {
     if (code != 200) die("unexpected HTTP status", NULL);
     if (bytes == 0) die("empty body", NULL);
     const char* path = url_path(o->url);
-    printf("{\"bench\": \"http_body\", \"impl\": \"libcurl\", \"params\": {\"path\": \"%s\"}, \"metric\": "
-           "\"mb_per_s\", \"value\": %.1f, \"unit\": \"MB/s\"}\n",
-           path, (double)bytes / elapsed / 1e6);
-    printf("{\"bench\": \"http_body\", \"impl\": \"libcurl\", \"params\": {\"path\": \"%s\"}, \"metric\": "
-           "\"cpu_ms_per_gb\", \"value\": %.2f, \"unit\": \"ms\"}\n",
-           path, cpu * 1e3 / ((double)bytes / 1e9));
-    printf("{\"bench\": \"http_body\", \"impl\": \"libcurl\", \"params\": {\"path\": \"%s\"}, \"metric\": "
-           "\"recv_buffer_bytes\", \"value\": %ld, \"unit\": \"B\"}\n",
-           path, o->buffer_size);
+    printf(
+        "{\"bench\": \"http_body\", \"impl\": \"libcurl\", \"params\": {\"path\": \"%s\"}, \"metric\": "
+        "\"mb_per_s\", \"value\": %.1f, \"unit\": \"MB/s\"}\n",
+        path, (double)bytes / elapsed / 1e6);
+    printf(
+        "{\"bench\": \"http_body\", \"impl\": \"libcurl\", \"params\": {\"path\": \"%s\"}, \"metric\": "
+        "\"cpu_ms_per_gb\", \"value\": %.2f, \"unit\": \"ms\"}\n",
+        path, cpu * 1e3 / ((double)bytes / 1e9));
+    printf(
+        "{\"bench\": \"http_body\", \"impl\": \"libcurl\", \"params\": {\"path\": \"%s\"}, \"metric\": "
+        "\"recv_buffer_bytes\", \"value\": %ld, \"unit\": \"B\"}\n",
+        path, o->buffer_size);
     fprintf(stderr, "libcurl %s: %llu bytes in %.3f s, %.0f MB/s (CURLOPT_BUFFERSIZE %ld)\n", path,
             (unsigned long long)bytes, elapsed, (double)bytes / elapsed / 1e6, o->buffer_size);
     curl_easy_cleanup(e);
@@ -183,12 +188,18 @@ int main(int argc, char** argv) {
         }
         if (!v) usage();
         ++i;
-        if (!strcmp(a, "--url")) o.url = v;
-        else if (!strcmp(a, "--connections")) o.connections = atol(v);
-        else if (!strcmp(a, "--duration")) o.duration = atof(v);
-        else if (!strcmp(a, "--warmup")) o.warmup = atof(v);
-        else if (!strcmp(a, "--buffer-size")) o.buffer_size = atol(v);
-        else usage();
+        if (!strcmp(a, "--url"))
+            o.url = v;
+        else if (!strcmp(a, "--connections"))
+            o.connections = atol(v);
+        else if (!strcmp(a, "--duration"))
+            o.duration = atof(v);
+        else if (!strcmp(a, "--warmup"))
+            o.warmup = atof(v);
+        else if (!strcmp(a, "--buffer-size"))
+            o.buffer_size = atol(v);
+        else
+            usage();
     }
     if (!o.url || o.connections < 1 || o.duration <= 0 || o.warmup < 0 || o.buffer_size < 1024) usage();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) die("curl_global_init failed", NULL);

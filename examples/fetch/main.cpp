@@ -34,7 +34,7 @@ using fetch::CliOptions;
 
 // Where bodies go. Standard output is shared by every URL and keeps their order.
 class Output {
-  public:
+public:
     Output(const CliOptions& o) : slots_(o.urls.size()) {}
 
     // Opens URL i's file for -o/-O; false (and a message) when it cannot be created.
@@ -78,7 +78,7 @@ class Output {
 
     bool failed(std::size_t i) const { return slots_[i].failed; }
 
-  private:
+private:
     struct Slot {
         std::FILE* file = nullptr;
         std::string held;  // stdout bytes waiting for earlier URLs

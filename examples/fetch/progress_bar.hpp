@@ -16,7 +16,7 @@ std::string format_bytes(double bytes);
 std::string format_eta(double seconds);
 
 class ProgressBar {
-  public:
+public:
     using Clock = std::chrono::steady_clock;
     explicit ProgressBar(std::FILE* out) : out_(out), start_(Clock::now()) {}
 
@@ -35,7 +35,7 @@ class ProgressBar {
     // The line draw() prints, for tests and for finish().
     std::string line(double elapsed_s) const;
 
-  private:
+private:
     std::FILE* out_;
     Clock::time_point start_;
     std::uint64_t received_ = 0;

@@ -6,7 +6,11 @@
 // "httpclient/http.hpp", "amqp/amqp.hpp", "amqp/messaging/messaging.hpp".
 #pragma once
 
+#include "amqp/amqp.hpp"
+#include "amqp/messaging/messaging.hpp"
+#include "amqp/rpc.hpp"
 #include "coro/coro.hpp"
+#include "httpclient/http.hpp"
 #include "ioloop/async.hpp"
 #include "ioloop/ioloop.hpp"
 #include "ioloop/periodic_callback.hpp"
@@ -15,7 +19,3 @@
 #include "iostream/resolver.hpp"
 #include "iostream/tcp_client.hpp"
 #include "iostream/tcp_server.hpp"
-#include "httpclient/http.hpp"
-#include "amqp/amqp.hpp"
-#include "amqp/messaging/messaging.hpp"
-#include "amqp/rpc.hpp"

@@ -12,7 +12,7 @@
 namespace squall::amqp::test {
 
 class RandomFiller {
-  public:
+public:
     explicit RandomFiller(uint32_t seed) : rng_(seed) {}
 
     std::string string(size_t max_len) {
@@ -85,7 +85,7 @@ class RandomFiller {
     }
     std::mt19937& rng() { return rng_; }
 
-  private:
+private:
     template <class T>
     void assign(T& field) {
         if constexpr (std::is_same_v<T, bool>) {

@@ -11,7 +11,7 @@
 namespace squall::test {
 
 class LogCapture {
-  public:
+public:
     LogCapture()
         : previous_(set_log_handler([this](LogLevel level, std::string_view m) {
               if (level >= LogLevel::warning) lines_.emplace_back(m);
@@ -29,7 +29,7 @@ class LogCapture {
         return n;
     }
 
-  private:
+private:
     std::vector<std::string> lines_;
     LogHandler previous_;
 };

@@ -36,7 +36,7 @@ std::string sha256_hex(std::string_view data) {
 
 // Feeds pieces to SHA-256 as they stream in.
 class Sha256 {
-  public:
+public:
     Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
     ~Sha256() { EVP_MD_CTX_free(ctx_); }
     void update(std::string_view d) { EVP_DigestUpdate(ctx_, d.data(), d.size()); }
@@ -53,7 +53,7 @@ class Sha256 {
         return out;
     }
 
-  private:
+private:
     EVP_MD_CTX* ctx_;
 };
 

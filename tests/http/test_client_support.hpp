@@ -20,8 +20,8 @@
 
 namespace squall::http::test {
 
-// Awaits `task` (a Task or a Future) and returns the message of the E it threw; fails the test (and returns nullopt) when it
-// completed or threw something else.
+// Awaits `task` (a Task or a Future) and returns the message of the E it threw; fails the test (and returns
+// nullopt) when it completed or threw something else.
 template <class E, class A>
 Task<std::optional<std::string>> error_of(A task) {
     std::string other;
@@ -44,7 +44,7 @@ inline bool contains(const std::optional<std::string>& s, std::string_view part)
 // A listener on 127.0.0.1 whose accept queue is full (backlog 0, three connects already queued): a
 // further SYN gets no answer, so a connect to it hangs until its timeout.
 class FullBacklogListener {
-  public:
+public:
     FullBacklogListener() {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
@@ -70,7 +70,7 @@ class FullBacklogListener {
 
     std::uint16_t port() const noexcept { return port_; }
 
-  private:
+private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     std::vector<int> fillers_;

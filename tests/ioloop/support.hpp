@@ -29,7 +29,7 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 namespace squall::test {
 
 class LogCapture {
-  public:
+public:
     LogCapture()
         : previous_(set_log_handler([this](LogLevel, std::string_view m) { lines_.emplace_back(m); })) {}
     ~LogCapture() { set_log_handler(std::move(previous_)); }
@@ -44,7 +44,7 @@ class LogCapture {
         return n;
     }
 
-  private:
+private:
     std::vector<std::string> lines_;
     LogHandler previous_;
 };

@@ -35,7 +35,7 @@ struct TestProxyOptions {
 };
 
 class TestProxy {
-  public:
+public:
     explicit TestProxy(IOLoop& loop, TestProxyOptions options = {});
     ~TestProxy();
     TestProxy(const TestProxy&) = delete;
@@ -50,7 +50,7 @@ class TestProxy {
     // Requests refused with 407, 403 or 502.
     std::size_t refused() const noexcept { return refused_; }
 
-  private:
+private:
     detail::Fiber serve(int fd);
     Task<void> forward(detail::Socket& client, TestRequest req);
     bool authorized(const TestRequest& req) const;

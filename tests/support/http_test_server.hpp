@@ -58,7 +58,7 @@ struct TestRequest {
 
 // What the server does for one request: a script of steps run in order.
 class Reply {
-  public:
+public:
     struct Step {
         enum class Kind { send, pause, generate, close, reset, hang } kind;
         std::string bytes{};      // send
@@ -129,7 +129,7 @@ struct TestServerOptions {
 };
 
 class TestServer {
-  public:
+public:
     explicit TestServer(IOLoop& loop, TestServerOptions options = {});
     ~TestServer();
     TestServer(const TestServer&) = delete;
@@ -160,7 +160,7 @@ class TestServer {
     // the test body, never from inside a handler.
     void close_all_connections() noexcept { fibers_.destroy_all(); }
 
-  private:
+private:
     struct Route {
         Handler handler;
         RouteOptions options;

@@ -43,7 +43,7 @@ struct Fiber {
 };
 
 class FiberSet {
-  public:
+public:
     FiberSet() = default;
     FiberSet(const FiberSet&) = delete;
     FiberSet& operator=(const FiberSet&) = delete;
@@ -55,14 +55,14 @@ class FiberSet {
     void destroy_all() noexcept;
     std::size_t running() const noexcept;
 
-  private:
+private:
     std::vector<std::unique_ptr<std::coroutine_handle<>>> slots_;
 };
 
 // Owns a non-blocking socket. Waits are level-triggered readiness handlers on the loop; one reader and
 // one writer may wait at once (a proxy tunnel reads and writes the same socket from two fibers).
 class Socket {
-  public:
+public:
     Socket(IOLoop& loop, int fd) : loop_(&loop), fd_(fd) {}
     ~Socket() { close(); }
     Socket(const Socket&) = delete;
@@ -96,7 +96,7 @@ class Socket {
     Wait readable() noexcept { return Wait{this, false}; }
     Wait writable() noexcept { return Wait{this, true}; }
 
-  private:
+private:
     void update_registration();
     void on_events(std::uint32_t events);
 
@@ -133,7 +133,7 @@ int listen_on(const std::string& host, int port, int& bound_port);
 // Accepts connections from a listening socket through a readiness handler; calls on_accept(fd) for each
 // (fd non-blocking). Stops (synchronously) on destruction.
 class Acceptor {
-  public:
+public:
     template <class F>
     Acceptor(IOLoop& loop, int listen_fd, F on_accept) : loop_(loop), fd_(listen_fd) {
         loop_.add_handler(fd_, events::kRead, [this, cb = std::move(on_accept)](int, std::uint32_t) mutable {
@@ -144,7 +144,7 @@ class Acceptor {
     Acceptor(const Acceptor&) = delete;
     Acceptor& operator=(const Acceptor&) = delete;
 
-  private:
+private:
     template <class F>
     void accept_ready(F&& cb) {
         for (int i = 0; i < 64; ++i) {

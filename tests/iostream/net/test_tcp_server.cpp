@@ -18,11 +18,11 @@ Task<void> echo_lines(std::shared_ptr<IOStream> s, SocketAddress) {
 }
 
 class UpperServer : public TCPServer {
-  public:
+public:
     using TCPServer::TCPServer;
     int served = 0;
 
-  protected:
+protected:
     Task<void> handle_stream(std::shared_ptr<IOStream> s, SocketAddress peer) override {
         ++served;
         std::string line = co_await s->read_until("\n");
