@@ -94,7 +94,12 @@ int main(int argc, char** argv) {
         bench::die("usage: bench_http_squall --backend epoll|uring --url URL --connections N --duration S");
     try {
         squall::IOLoop loop(bench::parse_backend(backend));
+        // No Accept-Encoding, as wrk and the libcurl program: every client fetches the same plain bytes
+        // (nginx would otherwise gzip the text file for squall alone).
+        squall::http::HTTPRequest defaults;
+        defaults.decompress_response = false;
         squall::http::Client client(loop, {.max_clients = static_cast<std::size_t>(connections),
+                                           .defaults = std::move(defaults),
                                            .max_idle_per_host = static_cast<std::size_t>(connections)});
         double start = bench::now_s(CLOCK_MONOTONIC);
         Run run{loop, client, url, start + warmup, start + warmup + duration};

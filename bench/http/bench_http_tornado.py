@@ -40,7 +40,7 @@ def main() -> int:
                 state.update(measuring=True, t0=t, cpu0=time.process_time(), done0=state["completed"])
             if t >= end:
                 return
-            resp = await client.fetch(args.url)
+            resp = await client.fetch(args.url, decompress_response=False)  # no gzip, as wrk and libcurl
             if resp.code != 200:
                 raise RuntimeError(f"unexpected HTTP status {resp.code}")
             state["completed"] += 1

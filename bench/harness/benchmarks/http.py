@@ -49,6 +49,8 @@ BENCHMARK = Benchmark(
            "Receive buffers for large bodies (recv_buffer_bytes rows): libcurl CURLOPT_BUFFERSIZE 512 KiB "
            "(its 16 KiB default caps it near 1.65 GB/s); squall reads 64 KiB per recv (IOStreamOptions); "
            "the curl CLI uses its own default.",
+           "Every client fetches the same plain bytes: squall and Tornado run with decompress_response off "
+           "(no Accept-Encoding, like wrk and libcurl), since nginx gzips text files for clients that ask.",
            "Targets (issue 4): client CPU per request <= 0.5x libcurl's; req/s >= 0.8x wrk's at c=64; "
            "chunked MB/s >= curl's."],
 )
