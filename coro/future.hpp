@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "coro/errors.hpp"
+#include "coro/frame_allocator.hpp"
 #include "coro/function.hpp"
 #include "coro/log.hpp"
 
@@ -47,8 +48,10 @@ void log_unretrieved_exception(const std::exception_ptr& e) noexcept;
 template <class T>
 using StoredType = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
+// Shared states come from the per-thread recycling allocator of coroutine frames: a steady stream of
+// futures (a stream's flush, a ready slot) allocates nothing.
 template <class T>
-class FutureState {
+class FutureState : public FrameAllocated {
 public:
     enum class Status : unsigned char { pending, value, error };
 
