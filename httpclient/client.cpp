@@ -174,6 +174,7 @@ public:
         bool timer_set = false;
     };
     std::deque<std::shared_ptr<Waiter>> waiters_;
+    std::string key_scratch_;  // pool_key() of the current lookup
     bool closed_ = false;
     ClientStats stats_;
 
@@ -187,7 +188,8 @@ private:
     Future<void> acquire_slot(const HTTPRequest& request);
     void release_slot();
     void hand_out_slots();
-    std::string pool_key(const HTTPRequest& request, const URL& url);
+    // Writes the pool key of a request into `key` (a reused buffer: a keep-alive lookup allocates nothing).
+    static void pool_key(const HTTPRequest& request, const URL& url, std::string& key);
     std::shared_ptr<const TlsContext> tls_context(const HTTPRequest& request);
     Task<HTTPResponse> fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
                                  TimePoint deadline, TimeInfo& times);
@@ -246,24 +248,32 @@ void ClientCore::hand_out_slots() {
 
 // ------------------------------------------------------------------------------------------ connections
 
-std::string ClientCore::pool_key(const HTTPRequest& request, const URL& url) {
-    std::string key;
+void ClientCore::pool_key(const HTTPRequest& request, const URL& url, std::string& key) {
+    key.clear();
     const bool proxied = !request.proxy_host.empty();
+    auto add_proxy = [&] {
+        key.append(request.proxy_host).append(":").append(std::to_string(request.proxy_port));
+        key.append("|").append(request.proxy_username).append(":").append(request.proxy_password);
+    };
     if (proxied && !url.is_https()) {
         // Every http:// request through one proxy can share its connections.
-        key = "http-proxy://" + request.proxy_host + ":" + std::to_string(request.proxy_port) + "|" +
-              request.proxy_username + ":" + request.proxy_password;
-        return key;
+        key.append("http-proxy://");
+        add_proxy();
+        return;
     }
-    key = url.scheme + "://" + url.host_port();
-    if (proxied)
-        key += "|via " + request.proxy_host + ":" + std::to_string(request.proxy_port) + "|" +
-               request.proxy_username + ":" + request.proxy_password;
+    key.append(url.scheme).append("://").append(url.host_port());
+    if (proxied) {
+        key.append("|via ");
+        add_proxy();
+    }
     if (url.is_https()) {
-        key += request.validate_cert ? "|verify|" : "|noverify|";
-        key += request.ca_certs + "|" + request.client_cert + "|" + request.client_key;
+        key.append(request.validate_cert ? "|verify|" : "|noverify|");
+        key.append(request.ca_certs)
+            .append("|")
+            .append(request.client_cert)
+            .append("|")
+            .append(request.client_key);
     }
-    return key;
 }
 
 std::shared_ptr<const TlsContext> ClientCore::tls_context(const HTTPRequest& request) {
@@ -372,15 +382,16 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
 Task<HTTPResponse> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url,
                                          const ExchangeOptions& options, TimePoint deadline,
                                          TimeInfo& times) {
-    const std::string key = pool_key(request, url);
     for (int attempt = 0;; ++attempt) {
+        pool_key(request, url, key_scratch_);
         std::unique_ptr<Connection> connection;
-        if (attempt == 0 && !closed_) connection = pool_.take(key);  // a retry always uses a fresh connection
+        // A retry always connects anew. Only a request that may not be retried pays for a liveness peek.
+        if (attempt == 0 && !closed_) connection = pool_.take(key_scratch_, !retryable_when_stale(request));
         if (connection) {
             ++stats_.connections_reused;
             times.connect = times.tls = Duration::zero();
         } else {
-            connection = co_await open_connection(request, url, key, deadline, times);
+            connection = co_await open_connection(request, url, key_scratch_, deadline, times);
         }
         ++stats_.requests;
         StreamDeadline guard(loop_, connection->stream_ptr(), deadline, "request_timeout",
@@ -460,7 +471,7 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, HTTPRequest
 
         auto finish = [&] {
             const TimePoint end = loop.time();
-            response.effective_url = url.to_string();
+            response.effective_url = current->url;  // as given (Tornado); a redirect hop's is url.to_string()
             response.request = current;
             response.request_time = end - dequeued;
             times.queue = dequeued - started;

@@ -87,55 +87,65 @@ Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& u
     SerializedRequest out = write_request(request, url, {.via_proxy = options.via_proxy, .keep_alive = true});
 
     HTTPResponse response;
-    // Per-exchange state the parser callbacks share with this frame.
-    bool following = false;          // the response is a redirect the client will follow
-    bool continue_received = false;  // a "100 Continue" arrived
+    // Per-exchange state the parser callbacks share with this frame. The callbacks capture only its
+    // address, which fits std::function's inline storage: no allocation per exchange.
+    struct State {
+        const HTTPRequest& request;
+        const ExchangeOptions& options;
+        HTTPResponse& response;
+        bool following = false;          // the response is a redirect the client will follow
+        bool continue_received = false;  // a "100 Continue" arrived
+        std::optional<Decompressor> inflater;
+        std::string consumed_encoding;  // the Content-Encoding we decoded, to expose under a new name
+    } st{request, options, response, false, false, std::nullopt, {}};
     bool body_sent = !out.expect_continue;
-    std::optional<Decompressor> inflater;
-    std::string consumed_encoding;  // the Content-Encoding we decoded, to expose under a new name
+    bool& continue_received = st.continue_received;
+    std::optional<Decompressor>& inflater = st.inflater;
 
     ResponseParserCallbacks callbacks;
-    callbacks.on_interim = [&](int code, const HTTPHeaders& headers) {
-        if (code == 100) continue_received = true;
-        if (request.header_callback)
-            report_head(request.header_callback, 1, 1, code, interim_reason(code), headers);
+    callbacks.on_interim = [s = &st](int code, const HTTPHeaders& headers) {
+        if (code == 100) s->continue_received = true;
+        if (s->request.header_callback)
+            report_head(s->request.header_callback, 1, 1, code, interim_reason(code), headers);
     };
-    callbacks.on_headers = [&](const ResponseParser& p) {
-        following = options.will_follow && options.will_follow(p.code(), p.headers());
-        if (following) return;
+    callbacks.on_headers = [s = &st](const ResponseParser& p) {
+        const HTTPRequest& request = s->request;
+        s->following = s->options.will_follow && s->options.will_follow(p.code(), p.headers());
+        if (s->following) return;
         if (request.header_callback)
             report_head(request.header_callback, p.http_major(), p.http_minor(), p.code(), p.reason(),
                         p.headers());
         if (request.decompress_response && request.method != "HEAD") {
             if (auto ce = p.headers().get("Content-Encoding")) {
                 if (auto encoding = Decompressor::encoding_of(*ce)) {
-                    consumed_encoding = std::string(*ce);
+                    s->consumed_encoding = std::string(*ce);
                     Decompressor::Sink sink;
                     if (request.streaming_callback) {
-                        sink = [&](std::string_view piece) { request.streaming_callback(piece); };
+                        sink = [s](std::string_view piece) { s->request.streaming_callback(piece); };
                     } else {
-                        sink = [&](std::string_view piece) { response.body.append(piece); };
+                        sink = [s](std::string_view piece) { s->response.body.append(piece); };
                     }
-                    inflater.emplace(*encoding, DecompressorOptions{.max_output_size = request.max_body_size},
-                                     std::move(sink));
+                    s->inflater.emplace(*encoding,
+                                        DecompressorOptions{.max_output_size = request.max_body_size},
+                                        std::move(sink));
                     return;
                 }
             }
         }
         // Size the body once for a known length (bounded: the header is untrusted).
         if (!request.streaming_callback && p.content_length())
-            response.body.reserve(static_cast<std::size_t>(
+            s->response.body.reserve(static_cast<std::size_t>(
                 std::min<std::uint64_t>(*p.content_length(), request.max_body_size)));
     };
-    callbacks.on_body = [&](std::span<const char> piece) {
-        if (following) return;
+    callbacks.on_body = [s = &st](std::span<const char> piece) {
+        if (s->following) return;
         std::string_view data(piece.data(), piece.size());
-        if (inflater) {
-            inflater->feed(data);
-        } else if (request.streaming_callback) {
-            request.streaming_callback(data);
+        if (s->inflater) {
+            s->inflater->feed(data);
+        } else if (s->request.streaming_callback) {
+            s->request.streaming_callback(data);
         } else {
-            response.body.append(data);
+            s->response.body.append(data);
         }
     };
     ResponseParser parser({.method = request.method,
@@ -257,10 +267,10 @@ Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& u
     response.reason = parser.reason();
     response.headers = parser.take_headers();
     response.trailers = parser.take_trailers();
-    if (!consumed_encoding.empty()) {
+    if (!st.consumed_encoding.empty()) {
         // The body is decoded: its encoding stays visible under Tornado's name.
         response.headers.remove("Content-Encoding");
-        response.headers.add("X-Consumed-Content-Encoding", std::move(consumed_encoding));
+        response.headers.add("X-Consumed-Content-Encoding", std::move(st.consumed_encoding));
     }
     reusable_ = parser.keep_alive() && body_sent && buffer.empty() && !stream->closed();
     if (!reusable_) stream->close();

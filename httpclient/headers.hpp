@@ -47,6 +47,7 @@ public:
     std::size_t size() const noexcept { return fields_.size(); }
     bool empty() const noexcept { return fields_.empty(); }
     void clear() noexcept { fields_.clear(); }
+    void reserve(std::size_t fields) { fields_.reserve(fields); }
     const_iterator begin() const noexcept { return fields_.begin(); }
     const_iterator end() const noexcept { return fields_.end(); }
 

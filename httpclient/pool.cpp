@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <utility>
+#include <vector>
 
 namespace squall::http {
 
@@ -13,11 +14,12 @@ ConnectionPool::~ConnectionPool() {
     close_all();
 }
 
-bool ConnectionPool::looks_alive(Connection& connection) {
+bool ConnectionPool::looks_alive(Connection& connection, bool peek) {
     IOStream& stream = connection.stream();
     if (stream.closed() || stream.fd() < 0) return false;
     // Plaintext nobody asked for: the connection is out of step.
     if (!stream.read_buffer().empty()) return false;
+    if (!peek) return true;
     char byte;
     ssize_t n = ::recv(stream.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return false;           // the server closed it while idle
@@ -25,24 +27,19 @@ bool ConnectionPool::looks_alive(Connection& connection) {
     return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
-std::unique_ptr<Connection> ConnectionPool::take(const std::string& key) {
+std::unique_ptr<Connection> ConnectionPool::take(std::string_view key, bool check_alive) {
     auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
     auto& entries = it->second;
-    std::unique_ptr<Connection> found;
-    while (!entries.empty() && !found) {
+    while (!entries.empty()) {
         Entry entry = std::move(entries.back());
         entries.pop_back();
         --idle_count_;
         loop_.remove_timeout(entry.timer);
-        if (looks_alive(*entry.connection)) {
-            found = std::move(entry.connection);
-        } else {
-            entry.connection->close();
-        }
+        if (looks_alive(*entry.connection, check_alive)) return std::move(entry.connection);
+        entry.connection->close();
     }
-    if (entries.empty()) idle_.erase(it);
-    return found;
+    return nullptr;
 }
 
 void ConnectionPool::put(std::unique_ptr<Connection> connection) {
@@ -51,33 +48,46 @@ void ConnectionPool::put(std::unique_ptr<Connection> connection) {
         connection->close();
         return;
     }
-    connection->stream().read_buffer().shrink();  // an idle connection keeps a small buffer
+    // An idle connection keeps at most one read chunk of buffer (a large body's growth is given back).
+    IOStream& stream = connection->stream();
+    stream.read_buffer().shrink(stream.options().read_chunk_size);
     const std::string& key = connection->pool_key();
-    auto& entries = idle_[key];
+    auto it = idle_.find(key);
+    if (it == idle_.end()) {
+        prune_empty_keys();
+        it = idle_.try_emplace(key).first;
+    }
+    auto& entries = it->second;
     if (entries.size() >= options_.max_idle_per_host) {
         loop_.remove_timeout(entries.front().timer);
         entries.front().connection->close();
-        entries.pop_front();
+        entries.erase(entries.begin());
         --idle_count_;
     }
-    std::uint64_t id = ++next_id_;
-    TimeoutHandle timer = loop_.call_later(options_.idle_timeout, [this, key, id] { expire(key, id); });
-    entries.push_back(Entry{std::move(connection), timer, id});
+    Connection* raw = connection.get();
+    TimeoutHandle timer = loop_.call_later(options_.idle_timeout, [this, raw] { expire(raw); });
+    entries.push_back(Entry{std::move(connection), timer});
     ++idle_count_;
 }
 
-void ConnectionPool::expire(const std::string& key, std::uint64_t id) {
-    auto it = idle_.find(key);
+// The timer of an entry is removed whenever the entry leaves the pool, so `connection` is still idle here.
+void ConnectionPool::expire(Connection* connection) {
+    auto it = idle_.find(connection->pool_key());
     if (it == idle_.end()) return;
     auto& entries = it->second;
     for (auto e = entries.begin(); e != entries.end(); ++e) {
-        if (e->id != id) continue;
-        e->connection->close();
+        if (e->connection.get() != connection) continue;
+        Entry entry = std::move(*e);
         entries.erase(e);
         --idle_count_;
+        entry.connection->close();
         break;
     }
-    if (entries.empty()) idle_.erase(it);
+}
+
+void ConnectionPool::prune_empty_keys() {
+    if (idle_.size() < 16 || idle_.size() < 2 * idle_count_) return;
+    std::erase_if(idle_, [](const auto& kv) { return kv.second.empty(); });
 }
 
 void ConnectionPool::close_all() {

@@ -5,20 +5,23 @@
 //     if (auto conn = pool.take(key)) { ... reuse ... } else { ... connect ... }
 //     if (conn->reusable()) pool.put(std::move(conn));
 //
-// take() hands out the most recently used connection (its TCP window and TLS session are warm) after a
-// non-blocking peek at its socket: one the server closed (EOF, reset) or that has stray bytes waiting is
-// dropped instead. Idle connections close after idle_timeout (one timer each) and the oldest of a key goes
-// when more than max_idle_per_host are idle. A connection can still die between the peek and the
-// request: the Client retries that case (StaleConnectionError) for idempotent methods.
+// take() hands out the most recently used connection (its TCP window and TLS session are warm), dropping
+// one that is closed or has stray bytes buffered. With check_alive it also peeks at the socket (one
+// non-blocking recv): one the server closed (EOF, reset) or that has unread bytes waiting is dropped. The
+// Client asks for that peek only for requests it may not retry: an idempotent request skips the syscall
+// and, if the connection turns out dead before any response byte, is retried on a fresh one
+// (StaleConnectionError), as Go's Transport does. Idle connections close after idle_timeout (one timer
+// each) and the oldest of a key goes when more than max_idle_per_host are idle.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "httpclient/connection.hpp"
 #include "ioloop/ioloop.hpp"
@@ -37,8 +40,8 @@ public:
     ConnectionPool(const ConnectionPool&) = delete;
     ConnectionPool& operator=(const ConnectionPool&) = delete;
 
-    // An idle, apparently live connection for `key`, or null.
-    std::unique_ptr<Connection> take(const std::string& key);
+    // An idle connection for `key` (peeked at when check_alive, see above), or null.
+    std::unique_ptr<Connection> take(std::string_view key, bool check_alive = true);
     // Keeps a connection for reuse; closes it instead when it is not reusable or the pool is over its limit.
     void put(std::unique_ptr<Connection> connection);
     // Closes every idle connection.
@@ -51,16 +54,17 @@ private:
     struct Entry {
         std::unique_ptr<Connection> connection;
         TimeoutHandle timer;
-        std::uint64_t id;
     };
-    void expire(const std::string& key, std::uint64_t id);
-    static bool looks_alive(Connection& connection);
+    void expire(Connection* connection);
+    void prune_empty_keys();
+    static bool looks_alive(Connection& connection, bool peek);
 
     IOLoop& loop_;
     PoolOptions options_;
-    std::map<std::string, std::deque<Entry>, std::less<>> idle_;  // per key, oldest first
+    // Per key, oldest first. A key's vector stays when it empties (take, put, take... in steady state
+    // allocates nothing); empty keys are pruned when they outnumber the live ones.
+    std::map<std::string, std::vector<Entry>, std::less<>> idle_;
     std::size_t idle_count_ = 0;
-    std::uint64_t next_id_ = 0;
 };
 
 }  // namespace squall::http

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "coro/frame_allocator.hpp"
 #include "httpclient/errors.hpp"
 
 // The Content-Length takeover below relies on llhttp 8.1's header_state numbering; re-check it (and the
@@ -21,6 +22,8 @@ namespace {
 // HEADER_STATE_CONTENT_LENGTH); 0 is HEADER_STATE_GENERAL.
 constexpr std::uint8_t kHeaderStateContentLength = 2;
 constexpr std::uint8_t kHeaderStateGeneral = 0;
+// Headers of a typical response (nginx sends 8, most servers 5 to 15).
+constexpr std::size_t kTypicalFields = 16;
 
 bool is_ows(char c) noexcept {
     return c == ' ' || c == '\t';
@@ -43,7 +46,8 @@ bool is_ows(char c) noexcept {
 // when llhttp recognises a Content-Length field we turn its header_state back to "general" (it then hands
 // the value to us like any other header), validate the value here, and at the end of the head set
 // llhttp's F_CONTENT_LENGTH flag and content_length ourselves when the body is framed by it.
-struct ResponseParser::Impl {
+// Recycled per thread (coro/frame_allocator.hpp): one parser per exchange allocates nothing in steady state.
+struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
     llhttp_t parser{};
     ResponseParser* owner = nullptr;
 
@@ -202,6 +206,7 @@ struct ResponseParser::Impl {
         if (!self.in_trailers && iequals(self.field, "content-length"))
             rc = self.parse_content_length(self.value);
         auto& target = self.in_trailers ? self.owner->trailers_ : self.owner->headers_;
+        if (target.empty()) target.reserve(kTypicalFields);  // one allocation instead of a growth series
         target.add(std::move(self.field), std::move(self.value));
         self.field.clear();
         self.value.clear();

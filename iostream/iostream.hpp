@@ -60,6 +60,7 @@ public:
 
     IOLoop& loop() const noexcept { return loop_; }
     int fd() const noexcept { return fd_; }
+    const IOStreamOptions& options() const noexcept { return options_; }
     bool closed() const noexcept { return closed_; }
     bool reading() const noexcept { return reading_; }
     bool writing() const noexcept { return !write_queue_.empty(); }
