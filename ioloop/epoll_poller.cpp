@@ -25,6 +25,9 @@ constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};
 struct FdState {
     OpList readers;  // recv, accept
     OpList writers;  // send, sendmsg, connect
+    // The epoll_wait count when an op of that direction last failed its inline attempt (EAGAIN).
+    std::uint64_t read_blocked_at = 0;
+    std::uint64_t write_blocked_at = 0;
     bool ops_registered = false;
     bool has_handler = false;
     std::unique_ptr<HandlerCallback> handler;  // heap: it must not move while it runs
@@ -106,8 +109,9 @@ public:
                 op.result = -errno;
                 return true;
             }
-        } else if (list.empty() && try_op_syscall(op)) {
-            return true;  // FIFO: only try inline when nothing is queued ahead
+        } else if (list.empty()) {  // FIFO: only try inline when nothing is queued ahead
+            if (try_op_syscall(op)) return true;
+            (is_read_kind(op.kind) ? st.read_blocked_at : st.write_blocked_at) = waits_;
         }
         if (!st.ops_registered) {
             epoll_event ev{};
@@ -186,6 +190,7 @@ public:
     void poll(std::int64_t timeout_ns) override {
         int timeout_ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
         int n = ::epoll_wait(epfd_, events_, kMaxEvents, timeout_ms);
+        ++waits_;
         if (n < 0) {
             if (errno == EINTR) return;
             throw Error(std::string("epoll_wait failed: ") + std::strerror(errno));
@@ -222,13 +227,17 @@ private:
     }
 
     // Completes queued ops of one direction until one would block. Completion resumes coroutines that
-    // may queue, cancel or close: re-read the state after each.
+    // may queue, cancel or close: re-read the state after each. An op whose inline attempt failed since
+    // the last epoll_wait is not retried: only new data (or room) can complete it, and that raises a new
+    // edge (this saves a recv per message when a completion starts the next recv).
     void drain(int fd, bool read_side) {
         for (;;) {
             if (static_cast<std::size_t>(fd) >= fds_.size()) return;
-            OpList& list = read_side ? fds_[fd].readers : fds_[fd].writers;
+            FdState& st = fds_[fd];
+            OpList& list = read_side ? st.readers : st.writers;
             IoOp* op = list.head;
-            if (!op || !try_op_syscall(*op)) return;
+            if (!op || (read_side ? st.read_blocked_at : st.write_blocked_at) == waits_) return;
+            if (!try_op_syscall(*op)) return;
             list.remove(op);
             op->on_complete(op);
         }
@@ -238,6 +247,7 @@ private:
     int epfd_ = -1;
     int wakefd_ = -1;
     std::vector<FdState> fds_;
+    std::uint64_t waits_ = 1;  // epoll_wait calls (+1: 0 means "never blocked" in FdState)
     epoll_event events_[kMaxEvents];
 };
 
