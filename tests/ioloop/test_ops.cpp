@@ -145,6 +145,32 @@ TEST_SUITE("ioloop") {
         loop.close_fd(p.client);
     }
 
+    SQUALL_TEST_CASE("a send started while another waits for room goes out after it", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        std::string chunk(64 * 1024, 'x');
+        std::size_t filled = 0;
+        for (long n; (n = ::send(p.client, chunk.data(), chunk.size(), MSG_NOSIGNAL)) > 0;)
+            filled += static_cast<std::size_t>(n);
+        REQUIRE(errno == EAGAIN);
+        auto send_one = [](squall::IOLoop& l, int fd, const char* byte) -> Task<int> {
+            co_return co_await l.send(fd, byte, 1);
+        };
+        auto first = squall::start(send_one(loop, p.client, "a"));  // waits: the socket is full
+        // Make room before the loop runs again, then start the second: it must queue behind the first
+        // rather than overtake it.
+        std::size_t drained = 0;
+        for (long n; (n = ::recv(p.server, chunk.data(), chunk.size(), 0)) > 0;)
+            drained += static_cast<std::size_t>(n);
+        auto second = squall::start(send_one(loop, p.client, "b"));
+        CHECK(co_await first == 1);
+        CHECK(co_await second == 1);
+        std::string rest = co_await recv_exactly(loop, p.server, filled + 2 - drained);
+        REQUIRE(rest.size() == filled + 2 - drained);
+        CHECK(rest.substr(rest.size() - 2) == "ab");
+        loop.close_fd(p.client);
+        loop.close_fd(p.server);
+    }
+
     SQUALL_TEST_CASE("many ops on many connections complete independently", 10s) {
         constexpr int kConns = 16;
         TcpPair pairs[kConns];
