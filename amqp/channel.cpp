@@ -259,25 +259,8 @@ Confirmation Channel::basic_publish(std::string_view exchange, std::string_view 
             "the connection with 540 NOT_IMPLEMENTED); use mandatory, or a per-message TTL of 0");
     }
     throw_if_unusable();
-    std::string& out = conn_->out_buffer();
-    const uint32_t frame_max = conn_->frame_max();
-    const size_t start = out.size();
-    try {
-        // basic.publish written by hand: no std::string copies of exchange and routing key.
-        size_t frame = detail::begin_frame(out, spec::kFrameMethod, id_);
-        detail::put_u16(out, spec::BasicPublish::kId.class_id);
-        detail::put_u16(out, spec::BasicPublish::kId.method_id);
-        detail::put_u16(out, 0);  // reserved (ticket)
-        detail::put_shortstr(out, exchange, "exchange");
-        detail::put_shortstr(out, routing_key, "routing key");
-        detail::put_u8(out, static_cast<uint8_t>(options.mandatory ? 1 : 0));
-        detail::end_frame(out, frame, frame_max);
-        append_content_header_frame(out, id_, body.size(), properties, frame_max);
-        append_body_frames(out, id_, body, frame_max);
-    } catch (...) {
-        out.resize(start);
-        throw;
-    }
+    append_publish(conn_->out_buffer(), id_, exchange, routing_key, options.mandatory ? 1 : 0, properties,
+                   body, conn_->frame_max());
     conn_->flush_out();
     if (!confirm_mode_) return Confirmation();
     uint64_t tag = next_publish_tag_++;
@@ -322,17 +305,21 @@ Task<std::optional<Message>> Channel::basic_get(std::string queue, bool no_ack) 
 
 void Channel::basic_ack(uint64_t delivery_tag, bool multiple) {
     throw_if_unusable();
-    send(spec::BasicAck{.delivery_tag = delivery_tag, .multiple = multiple});
+    append_tag_method_frame(conn_->out_buffer(), id_, spec::BasicAck::kId, delivery_tag, multiple ? 1 : 0);
+    conn_->flush_out();
 }
 
 void Channel::basic_nack(uint64_t delivery_tag, NackOptions o) {
     throw_if_unusable();
-    send(spec::BasicNack{.delivery_tag = delivery_tag, .multiple = o.multiple, .requeue = o.requeue});
+    append_tag_method_frame(conn_->out_buffer(), id_, spec::BasicNack::kId, delivery_tag,
+                            static_cast<uint8_t>((o.multiple ? 1 : 0) | (o.requeue ? 2 : 0)));
+    conn_->flush_out();
 }
 
 void Channel::basic_reject(uint64_t delivery_tag, bool requeue) {
     throw_if_unusable();
-    send(spec::BasicReject{.delivery_tag = delivery_tag, .requeue = requeue});
+    append_tag_method_frame(conn_->out_buffer(), id_, spec::BasicReject::kId, delivery_tag, requeue ? 1 : 0);
+    conn_->flush_out();
 }
 
 Task<void> Channel::basic_recover(bool requeue) {

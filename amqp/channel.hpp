@@ -220,10 +220,11 @@ private:
         spec::MethodId expected[2];
         Promise<Reply> promise;
     };
-    // Content being assembled: the method that announced it, then header, then body frames.
+    // Content being assembled: the method that announced it, then header, then body frames. The message
+    // is decoded in place into a recycled Message (see take_message).
     struct Incoming {
         enum class Kind { deliver, get_ok, ret } kind;
-        Message message;
+        std::unique_ptr<Message> message;
         uint16_t reply_code = 0;
         std::string reply_text;
         uint64_t body_size = 0;
@@ -262,8 +263,13 @@ private:
     void handle_header(std::string_view payload);
     void handle_body(std::string_view payload);
     void complete_content();
+    // A cleared Message for the next content: the spare one when there is one. recycle_message keeps a
+    // delivered Message (and the storage of the strings the receiver left in it) for the next delivery,
+    // so a callback that only reads its message costs no allocation per delivery.
+    std::unique_ptr<Message> take_message();
+    void recycle_message(std::unique_ptr<Message> message) noexcept;
     void on_server_close(const spec::ChannelClose& close);
-    void on_deliver(Message&& message);
+    void on_deliver(std::unique_ptr<Message> message);
     void on_return(ReturnedMessage&& returned);
     void on_confirm(uint64_t delivery_tag, bool multiple, bool ack);
     // Ends the channel: fails everything pending with `reason`, releases the id.
@@ -281,6 +287,7 @@ private:
     std::optional<Promise<void>> close_ok_;
 
     std::optional<Incoming> incoming_;
+    std::unique_ptr<Message> spare_message_;
     std::unordered_map<std::string, std::shared_ptr<Consumer>> consumers_;
     std::function<void(ReturnedMessage&&)> on_return_;
     uint64_t next_consumer_tag_ = 1;

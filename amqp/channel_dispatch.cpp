@@ -3,6 +3,7 @@
 #include "amqp/channel.hpp"
 #include "amqp/connection.hpp"
 #include "amqp/detail/channel_send.hpp"
+#include "amqp/detail/wire.hpp"
 #include "amqp/errors.hpp"
 #include "coro/log.hpp"
 
@@ -13,15 +14,19 @@ using spec::MethodId;
 void Channel::handle_method(MethodId id, std::string_view payload) {
     switch (id.key()) {
         case spec::BasicDeliver::kId.key(): {
-            auto m = spec::decode_method_as<spec::BasicDeliver>(payload);
-            Incoming in{Incoming::Kind::deliver, {}, 0, {}, 0, false};
-            in.message.consumer_tag = std::move(m.consumer_tag);
-            in.message.delivery_tag = m.delivery_tag;
-            in.message.redelivered = m.redelivered;
-            in.message.exchange = std::move(m.exchange);
-            in.message.routing_key = std::move(m.routing_key);
-            in.message.channel = id_;
-            incoming_.emplace(std::move(in));
+            // Decoded in place, without a spec::BasicDeliver in between: the strings go straight into a
+            // recycled Message. Same checks and errors as decode_method_as<BasicDeliver>.
+            detail::Reader in(payload, spec::BasicDeliver::kName);
+            in.bytes(4, "method id");  // the switch matched it
+            std::unique_ptr<Message> m = take_message();
+            m->consumer_tag.assign(in.shortstr_view("basic.deliver consumer-tag"));
+            m->delivery_tag = in.u64("basic.deliver delivery-tag");
+            m->redelivered = (in.u8("basic.deliver flags") & 1) != 0;
+            m->exchange.assign(in.shortstr_view("basic.deliver exchange"));
+            m->routing_key.assign(in.shortstr_view("basic.deliver routing-key"));
+            in.expect_end();
+            m->channel = id_;
+            incoming_.emplace(Incoming{Incoming::Kind::deliver, std::move(m), 0, {}, 0, false});
             return;
         }
         case spec::BasicGetOk::kId.key(): {
@@ -30,23 +35,24 @@ void Channel::handle_method(MethodId id, std::string_view payload) {
                 conn_->protocol_error(
                     spec::kUnexpectedFrame,
                     "basic.get-ok on channel " + std::to_string(id_) + " without a basic.get");
-            Incoming in{Incoming::Kind::get_ok, {}, 0, {}, 0, false};
-            in.message.delivery_tag = m.delivery_tag;
-            in.message.redelivered = m.redelivered;
-            in.message.exchange = std::move(m.exchange);
-            in.message.routing_key = std::move(m.routing_key);
-            in.message.message_count = m.message_count;
-            in.message.channel = id_;
-            incoming_.emplace(std::move(in));
+            std::unique_ptr<Message> msg = take_message();
+            msg->delivery_tag = m.delivery_tag;
+            msg->redelivered = m.redelivered;
+            msg->exchange = std::move(m.exchange);
+            msg->routing_key = std::move(m.routing_key);
+            msg->message_count = m.message_count;
+            msg->channel = id_;
+            incoming_.emplace(Incoming{Incoming::Kind::get_ok, std::move(msg), 0, {}, 0, false});
             return;
         }
         case spec::BasicReturn::kId.key(): {
             auto m = spec::decode_method_as<spec::BasicReturn>(payload);
-            Incoming in{Incoming::Kind::ret, {}, m.reply_code, std::move(m.reply_text), 0, false};
-            in.message.exchange = std::move(m.exchange);
-            in.message.routing_key = std::move(m.routing_key);
-            in.message.channel = id_;
-            incoming_.emplace(std::move(in));
+            std::unique_ptr<Message> msg = take_message();
+            msg->exchange = std::move(m.exchange);
+            msg->routing_key = std::move(m.routing_key);
+            msg->channel = id_;
+            incoming_.emplace(Incoming{Incoming::Kind::ret, std::move(msg), m.reply_code,
+                                       std::move(m.reply_text), 0, false});
             return;
         }
         case spec::BasicAck::kId.key(): {
@@ -113,19 +119,19 @@ void Channel::handle_header(std::string_view payload) {
     if (incoming_->have_header)
         conn_->protocol_error(spec::kUnexpectedFrame,
                               "second content header on channel " + std::to_string(id_) + " for one message");
-    ContentHeader h = decode_content_header(payload);
-    if (h.body_size > conn_->options().max_body_size) {
-        conn_->protocol_error(spec::kFrameError, "content body of " + std::to_string(h.body_size) +
+    Message& message = *incoming_->message;
+    uint64_t body_size = detail::decode_content_header_into(payload, message.properties);
+    if (body_size > conn_->options().max_body_size) {
+        conn_->protocol_error(spec::kFrameError, "content body of " + std::to_string(body_size) +
                                                      " bytes on channel " + std::to_string(id_) +
                                                      " exceeds max_body_size " +
                                                      std::to_string(conn_->options().max_body_size));
     }
     incoming_->have_header = true;
-    incoming_->body_size = h.body_size;
-    incoming_->message.properties = std::move(h.properties);
+    incoming_->body_size = body_size;
     // One copy of the body: reserved to its announced size, filled from the read buffer frame by frame.
-    incoming_->message.body.reserve(static_cast<size_t>(h.body_size));
-    if (h.body_size == 0) complete_content();
+    message.body.reserve(static_cast<size_t>(body_size));
+    if (body_size == 0) complete_content();
 }
 
 void Channel::handle_body(std::string_view payload) {
@@ -133,7 +139,7 @@ void Channel::handle_body(std::string_view payload) {
         conn_->protocol_error(
             spec::kUnexpectedFrame,
             "content body frame before the content header on channel " + std::to_string(id_));
-    std::string& body = incoming_->message.body;
+    std::string& body = incoming_->message->body;
     if (body.size() + payload.size() > incoming_->body_size) {
         conn_->protocol_error(spec::kFrameError,
                               "content body on channel " + std::to_string(id_) + " longer than the " +
@@ -141,6 +147,30 @@ void Channel::handle_body(std::string_view payload) {
     }
     body.append(payload);
     if (body.size() == incoming_->body_size) complete_content();
+}
+
+std::unique_ptr<Message> Channel::take_message() {
+    if (spare_message_) return std::move(spare_message_);
+    return std::make_unique<Message>();
+}
+
+void Channel::recycle_message(std::unique_ptr<Message> m) noexcept {
+    if (spare_message_ || !m) return;
+    // A large body's storage is not kept: the next message is most likely small.
+    constexpr size_t kKeepBody = 64 * 1024;
+    if (m->body.capacity() > kKeepBody)
+        std::string().swap(m->body);
+    else
+        m->body.clear();
+    m->properties.visit_fields([](std::string_view, auto& field) { field.reset(); });
+    m->delivery_tag = 0;
+    m->redelivered = false;
+    m->exchange.clear();
+    m->routing_key.clear();
+    m->consumer_tag.clear();
+    m->message_count.reset();
+    m->channel = 0;
+    spare_message_ = std::move(m);
 }
 
 void Channel::complete_content() {
@@ -151,35 +181,39 @@ void Channel::complete_content() {
             on_deliver(std::move(in.message));
             return;
         case Incoming::Kind::ret:
-            on_return(ReturnedMessage{in.reply_code, std::move(in.reply_text), std::move(in.message)});
+            on_return(ReturnedMessage{in.reply_code, std::move(in.reply_text), std::move(*in.message)});
             return;
         case Incoming::Kind::get_ok: {
             if (!pending_) return;  // the channel failed meanwhile
             Promise<Reply> p = std::move(pending_->promise);
             pending_.reset();
-            spec::BasicGetOk ok{.delivery_tag = in.message.delivery_tag,
-                                .redelivered = in.message.redelivered,
-                                .exchange = in.message.exchange,
-                                .routing_key = in.message.routing_key,
-                                .message_count = in.message.message_count.value_or(0)};
-            p.set_value(Reply{std::move(ok), std::move(in.message)});
+            Message& m = *in.message;
+            spec::BasicGetOk ok{.delivery_tag = m.delivery_tag,
+                                .redelivered = m.redelivered,
+                                .exchange = m.exchange,
+                                .routing_key = m.routing_key,
+                                .message_count = m.message_count.value_or(0)};
+            p.set_value(Reply{std::move(ok), std::move(m)});
             return;
         }
     }
 }
 
-void Channel::on_deliver(Message&& message) {
+void Channel::on_deliver(std::unique_ptr<Message> message) {
     if (state_ != State::open) return;  // closing: the broker requeues what it delivered unacked
-    auto it = consumers_.find(message.consumer_tag);
+    auto it = consumers_.find(message->consumer_tag);
     if (it == consumers_.end()) {
         // No such consumer (cancelled, or never ours): give the message back (py-amqp does the same).
-        log(LogLevel::debug, "amqp: rejecting a delivery for unknown consumer tag '" + message.consumer_tag +
+        log(LogLevel::debug, "amqp: rejecting a delivery for unknown consumer tag '" + message->consumer_tag +
                                  "' on channel " + std::to_string(id_));
-        send(spec::BasicReject{.delivery_tag = message.delivery_tag, .requeue = true});
+        send(spec::BasicReject{.delivery_tag = message->delivery_tag, .requeue = true});
+        recycle_message(std::move(message));
         return;
     }
     auto consumer = it->second;
-    consumer->deliver(std::move(message));
+    // The Message stays ours: whatever the receiver did not move out of it is reused for the next one.
+    consumer->deliver(std::move(*message));
+    recycle_message(std::move(message));
 }
 
 void Channel::on_return(ReturnedMessage&& returned) {

@@ -1,5 +1,8 @@
 #include "amqp/frame.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "amqp/detail/wire.hpp"
 #include "amqp/errors.hpp"
 
@@ -108,15 +111,110 @@ void append_body_frames(std::string& out, uint16_t channel, std::string_view bod
 
 void append_publish(std::string& out, uint16_t channel, const spec::BasicPublish& publish,
                     const BasicProperties& properties, std::string_view body, uint32_t frame_max) {
-    size_t start = out.size();
+    append_publish(out, channel, publish.exchange, publish.routing_key,
+                   static_cast<uint8_t>((publish.mandatory ? 1 : 0) | (publish.immediate ? 2 : 0)),
+                   properties, body, frame_max);
+}
+
+namespace {
+
+char* put_be(char* p, uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i, v >>= 8) p[i] = static_cast<char>(v);
+    return p + bytes;
+}
+
+char* put_frame_header(char* p, uint8_t type, uint16_t channel, size_t payload) {
+    *p++ = static_cast<char>(type);
+    p = put_be(p, channel, 2);
+    return put_be(p, payload, 4);
+}
+
+}  // namespace
+
+void append_publish(std::string& out, uint16_t channel, std::string_view exchange,
+                    std::string_view routing_key, uint8_t bits, const BasicProperties& properties,
+                    std::string_view body, uint32_t frame_max) {
+    const char* too_long = exchange.size() > 255      ? "basic.publish exchange"
+                           : routing_key.size() > 255 ? "basic.publish routing-key"
+                                                      : nullptr;
+    if (too_long) {
+        throw UsageError(std::string("cannot encode ") + too_long + ": short string of " +
+                         std::to_string(std::max(exchange.size(), routing_key.size())) +
+                         " bytes (at most 255)");
+    }
+    const size_t method_payload = 4 + 2 + 1 + exchange.size() + 1 + routing_key.size() + 1;
+    const size_t start = out.size();
+    // No properties: the header payload is class, weight, body size and a zero flags word.
+    constexpr size_t kHeaderPayload = 2 + 2 + 8 + 2;
+    const bool fits = frame_max == 0 ||
+                      std::max({method_payload, kHeaderPayload, body.size()}) + kFrameOverhead <= frame_max;
+    if (fits && properties.flags() == 0) {
+        const size_t total = method_payload + kFrameOverhead + kHeaderPayload + kFrameOverhead +
+                             (body.empty() ? 0 : body.size() + kFrameOverhead);
+        out.resize(start + total);
+        char* p = out.data() + start;
+        p = put_frame_header(p, spec::kFrameMethod, channel, method_payload);
+        p = put_be(p, spec::BasicPublish::kId.class_id, 2);
+        p = put_be(p, spec::BasicPublish::kId.method_id, 2);
+        p = put_be(p, 0, 2);  // reserved (ticket)
+        *p++ = static_cast<char>(exchange.size());
+        if (!exchange.empty()) std::memcpy(p, exchange.data(), exchange.size());
+        p += exchange.size();
+        *p++ = static_cast<char>(routing_key.size());
+        if (!routing_key.empty()) std::memcpy(p, routing_key.data(), routing_key.size());
+        p += routing_key.size();
+        *p++ = static_cast<char>(bits);
+        *p++ = static_cast<char>(spec::kFrameEnd);
+        p = put_frame_header(p, spec::kFrameHeader, channel, kHeaderPayload);
+        p = put_be(p, spec::kClassBasic, 2);
+        p = put_be(p, 0, 2);  // weight
+        p = put_be(p, body.size(), 8);
+        p = put_be(p, 0, 2);  // property flags
+        *p++ = static_cast<char>(spec::kFrameEnd);
+        if (!body.empty()) {
+            p = put_frame_header(p, spec::kFrameBody, channel, body.size());
+            std::memcpy(p, body.data(), body.size());
+            p += body.size();
+            *p++ = static_cast<char>(spec::kFrameEnd);
+        }
+        return;
+    }
     try {
-        append_method_frame(out, channel, publish, frame_max);
+        size_t frame = detail::begin_frame(out, spec::kFrameMethod, channel);
+        detail::put_u16(out, spec::BasicPublish::kId.class_id);
+        detail::put_u16(out, spec::BasicPublish::kId.method_id);
+        detail::put_u16(out, 0);  // reserved (ticket)
+        detail::put_shortstr(out, exchange, "basic.publish exchange");
+        detail::put_shortstr(out, routing_key, "basic.publish routing-key");
+        detail::put_u8(out, bits);
+        detail::end_frame(out, frame, frame_max);
         append_content_header_frame(out, channel, body.size(), properties, frame_max);
         append_body_frames(out, channel, body, frame_max);
     } catch (...) {
         out.resize(start);
         throw;
     }
+}
+
+void append_tag_method_frame(std::string& out, uint16_t channel, spec::MethodId id, uint64_t delivery_tag,
+                             uint8_t bits) {
+    constexpr size_t kPayload = 4 + 8 + 1;
+    char f[kFrameHeaderSize + kPayload + 1];
+    f[0] = static_cast<char>(spec::kFrameMethod);
+    f[1] = static_cast<char>(channel >> 8);
+    f[2] = static_cast<char>(channel);
+    f[3] = 0;
+    f[4] = 0;
+    f[5] = 0;
+    f[6] = static_cast<char>(kPayload);
+    f[7] = static_cast<char>(id.class_id >> 8);
+    f[8] = static_cast<char>(id.class_id);
+    f[9] = static_cast<char>(id.method_id >> 8);
+    f[10] = static_cast<char>(id.method_id);
+    for (int i = 7; i >= 0; --i, delivery_tag >>= 8) f[11 + i] = static_cast<char>(delivery_tag);
+    f[19] = static_cast<char>(bits);
+    f[20] = static_cast<char>(spec::kFrameEnd);
+    out.append(f, sizeof f);
 }
 
 }  // namespace squall::amqp

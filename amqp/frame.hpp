@@ -96,6 +96,19 @@ void append_content_header_frame(std::string& out, uint16_t channel, uint64_t bo
 // appends nothing: a content header with body size 0 is followed by no body frame.
 void append_body_frames(std::string& out, uint16_t channel, std::string_view body, uint32_t frame_max);
 
+// The same for Channel::basic_publish, without a spec::BasicPublish (no copies of exchange and routing
+// key): `bits` is the publish flags octet (mandatory 1, immediate 2). A message without properties whose
+// body fits one frame (the common case) is written in one pass.
+void append_publish(std::string& out, uint16_t channel, std::string_view exchange,
+                    std::string_view routing_key, uint8_t bits, const BasicProperties& properties,
+                    std::string_view body, uint32_t frame_max);
+
+// basic.ack, basic.nack or basic.reject (`id`): one fixed-size method frame with a delivery tag and one
+// flags octet (`bits`: multiple 1, requeue 2 for nack; requeue 1 for reject), written without a spec struct
+// on every consumer's per-message path. The same bytes as append_method_frame with the spec struct.
+void append_tag_method_frame(std::string& out, uint16_t channel, spec::MethodId id, uint64_t delivery_tag,
+                             uint8_t bits);
+
 // basic.publish + content header + body frames, in one contiguous append.
 void append_publish(std::string& out, uint16_t channel, const spec::BasicPublish& publish,
                     const BasicProperties& properties, std::string_view body, uint32_t frame_max);

@@ -4,18 +4,30 @@
 
 namespace squall::amqp {
 
-ContentHeader decode_content_header(std::string_view payload) {
-    detail::Reader in(payload, "content header");
-    ContentHeader h;
-    h.class_id = in.u16("class id");
-    if (h.class_id != spec::kClassBasic) {
-        in.fail("content class " + std::to_string(h.class_id) + " is not basic (60)", 0);
+namespace detail {
+
+uint64_t decode_content_header_into(std::string_view payload, BasicProperties& properties) {
+    Reader in(payload, "content header");
+    uint16_t class_id = in.u16("class id");
+    if (class_id != spec::kClassBasic) {
+        in.fail("content class " + std::to_string(class_id) + " is not basic (60)", 0);
     }
     uint16_t weight = in.u16("weight");
     if (weight != 0) in.fail("weight must be 0, got " + std::to_string(weight), 2);
-    h.body_size = in.u64("body size");
-    h.properties = BasicProperties::decode(in);
+    uint64_t body_size = in.u64("body size");
+    // No properties (two zero flag bytes and nothing after them) is the common case: nothing to assign.
+    if (in.remaining() == 2 && payload[payload.size() - 2] == 0 && payload[payload.size() - 1] == 0)
+        return body_size;
+    properties = BasicProperties::decode(in);
     in.expect_end();
+    return body_size;
+}
+
+}  // namespace detail
+
+ContentHeader decode_content_header(std::string_view payload) {
+    ContentHeader h;
+    h.body_size = detail::decode_content_header_into(payload, h.properties);
     return h;
 }
 

@@ -38,4 +38,10 @@ ContentHeader decode_content_header(std::string_view payload);
 // Appends a content header payload for the basic class. On an exception `out` is unchanged.
 void encode_content_header(std::string& out, uint64_t body_size, const BasicProperties& properties);
 
+namespace detail {
+// decode_content_header for the reader's hot path: decodes the properties into `properties` (which must
+// hold none: nothing is assigned when the flags are 0) and returns the body size. Same checks and errors.
+uint64_t decode_content_header_into(std::string_view payload, BasicProperties& properties);
+}  // namespace detail
+
 }  // namespace squall::amqp

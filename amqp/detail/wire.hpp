@@ -54,6 +54,10 @@ public:
         pos_ += n;
         return v;
     }
+    std::string_view shortstr_view(const char* what) {
+        size_t n = u8(what);
+        return bytes(n, what);
+    }
     std::string shortstr(const char* what) {
         size_t n = u8(what);
         return std::string(bytes(n, what));

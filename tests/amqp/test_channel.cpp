@@ -163,6 +163,71 @@ TEST_SUITE("amqp") {
         co_await conn->close();
     }
 
+    SQUALL_TEST_CASE("a callback consumer sees each message whole: nothing of the previous one is left",
+                     30s) {
+        // Deliveries reuse one Message and the storage its receiver left in it: check that no property,
+        // body byte or name of one message shows in the next, whether the callback moved parts out or not.
+        auto url = testing::amqp_url();
+        if (url.empty()) co_return;
+        auto conn = co_await Connection::open(loop, url);
+        auto ch = co_await conn->channel();
+        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        std::string ex = unique_name("recycle-ex");
+        co_await ch->exchange_declare(ex, "fanout");
+        co_await ch->queue_bind(q.queue, ex);
+        BasicProperties rich;
+        rich.content_type = "application/json";
+        rich.message_id = "m-1";
+        rich.headers = FieldTable{{"x-n", int32_t{5}}};
+        rich.priority = 3;
+        ch->basic_publish(ex, "rk-long-enough-to-allocate", std::string(300, 'a'), rich);
+        ch->basic_publish("", q.queue, "b");
+        ch->basic_publish(ex, "", "");
+        ch->basic_publish("", q.queue, std::string(70000, 'd'), rich);
+        ch->basic_publish("", q.queue, "e");
+        std::vector<Message> seen;
+        std::vector<std::string> stolen_bodies;
+        Event done;
+        ConsumeOptions no_ack{.no_ack = true};
+        auto consumer = co_await ch->basic_consume(
+            q.queue,
+            [&](Message&& m) {
+                if (seen.size() % 2 == 0) {
+                    seen.push_back(m);  // a copy: the Message keeps its storage
+                } else {
+                    stolen_bodies.push_back(std::move(m.body));
+                    seen.push_back(std::move(m));
+                }
+                if (seen.size() == 5) done.set();
+            },
+            std::move(no_ack));
+        co_await with_timeout(10s, done.wait());
+        REQUIRE(seen.size() == 5);
+        CHECK(seen[0].body == std::string(300, 'a'));
+        CHECK(seen[0].properties == rich);
+        CHECK(seen[0].exchange == ex);
+        CHECK(seen[0].routing_key == "rk-long-enough-to-allocate");
+        CHECK(seen[0].consumer_tag == consumer->tag());
+        CHECK(seen[1].body.empty());  // moved out by the callback
+        CHECK(stolen_bodies[0] == "b");
+        CHECK(seen[1].properties == BasicProperties{});
+        CHECK(seen[1].exchange.empty());
+        CHECK(seen[1].routing_key == q.queue);
+        CHECK(seen[2].body.empty());
+        CHECK(seen[2].properties == BasicProperties{});
+        CHECK(seen[2].exchange == ex);
+        CHECK(seen[2].routing_key.empty());
+        CHECK(stolen_bodies[1] == std::string(70000, 'd'));
+        CHECK(seen[3].properties == rich);
+        CHECK(seen[4].body == "e");
+        CHECK(seen[4].properties == BasicProperties{});
+        CHECK(seen[4].exchange.empty());
+        for (size_t i = 1; i < seen.size(); ++i) CHECK(seen[i].delivery_tag == seen[i - 1].delivery_tag + 1);
+        co_await consumer->cancel();
+        co_await ch->exchange_delete(ex);
+        co_await conn->close();
+    }
+
     SQUALL_TEST_CASE("the broker cancelling a consumer ends its next() with ConsumerCancelledError", 20s) {
         auto url = testing::amqp_url();
         if (url.empty()) co_return;

@@ -38,6 +38,16 @@ std::string error_of(std::string_view data, uint32_t frame_max) {
     return "no error";
 }
 
+// The spec-struct way of writing a publish, which the one-pass append_publish must match byte for byte.
+std::string generic_publish(uint16_t channel, const spec::BasicPublish& publish, const BasicProperties& props,
+                            std::string_view body, uint32_t frame_max) {
+    std::string out;
+    append_method_frame(out, channel, publish, frame_max);
+    append_content_header_frame(out, channel, body.size(), props, frame_max);
+    append_body_frames(out, channel, body, frame_max);
+    return out;
+}
+
 }  // namespace
 
 TEST_SUITE("amqp_codec") {
@@ -277,4 +287,94 @@ TEST_SUITE("amqp_codec") {
         CHECK(out == "keep");
     }
 
+    TEST_CASE("append_publish writes the bytes of the spec-struct encoding, fast path or not") {
+        BasicProperties none;
+        BasicProperties some;
+        some.content_type = "text/plain";
+        some.delivery_mode = 2;
+        const uint32_t frame_max = 4096;
+        struct Case {
+            std::string exchange, routing_key;
+            bool mandatory, immediate;
+            size_t body;
+        };
+        std::vector<Case> cases = {{"", "q", false, false, 100},
+                                   {"media", "video", true, false, 0},
+                                   {"x", "", false, true, 1},
+                                   {"", "q", false, false, 4088},
+                                   {"", "q", true, false, 4089},
+                                   {std::string(255, 'e'), "", false, false, 7},
+                                   {"", std::string(255, 'r'), true, true, 3 * 4088}};
+        for (const auto& c : cases) {
+            for (const BasicProperties* props : {&none, &some}) {
+                for (uint32_t fm : {frame_max, 0u}) {
+                    CAPTURE(c.exchange.size());
+                    CAPTURE(c.body);
+                    CAPTURE(fm);
+                    std::string body(c.body, 'b');
+                    spec::BasicPublish publish{.exchange = c.exchange,
+                                               .routing_key = c.routing_key,
+                                               .mandatory = c.mandatory,
+                                               .immediate = c.immediate};
+                    std::string out = "before";
+                    append_publish(out, 7, c.exchange, c.routing_key,
+                                   static_cast<uint8_t>((c.mandatory ? 1 : 0) | (c.immediate ? 2 : 0)),
+                                   *props, body, fm);
+                    CHECK(out == "before" + generic_publish(7, publish, *props, body, fm));
+                    std::string via_struct = "before";
+                    append_publish(via_struct, 7, publish, *props, body, fm);
+                    CHECK(via_struct == out);
+                }
+            }
+        }
+        std::string out = "keep";
+        CHECK_THROWS_AS(append_publish(out, 1, std::string(256, 'e'), "q", 0, none, "b", frame_max),
+                        squall::UsageError);
+        CHECK_THROWS_AS(append_publish(out, 1, "", std::string(256, 'r'), 0, none, "b", frame_max),
+                        squall::UsageError);
+        CHECK(out == "keep");
+    }
+
+    TEST_CASE("append_tag_method_frame writes basic.ack, nack and reject as append_method_frame does") {
+        for (uint64_t tag : {uint64_t{0}, uint64_t{1}, uint64_t{0x0102030405060708}, ~uint64_t{0}}) {
+            for (bool a : {false, true}) {
+                for (bool b : {false, true}) {
+                    CAPTURE(tag);
+                    std::string want, got;
+                    append_method_frame(want, 3, spec::BasicAck{.delivery_tag = tag, .multiple = a});
+                    append_tag_method_frame(got, 3, spec::BasicAck::kId, tag, a ? 1 : 0);
+                    CHECK(hex(got) == hex(want));
+                    want.clear();
+                    got.clear();
+                    append_method_frame(want, 300,
+                                        spec::BasicNack{.delivery_tag = tag, .multiple = a, .requeue = b});
+                    append_tag_method_frame(got, 300, spec::BasicNack::kId, tag,
+                                            static_cast<uint8_t>((a ? 1 : 0) | (b ? 2 : 0)));
+                    CHECK(hex(got) == hex(want));
+                    want.clear();
+                    got.clear();
+                    append_method_frame(want, 65535, spec::BasicReject{.delivery_tag = tag, .requeue = b});
+                    append_tag_method_frame(got, 65535, spec::BasicReject::kId, tag, b ? 1 : 0);
+                    CHECK(hex(got) == hex(want));
+                }
+            }
+        }
+    }
+
+    TEST_CASE("decode_content_header_into: no properties leaves them untouched, others are decoded") {
+        std::string none, some;
+        encode_content_header(none, 42, BasicProperties{});
+        BasicProperties props;
+        props.message_id = "id-1";
+        props.headers = FieldTable{{"k", int32_t{1}}};
+        encode_content_header(some, 7, props);
+        BasicProperties into;
+        CHECK(detail::decode_content_header_into(none, into) == 42);
+        CHECK(into == BasicProperties{});
+        CHECK(detail::decode_content_header_into(some, into) == 7);
+        CHECK(into == props);
+        CHECK(decode_content_header(some).properties == props);
+        // Trailing bytes after a zero flags word are still refused.
+        CHECK_THROWS_AS(detail::decode_content_header_into(none + std::string(1, '\0'), into), FrameError);
+    }
 }  // TEST_SUITE
