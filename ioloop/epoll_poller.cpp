@@ -25,9 +25,12 @@ constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};
 struct FdState {
     OpList readers;  // recv, accept
     OpList writers;  // send, sendmsg, connect
-    // The epoll_wait count when an op of that direction last failed its inline attempt (EAGAIN).
+    // The epoll_wait count when an op of that direction last failed its inline attempt (EAGAIN), or, for
+    // reads on a stream socket, last emptied the receive queue (a short recv).
     std::uint64_t read_blocked_at = 0;
     std::uint64_t write_blocked_at = 0;
+    int sock_type = -1;        // SO_TYPE, asked once at the first short recv; 0 when not a socket
+    bool hangup_seen = false;  // an event reported EPOLLRDHUP, EPOLLHUP or EPOLLERR (no edge follows it)
     bool ops_registered = false;
     bool has_handler = false;
     std::unique_ptr<HandlerCallback> handler;  // heap: it must not move while it runs
@@ -110,8 +113,17 @@ public:
                 return true;
             }
         } else if (list.empty()) {  // FIFO: only try inline when nothing is queued ahead
-            if (try_op_syscall(op)) return true;
-            (is_read_kind(op.kind) ? st.read_blocked_at : st.write_blocked_at) = waits_;
+            std::uint64_t& blocked_at = is_read_kind(op.kind) ? st.read_blocked_at : st.write_blocked_at;
+            // Known to be empty (or full) since the last epoll_wait: the attempt would fail, and what makes
+            // the op possible raises a new edge. A request/response client saves the EAGAIN recv it would
+            // make right after each request.
+            if (blocked_at != waits_) {
+                if (try_op_syscall(op)) {
+                    note_short_read(st, op);
+                    return true;
+                }
+                blocked_at = waits_;
+            }
         }
         if (!st.ops_registered) {
             epoll_event ev{};
@@ -209,6 +221,7 @@ public:
                 (*fds_[fd].handler)(fd, ev);
                 continue;
             }
+            if (ev & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) fds_[fd].hangup_seen = true;
             if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) drain(fd, /*read_side=*/true);
             if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) drain(fd, /*read_side=*/false);
         }
@@ -238,9 +251,26 @@ private:
             IoOp* op = list.head;
             if (!op || (read_side ? st.read_blocked_at : st.write_blocked_at) == waits_) return;
             if (!try_op_syscall(*op)) return;
+            note_short_read(st, *op);
             list.remove(op);
             op->on_complete(op);
         }
+    }
+
+    // A recv that returned less than it asked for on a stream socket emptied the receive queue: bytes
+    // arriving after it raise a new edge, so the next recv need not be tried before the next epoll_wait.
+    // Not for datagram sockets (a short recv is one datagram among others), and not once the peer's FIN
+    // or an error was reported: the next recv returns it at once, and no further edge would announce it.
+    void note_short_read(FdState& st, const IoOp& op) {
+        if (op.kind != IoKind::recv || op.result <= 0 || static_cast<std::size_t>(op.result) >= op.len)
+            return;
+        if (st.hangup_seen) return;
+        if (st.sock_type < 0) {
+            int type = 0;
+            socklen_t len = sizeof type;
+            st.sock_type = ::getsockopt(op.fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ? type : 0;
+        }
+        if (st.sock_type == SOCK_STREAM) st.read_blocked_at = waits_;
     }
 
     static constexpr int kMaxEvents = 256;
