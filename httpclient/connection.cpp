@@ -99,8 +99,6 @@ Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& u
         std::string consumed_encoding;  // the Content-Encoding we decoded, to expose under a new name
     } st{request, options, response, false, false, std::nullopt, {}};
     bool body_sent = !out.expect_continue;
-    bool& continue_received = st.continue_received;
-    std::optional<Decompressor>& inflater = st.inflater;
 
     ResponseParserCallbacks callbacks;
     callbacks.on_interim = [s = &st](int code, const HTTPHeaders& headers) {
@@ -216,14 +214,14 @@ Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& u
                     response.time_info.first_byte = loop.time() - sent_at;
                 }
                 buffer.consume(parser.feed(buffer.view()));
-                if (!body_sent && (continue_received || parser.headers_complete())) {
+                if (!body_sent && (st.continue_received || parser.headers_complete())) {
                     if (expect_timer_set) {
                         loop.remove_timeout(expect_timer);
                         expect_timer_set = false;
                     }
                     // A final response before "100 Continue" means the server does not want the body;
                     // the connection is then not reusable (the server may still be waiting for it).
-                    if (continue_received && !parser.headers_complete()) {
+                    if (st.continue_received && !parser.headers_complete()) {
                         body_sent = true;
                         queue_body_now(*stream, request, out);
                     }
@@ -246,7 +244,7 @@ Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& u
                 throw;
             }
         }
-        if (inflater) inflater->finish();
+        if (st.inflater) st.inflater->finish();
     } catch (const StaleConnectionError&) {
         stream->close();
         throw;
