@@ -20,6 +20,7 @@ BENCHMARK = Benchmark(
                 Variant("wrk", ["wrk", "-t1", "-c{connections}", "-d{duration:g}s", "--latency", "{url}/small.txt"],
                         parser="wrk", bench="http_keepalive"),
                 Variant("libcurl", [f"{_DIR}/bench_http_libcurl", *_KEEPALIVE]),
+                Variant("raw-epoll", [f"{_DIR}/bench_http_raw", *_KEEPALIVE]),
                 Variant("tornado", ["{python}", "{root}/bench/http/bench_http_tornado.py", *_KEEPALIVE],
                         requires_files=["bench/http/bench_http_tornado.py"], requires_python=["tornado"]),
                 Variant("squall-epoll", [f"{_DIR}/bench_http_squall", "--backend", "epoll", *_KEEPALIVE]),
@@ -40,6 +41,7 @@ BENCHMARK = Benchmark(
         ),
     ],
     ratios=[("squall-epoll", "wrk"), ("squall-epoll", "libcurl"), ("squall-uring", "libcurl"),
+            ("raw-epoll", "libcurl"), ("squall-epoll", "raw-epoll"),
             ("squall-epoll", "curl"), ("squall-uring", "curl")],
     notes=["wrk does not report client CPU: its process_cpu_us_per_op (and curl's process_cpu_ms_per_gb) "
            "come from the whole process's rusage, start-up included; the other clients measure CPU inside "
@@ -51,6 +53,9 @@ BENCHMARK = Benchmark(
            "the curl CLI uses its own default.",
            "Every client fetches the same plain bytes: squall and Tornado run with decompress_response off "
            "(no Accept-Encoding, like wrk and libcurl), since nginx gzips text files for clients that ask.",
+           "raw-epoll (bench_http_raw.c) is the floor: one epoll, a fixed request sent with send(), responses "
+           "read with recv() and framed by Content-Length, no HTTP library, no allocation, no timers. Its CPU "
+           "per request is what the kernel's loopback TCP path and the wakeups cost any client here.",
            "Targets (issue 4): client CPU per request <= 0.5x libcurl's; req/s >= 0.8x wrk's at c=64; "
            "chunked MB/s >= curl's."],
 )
