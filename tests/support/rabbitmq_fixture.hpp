@@ -52,6 +52,22 @@ inline std::string amqp_vhost_url() {
     return url;
 }
 
+// amqps://guest:guest@localhost:T/ of a broker started with `--tls-port T` (SQUALL_AMQPS_URL), and the
+// directory of its test CA and client certificate (SQUALL_AMQP_TLS_DIR: ca.pem, client.pem, client.key; the
+// client certificate's CN is guest, which the broker's SASL EXTERNAL maps to the user guest).
+inline std::string amqps_url() {
+    std::string url = detail::rabbitmq_var("SQUALL_AMQPS_URL");
+    if (url.empty()) {
+        detail::peer_missing("RabbitMQ with TLS (SQUALL_AMQPS_URL)",
+                             "eval \"$(scripts/rabbitmq start --tls-port 5674)\"");
+    }
+    return url;
+}
+
+inline std::string amqp_tls_dir() {
+    return detail::rabbitmq_var("SQUALL_AMQP_TLS_DIR");
+}
+
 // The broker's name for scripts/rabbitmq --name (SQUALL_RABBITMQ_NAME, default squall-test).
 inline std::string rabbitmq_name() {
     std::string name = detail::rabbitmq_var("SQUALL_RABBITMQ_NAME");
