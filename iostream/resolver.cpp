@@ -63,7 +63,28 @@ Resolver::~Resolver() {
             ResolveError("could not resolve " + job->host + ": the resolver was destroyed", 0));
 }
 
+namespace {
+// The items of an address-list override ("[::1]:80,127.0.0.1"); a single target is not a list.
+std::vector<std::string_view> list_items(std::string_view target) {
+    std::vector<std::string_view> items;
+    if (target.find(',') == std::string_view::npos) return items;
+    while (true) {
+        auto comma = target.find(',');
+        items.push_back(target.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        target.remove_prefix(comma + 1);
+    }
+    return items;
+}
+}  // namespace
+
 void Resolver::add_override(std::string from, std::string to) {
+    for (auto item : list_items(to)) {
+        auto [host, port] = split_host_port(std::string(item));
+        if (!SocketAddress::parse_numeric(host, port.value_or(0)))
+            throw UsageError("resolver override \"" + to + "\": \"" + std::string(item) +
+                             "\" is not a numeric address (a list may hold only IP literals)");
+    }
     overrides_[std::move(from)] = std::move(to);
 }
 
@@ -74,6 +95,22 @@ Task<std::vector<SocketAddress>> Resolver::resolve(std::string host, std::uint16
     auto it = overrides_.find(with_port);
     if (it == overrides_.end()) it = overrides_.find(host);
     if (it != overrides_.end()) {
+        auto items = list_items(it->second);
+        if (!items.empty()) {
+            std::vector<SocketAddress> addrs;
+            for (auto item : items) {
+                auto [item_host, item_port] = split_host_port(std::string(item));
+                auto a = SocketAddress::parse_numeric(item_host, item_port.value_or(port));
+                if (a && (family == AF_UNSPEC || a->family() == family) &&
+                    std::find(addrs.begin(), addrs.end(), *a) == addrs.end())
+                    addrs.push_back(*a);
+            }
+            if (addrs.empty())
+                throw ResolveError("could not resolve " + host + ": no address of the allowed family in \"" +
+                                       it->second + "\"",
+                                   EAI_FAMILY);
+            co_return addrs;
+        }
         auto [to_host, to_port] = split_host_port(it->second);
         host = std::move(to_host);
         if (to_port) port = *to_port;

@@ -2,14 +2,17 @@
 //
 //     squall::Resolver resolver(loop);
 //     resolver.add_override("api.example.com:443", "127.0.0.1:8443");   // or "host" -> "host"
+//     resolver.add_override("dual.test", "[::1]:8080,127.0.0.1:8080");    // a fixed address list
 //     std::vector<squall::SocketAddress> addrs = co_await resolver.resolve("localhost", 80);
 //
 // getaddrinfo runs on a small pool (2 threads, started on first use, joined by the destructor); results
 // come back to the loop through add_callback (the loop's only thread-safe call). IP literals never reach
 // the pool. Overrides are looked up as "host:port" first, then "host"; the target keeps the requested
-// port when it names none. A failed lookup raises ResolveError with gai_strerror's text.
-// Lifetime: destroy the Resolver before its loop. Lookups still queued when it goes fail with
-// ResolveError; one running in a worker finishes first (the destructor waits for it).
+// port when it names none. A target that lists numeric addresses separated by commas (as curl's
+// --resolve does) is the answer itself, in that order, filtered by the requested family. A failed lookup
+// raises ResolveError with gai_strerror's text. Lifetime: destroy the Resolver before its loop. Lookups still
+// queued when it goes fail with ResolveError; one running in a worker finishes first (the destructor waits
+// for it).
 #pragma once
 
 #include <sys/socket.h>
@@ -51,7 +54,8 @@ public:
     Resolver(const Resolver&) = delete;
     Resolver& operator=(const Resolver&) = delete;
 
-    // Maps "host" or "host:port" ("[v6]:port") to "host" or "host:port".
+    // Maps "host" or "host:port" ("[v6]:port") to "host" or "host:port", or to a comma-separated list of
+    // numeric addresses (each with or without a port). UsageError for a list item that is not numeric.
     void add_override(std::string from, std::string to);
 
     // The addresses of host:port for stream sockets, in getaddrinfo's order, without duplicates.

@@ -123,3 +123,102 @@ SQUALL_TEST_CASE("a source address is bound before connecting", 10s) {
     co_await server.stopped();
     co_await squall::sleep(loop, 10ms);
 }
+
+namespace {
+// A listener on [::1] whose accept queue is full: further SYNs are dropped, so a connect to it hangs.
+struct StalledV6Listener {
+    int fd = -1;
+    std::uint16_t port = 0;
+    std::vector<int> fillers;
+    StalledV6Listener() {
+        fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in6 a{};
+        a.sin6_family = AF_INET6;
+        a.sin6_addr = in6addr_loopback;
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::listen(fd, 0) == 0);
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin6_port);
+        for (int i = 0; i < 3; ++i) {
+            int c = ::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+            fillers.push_back(c);
+        }
+    }
+    ~StalledV6Listener() {
+        for (int c : fillers) ::close(c);
+        ::close(fd);
+    }
+};
+
+// A port on [::1] where nothing listens.
+std::uint16_t closed_v6_port() {
+    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin6_port);
+}
+}  // namespace
+
+SQUALL_TEST_CASE("a refused IPv6 address falls back to IPv4 at once", 10s) {
+    TCPServer server(loop, echo_lines);
+    server.listen(0, "127.0.0.1");
+    Resolver resolver(loop);
+    resolver.add_override("dual.test", "[::1]:" + std::to_string(closed_v6_port()) +
+                                           ",127.0.0.1:" + std::to_string(server.port()));
+    auto addrs = co_await resolver.resolve("dual.test", 1);
+    REQUIRE(addrs.size() == 2);
+    CHECK(addrs[0].family() == AF_INET6);
+    CHECK(addrs[1].family() == AF_INET);
+    TCPClient client(loop, &resolver);
+    // A secondary delay far longer than the test's bound: only "the primary family has failed" starts IPv4.
+    ConnectOptions options{.secondary_delay = 60s};
+    auto s = co_await client.connect("dual.test", 1, options);
+    CHECK(SocketAddress(s->peer_address()).family() == AF_INET);
+    co_await s->write("fell back\n");
+    CHECK(co_await s->read_until("\n") == "fell back\n");
+    server.stop(true);
+    co_await server.stopped();
+    co_await squall::sleep(loop, 10ms);
+}
+
+SQUALL_TEST_CASE("IPv4 wins the race against an IPv6 address that never answers", 10s) {
+    StalledV6Listener stalled;
+    TCPServer server(loop, echo_lines);
+    server.listen(0, "127.0.0.1");
+    Resolver resolver(loop);
+    resolver.add_override(
+        "dual.test", "[::1]:" + std::to_string(stalled.port) + ",127.0.0.1:" + std::to_string(server.port()));
+    TCPClient client(loop, &resolver);
+    const int fds_before = open_fd_count();
+    ConnectOptions options{.timeout = 5s, .secondary_delay = 50ms};
+    auto s = co_await client.connect("dual.test", 1, options);
+    CHECK(SocketAddress(s->peer_address()).family() == AF_INET);
+    co_await s->write("raced\n");
+    CHECK(co_await s->read_until("\n") == "raced\n");
+    // The IPv6 connect still in flight was cancelled and its socket closed: the only new fds are the two
+    // ends of the winning connection (ours and the server's accepted socket; the echo proved both exist).
+    CHECK(open_fd_count() == fds_before + 2);
+    // allow_ipv6 = false never tries the stalled address; an IPv6-only list then has nothing to try.
+    ConnectOptions v4_only{.timeout = 5s, .allow_ipv6 = false, .secondary_delay = 60s};
+    auto t = co_await client.connect("dual.test", 1, v4_only);
+    CHECK(SocketAddress(t->peer_address()).family() == AF_INET);
+    resolver.add_override("v6only.test", "[::1]:" + std::to_string(stalled.port) + ",[::1]:1");
+    std::string what;
+    try {
+        co_await client.connect("v6only.test", 1, v4_only);
+    } catch (const ResolveError& e) {
+        what = e.what();
+    }
+    CHECK(what.find("no address of the allowed family") != std::string::npos);
+    CHECK_THROWS_AS(resolver.add_override("bad.test", "127.0.0.1,example.com"), UsageError);
+    server.stop(true);
+    co_await server.stopped();
+    co_await squall::sleep(loop, 10ms);
+}
