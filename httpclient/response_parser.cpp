@@ -55,9 +55,10 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
     const char* slice_begin = nullptr;
     std::uint64_t slice_offset = 0;
 
-    // Header (or trailer) field being assembled from llhttp's pieces.
-    std::string field;
-    std::string value;
+    // Header (or trailer) field being assembled from llhttp's pieces, in place at the end of `open_in`
+    // (headers_ or trailers_); null between fields. A field left open by an error is dropped.
+    HTTPHeaders::Field* open = nullptr;
+    HTTPHeaders* open_in = nullptr;
     bool value_has_piece = false;
     bool strip_leading_ows = true;
     std::uint64_t value_end_offset = 0;
@@ -96,9 +97,14 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
         return 0;
     }
 
+    void drop_open_field() noexcept {
+        if (open != nullptr) open_in->pop_back();
+        open = nullptr;
+        open_in = nullptr;
+    }
+
     void reset_message() {
-        field.clear();
-        value.clear();
+        drop_open_field();
         value_has_piece = false;
         strip_leading_ows = true;
         in_trailers = false;
@@ -159,57 +165,69 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
             self.trailer_start_known = true;
         }
         if (self.check_limit(at + len) != 0) return -1;
-        self.field.append(at, len);
+        if (self.open == nullptr) {
+            HTTPHeaders& target = self.in_trailers ? self.owner->trailers_ : self.owner->headers_;
+            if (target.empty()) target.reserve(kTypicalFields);  // one allocation instead of a growth series
+            self.open = &target.add_empty();
+            self.open_in = &target;
+        }
+        self.open->first.append(at, len);
         return 0;
     }
 
     static int on_header_field_complete(llhttp_t* p) {
         if (p->header_state == kHeaderStateContentLength) p->header_state = kHeaderStateGeneral;
+        Impl& self = of(p);
+        // llhttp 8.1 (loose mode) accepts spaces and empty names; RFC 9112 5.1 requires a token with no
+        // whitespace before the colon, and a sloppy name is how header smuggling starts.
+        if (self.open == nullptr || !detail::is_token(self.open->first)) {
+            std::string shown = self.open == nullptr ? std::string() : self.open->first.substr(0, 60);
+            for (char& c : shown) {
+                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+            }
+            return self.fail("malformed HTTP response: invalid header name \"" + shown + "\"");
+        }
         return 0;
     }
 
     static int on_header_value(llhttp_t* p, const char* at, std::size_t len) {
         Impl& self = of(p);
         if (self.check_limit(at + len) != 0) return -1;
+        if (self.open == nullptr) return self.fail("malformed HTTP response: header value without a name");
+        std::string& value = self.open->second;
         std::uint64_t start = self.offset_of(at);
         // llhttp restarts the value span after an obsolete line fold, dropping the CRLF: a piece that does
         // not start where the previous one ended follows a fold. Join folded lines with one space.
         if (self.value_has_piece && start != self.value_end_offset) {
-            while (!self.value.empty() && is_ows(self.value.back())) self.value.pop_back();
-            if (!self.value.empty()) self.value += ' ';
+            while (!value.empty() && is_ows(value.back())) value.pop_back();
+            if (!value.empty()) value += ' ';
             self.strip_leading_ows = true;
         }
         self.value_has_piece = true;
         self.value_end_offset = start + len;
-        std::string_view piece(at, len);
         if (self.strip_leading_ows) {
-            while (!piece.empty() && is_ows(piece.front())) piece.remove_prefix(1);
-            if (!piece.empty()) self.strip_leading_ows = false;
+            while (len != 0 && is_ows(*at)) {
+                ++at;
+                --len;
+            }
+            if (len != 0) self.strip_leading_ows = false;
         }
-        self.value.append(piece);
+        value.append(at, len);
         return 0;
     }
 
     static int on_header_value_complete(llhttp_t* p) {
         Impl& self = of(p);
-        while (!self.value.empty() && is_ows(self.value.back())) self.value.pop_back();
-        // llhttp 8.1 (loose mode) accepts spaces and empty names; RFC 9112 5.1 requires a token with no
-        // whitespace before the colon, and a sloppy name is how header smuggling starts.
-        if (!detail::is_token(self.field)) {
-            std::string shown = self.field.substr(0, 60);
-            for (char& c : shown) {
-                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-            }
-            return self.fail("malformed HTTP response: invalid header name \"" + shown + "\"");
-        }
+        if (self.open == nullptr) return self.fail("malformed HTTP response: header value without a name");
+        std::string& value = self.open->second;
+        std::size_t end = value.size();
+        while (end != 0 && is_ows(value[end - 1])) --end;
+        if (end != value.size()) value.resize(end);
         int rc = 0;
-        if (!self.in_trailers && iequals(self.field, "content-length"))
-            rc = self.parse_content_length(self.value);
-        auto& target = self.in_trailers ? self.owner->trailers_ : self.owner->headers_;
-        if (target.empty()) target.reserve(kTypicalFields);  // one allocation instead of a growth series
-        target.add(std::move(self.field), std::move(self.value));
-        self.field.clear();
-        self.value.clear();
+        if (!self.in_trailers && iequals(self.open->first, "content-length"))
+            rc = self.parse_content_length(value);
+        self.open = nullptr;
+        self.open_in = nullptr;
         self.value_has_piece = false;
         self.strip_leading_ows = true;
         return rc;
@@ -360,6 +378,7 @@ void ResponseParser::start_message() {
 }
 
 void ResponseParser::fail_now(std::string message) {
+    impl_->drop_open_field();
     state_ = State::failed;
     error_ = std::move(message);
     throw ProtocolError(error_);
@@ -405,6 +424,7 @@ std::size_t ResponseParser::feed(std::string_view data) {
             continue;
         }
         state_ = State::failed;
+        impl.drop_open_field();
         if (impl.callback_exception) {
             error_ = "a parser callback threw";
             std::rethrow_exception(std::exchange(impl.callback_exception, nullptr));
@@ -448,6 +468,7 @@ void ResponseParser::finish_eof() {
         if (state_ == State::done) return;
         if (impl_->callback_exception) {
             state_ = State::failed;
+            impl_->drop_open_field();
             std::rethrow_exception(std::exchange(impl_->callback_exception, nullptr));
         }
         fail_now(std::string("connection closed in a close-delimited body: ") + llhttp_errno_name(err));

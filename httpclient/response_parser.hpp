@@ -90,6 +90,7 @@ public:
     // Valid once headers_complete().
     int code() const noexcept { return code_; }
     const std::string& reason() const noexcept { return reason_; }
+    std::string take_reason() noexcept { return std::move(reason_); }
     int http_major() const noexcept { return http_major_; }
     int http_minor() const noexcept { return http_minor_; }
     const HTTPHeaders& headers() const noexcept { return headers_; }

@@ -342,6 +342,27 @@ TEST_SUITE("http_parse") {
         }
     }
 
+    TEST_CASE("after an error the headers hold only the fields that were complete") {
+        // Fields are filled in place as llhttp delivers them; one cut short by an error is dropped.
+        for (std::string bad : {"Bad Name: x\r\n", "X: a\rb\r\n", "NoColon\r\n"}) {
+            for (std::size_t cut : {std::size_t{0}, std::size_t{3}}) {
+                std::string r = "HTTP/1.1 200 OK\r\nGood: 1\r\n" + bad + "Content-Length: 0\r\n\r\n";
+                ResponseParser p;
+                std::size_t split = r.find(bad) + cut;
+                CHECK_THROWS_AS(
+                    (p.feed(std::string_view(r).substr(0, split)), p.feed(std::string_view(r).substr(split))),
+                    ProtocolError);
+                CHECK(p.state() == ResponseParser::State::failed);
+                CHECK(fields(p.headers()) == std::vector<std::pair<std::string, std::string>>{{"Good", "1"}});
+            }
+        }
+        // EOF in the middle of a field.
+        ResponseParser p;
+        p.feed("HTTP/1.1 200 OK\r\nGood: 1\r\nHalf: va");
+        CHECK_THROWS_AS(p.finish_eof(), ProtocolError);
+        CHECK(fields(p.headers()) == std::vector<std::pair<std::string, std::string>>{{"Good", "1"}});
+    }
+
     TEST_CASE("strict by choice: bare LF header lines are rejected (llhttp lenient_headers stays off)") {
         auto o = whole("HTTP/1.1 200 OK\nX: a\nContent-Length: 0\n\n", false);
         CHECK(o.error.find("malformed HTTP response") == 0);
