@@ -141,7 +141,8 @@ public:
     }
     ~ClientCore() { close(); }
 
-    static Task<HTTPResponse> run(std::shared_ptr<ClientCore> self, HTTPRequest request);
+    // `request` is the caller's own (defaults applied); it becomes HTTPResponse::request of the first hop.
+    static Task<HTTPResponse> run(std::shared_ptr<ClientCore> self, std::shared_ptr<HTTPRequest> request);
 
     void close() {
         closed_ = true;
@@ -154,11 +155,10 @@ public:
         pool_.close_all();
     }
 
-    HTTPRequest with_defaults(HTTPRequest request) const {
+    void apply_defaults(HTTPRequest& request) const {
         for (const auto& [name, value] : options_.defaults.headers)
             if (!request.headers.contains(name)) request.headers.add(name, value);
         if (request.user_agent.empty()) request.user_agent = options_.defaults.user_agent;
-        return request;
     }
 
     IOLoop& loop_;
@@ -191,8 +191,9 @@ private:
     // Writes the pool key of a request into `key` (a reused buffer: a keep-alive lookup allocates nothing).
     static void pool_key(const HTTPRequest& request, const URL& url, std::string& key);
     std::shared_ptr<const TlsContext> tls_context(const HTTPRequest& request);
-    Task<HTTPResponse> fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
-                                 TimePoint deadline, TimeInfo& times);
+    // One hop: fills `response` in place (code, reason, headers, body, trailers, first_byte).
+    Task<void> fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
+                         TimePoint deadline, TimeInfo& times, HTTPResponse& response);
     Task<std::unique_ptr<Connection>> open_connection(const HTTPRequest& request, const URL& url,
                                                       std::string key, TimePoint request_deadline,
                                                       TimeInfo& times);
@@ -261,7 +262,8 @@ void ClientCore::pool_key(const HTTPRequest& request, const URL& url, std::strin
         add_proxy();
         return;
     }
-    key.append(url.scheme).append("://").append(url.host_port());
+    key.append(url.scheme).append("://");
+    append_host_port(key, url);
     if (proxied) {
         key.append("|via ");
         add_proxy();
@@ -379,9 +381,8 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
     co_return std::make_unique<Connection>(std::move(stream), std::move(key));
 }
 
-Task<HTTPResponse> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url,
-                                         const ExchangeOptions& options, TimePoint deadline,
-                                         TimeInfo& times) {
+Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
+                                 TimePoint deadline, TimeInfo& times, HTTPResponse& response) {
     for (int attempt = 0;; ++attempt) {
         pool_key(request, url, key_scratch_);
         std::unique_ptr<Connection> connection;
@@ -398,9 +399,8 @@ Task<HTTPResponse> ClientCore::fetch_hop(const HTTPRequest& request, const URL& 
                              request.request_timeout, "before the response was complete", request);
         std::exception_ptr error;
         bool stale = false;
-        HTTPResponse response;
         try {
-            response = co_await connection->exchange(request, url, options);
+            co_await connection->exchange(request, url, options, response);
         } catch (const StaleConnectionError&) {
             stale = true;
             error = std::current_exception();
@@ -414,6 +414,7 @@ Task<HTTPResponse> ClientCore::fetch_hop(const HTTPRequest& request, const URL& 
             if (stale) {
                 if (attempt == 0 && retryable_when_stale(request)) {
                     ++stats_.stale_retries;
+                    response = HTTPResponse{};
                     continue;
                 }
                 try {
@@ -434,25 +435,25 @@ Task<HTTPResponse> ClientCore::fetch_hop(const HTTPRequest& request, const URL& 
         } else {
             connection->close();
         }
-        co_return response;
+        co_return;
     }
 }
 
 // ------------------------------------------------------------------------------------------ fetch
 
-Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, HTTPRequest request) {
+Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, std::shared_ptr<HTTPRequest> request) {
     IOLoop& loop = self->loop_;
     const TimePoint started = loop.time();
-    if (self->closed_) throw Error("http::Client is closed (" + what_of(request) + ")");
-    URL url = URL::parse(request.url);
+    if (self->closed_) throw Error("http::Client is closed (" + what_of(*request) + ")");
+    URL url = URL::parse(request->url);
 
-    co_await self->acquire_slot(request);
+    co_await self->acquire_slot(*request);
     Slot slot{*self};
     const TimePoint dequeued = loop.time();
     const TimePoint deadline =
-        request.request_timeout.count() > 0 ? dequeued + request.request_timeout : TimePoint::max();
+        request->request_timeout.count() > 0 ? dequeued + request->request_timeout : TimePoint::max();
 
-    auto current = std::make_shared<HTTPRequest>(std::move(request));
+    std::shared_ptr<HTTPRequest> current = std::move(request);
     std::vector<std::string> visited;  // "METHOD url" of every hop, filled at the first redirect
     int redirects = 0;
     TimeInfo times;
@@ -465,7 +466,8 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, HTTPRequest
                 return is_redirect_code(code) && headers.contains("Location");
             };
         }
-        HTTPResponse response = co_await self->fetch_hop(*current, url, options, deadline, times);
+        HTTPResponse response;
+        co_await self->fetch_hop(*current, url, options, deadline, times, response);
         const bool redirect = current->follow_redirects && is_redirect_code(response.code) &&
                               response.headers.contains("Location");
 
@@ -527,13 +529,16 @@ Client::~Client() {
 }
 
 Task<HTTPResponse> Client::fetch(std::string url) {
-    HTTPRequest request = core_->options_.defaults;
-    request.url = std::move(url);
+    // The request is built once, in its final place (HTTPResponse::request shares it).
+    auto request = std::make_shared<HTTPRequest>(core_->options_.defaults);
+    request->url = std::move(url);
     return detail::ClientCore::run(core_, std::move(request));
 }
 
 Task<HTTPResponse> Client::fetch(HTTPRequest request) {
-    return detail::ClientCore::run(core_, core_->with_defaults(std::move(request)));
+    auto shared = std::make_shared<HTTPRequest>(std::move(request));
+    core_->apply_defaults(*shared);
+    return detail::ClientCore::run(core_, std::move(shared));
 }
 
 void Client::close() {

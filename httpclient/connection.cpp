@@ -77,16 +77,17 @@ Connection::~Connection() {
     if (stream_) stream_->close();
 }
 
-Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& url,
-                                        const ExchangeOptions& options) {
+Task<void> Connection::exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
+                                HTTPResponse& response) {
     auto stream = stream_;  // the stream outlives this task even if the Connection goes first
     const bool reused = requests_ > 0;
     ++requests_;
     reusable_ = false;
 
-    SerializedRequest out = write_request(request, url, {.via_proxy = options.via_proxy, .keep_alive = true});
+    SerializedRequest out;
+    out.head = std::move(head_buffer_);  // its capacity is reused; handed back after a clean exchange
+    write_request_into(out, request, url, {.via_proxy = options.via_proxy, .keep_alive = true});
 
-    HTTPResponse response;
     // Per-exchange state the parser callbacks share with this frame. The callbacks capture only its
     // address, which fits std::function's inline storage: no allocation per exchange.
     struct State {
@@ -169,7 +170,7 @@ Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& u
     try {
         // --- request
         if (out.expect_continue) {
-            stream->write_buffered(std::move(out.head));
+            stream->write_buffered(std::string_view(out.head));
             co_await stream->flush();
             expect_timer_set = true;
             expect_timer = loop.call_later(kExpectContinueTimeout, [&, stream] {
@@ -183,11 +184,12 @@ Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& u
                 }
             });
         } else if (!out.streamed) {
-            stream->write_buffered(std::move(out.head));  // head and body leave in one writev (corked)
+            // Head and body leave in one writev (corked); the head is copied into the write queue.
+            stream->write_buffered(std::string_view(out.head));
             if (!out.body.empty()) stream->write_buffered(out.body);
             co_await stream->flush();
         } else {
-            stream->write_buffered(std::move(out.head));
+            stream->write_buffered(std::string_view(out.head));
             // One piece in flight at a time, so a large upload is not queued whole.
             while (auto piece = request.body_producer()) {
                 if (piece->empty()) continue;
@@ -262,7 +264,7 @@ Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& u
     }
 
     response.code = parser.code();
-    response.reason = parser.reason();
+    response.reason = parser.take_reason();
     response.headers = parser.take_headers();
     response.trailers = parser.take_trailers();
     if (!st.consumed_encoding.empty()) {
@@ -272,7 +274,7 @@ Task<HTTPResponse> Connection::exchange(const HTTPRequest& request, const URL& u
     }
     reusable_ = parser.keep_alive() && body_sent && buffer.empty() && !stream->closed();
     if (!reusable_) stream->close();
-    co_return response;
+    head_buffer_ = std::move(out.head);
 }
 
 }  // namespace squall::http

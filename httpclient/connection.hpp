@@ -3,7 +3,8 @@
 // over a stream that is already connected (and TLS-wrapped, and tunnelled, when needed).
 //
 //     Connection conn(stream, "http://127.0.0.1:8080");
-//     HTTPResponse resp = co_await conn.exchange(request, URL::parse(request.url), {});
+//     HTTPResponse resp;
+//     co_await conn.exchange(request, URL::parse(request.url), {}, resp);
 //     if (conn.reusable()) pool.put(std::move(conn_ptr));
 //
 // One exchange: the request head and body leave in one writev (a body_producer's pieces follow,
@@ -71,14 +72,18 @@ public:
     bool closed() const noexcept { return stream_->closed(); }
     void close(std::exception_ptr reason = nullptr) { stream_->close(std::move(reason)); }
 
-    // Sends `request` (addressed to `url`, the current hop's URL) and reads the whole response. `request`
-    // and `options` must stay alive until the task completes. Fills code, reason, headers, body,
-    // trailers and time_info.first_byte; the Client fills the rest.
-    Task<HTTPResponse> exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options);
+    // Sends `request` (addressed to `url`, the current hop's URL) and reads the whole response into
+    // `response` (a default-constructed one; filled in place, so the response is never moved between
+    // coroutines). `request`, `options` and `response` must stay alive until the task completes. Fills
+    // code, reason, headers, body, trailers and time_info.first_byte; the Client fills the rest. After an
+    // error `response` holds whatever was read and should be discarded.
+    Task<void> exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
+                        HTTPResponse& response);
 
 private:
     std::shared_ptr<IOStream> stream_;
     std::string pool_key_;
+    std::string head_buffer_;  // request head storage, reused by every exchange
     std::uint64_t requests_ = 0;
     bool reusable_ = false;
 };

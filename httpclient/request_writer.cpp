@@ -43,6 +43,41 @@ void put(std::string& out, std::string_view name, std::string_view value) {
     out += "\r\n";
 }
 
+// Headers the writer adds unless the user set them, as bits of known_header().
+constexpr unsigned kHost = 1u << 0;
+constexpr unsigned kUserAgent = 1u << 1;
+constexpr unsigned kAcceptEncoding = 1u << 2;
+constexpr unsigned kAuthorization = 1u << 3;
+constexpr unsigned kProxyAuthorization = 1u << 4;
+constexpr unsigned kConnection = 1u << 5;
+constexpr unsigned kContentLength = 1u << 6;
+constexpr unsigned kTransferEncoding = 1u << 7;
+constexpr unsigned kExpect = 1u << 8;
+
+unsigned known_header(std::string_view name) noexcept {
+    switch (name.size()) {
+        case 4:
+            return iequals(name, "Host") ? kHost : 0u;
+        case 6:
+            return iequals(name, "Expect") ? kExpect : 0u;
+        case 10:
+            if (iequals(name, "User-Agent")) return kUserAgent;
+            return iequals(name, "Connection") ? kConnection : 0u;
+        case 13:
+            return iequals(name, "Authorization") ? kAuthorization : 0u;
+        case 14:
+            return iequals(name, "Content-Length") ? kContentLength : 0u;
+        case 15:
+            return iequals(name, "Accept-Encoding") ? kAcceptEncoding : 0u;
+        case 17:
+            return iequals(name, "Transfer-Encoding") ? kTransferEncoding : 0u;
+        case 19:
+            return iequals(name, "Proxy-Authorization") ? kProxyAuthorization : 0u;
+        default:
+            return 0;
+    }
+}
+
 bool method_has_body(std::string_view method) {
     return method == "POST" || method == "PUT" || method == "PATCH";
 }
@@ -80,65 +115,80 @@ std::string basic_auth_value(std::string_view username, std::string_view passwor
     return "Basic " + base64_encode(credentials);
 }
 
-SerializedRequest write_request(const HTTPRequest& request, const URL& url,
-                                const RequestWriterOptions& options) {
+void write_request_into(SerializedRequest& out, const HTTPRequest& request, const URL& url,
+                        const RequestWriterOptions& options) {
     const std::string& method = request.method;
     if (!detail::is_token(method)) throw RequestError("invalid HTTP method \"" + printable(method) + "\"");
     if (request.body && request.body_producer) {
         throw RequestError("a request cannot have both body and body_producer");
     }
-    std::string target = url.request_target();
+    std::string& head = out.head;
+    head.clear();
+    if (head.capacity() < 256) head.reserve(256);
+    out.body = {};
+    out.chunked = out.streamed = out.expect_continue = false;
+    head += method;
+    head += ' ';
+    const std::size_t target_start = head.size();
     if (options.via_proxy) {
         // Credentials go in Authorization, never in the absolute-form target the proxy may log.
         URL bare = url;
         bare.username.clear();
         bare.password.clear();
-        target = bare.to_string();
+        head += bare.to_string();
+    } else {
+        head += url.path;
+        if (url.has_query) {
+            head += '?';
+            head += url.query;
+        }
     }
     // The URL parser already rejects control characters; check again because a URL can be built by hand.
-    for (char c : target) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
-            throw RequestError("request target \"" + printable(target) +
+    for (std::size_t i = target_start; i < head.size(); ++i) {
+        auto c = static_cast<unsigned char>(head[i]);
+        if (c <= 0x20 || c == 0x7f) {
+            throw RequestError("request target \"" + printable(std::string_view(head).substr(target_start)) +
                                "\" contains a space or control character");
         }
     }
-    for (const auto& [name, value] : request.headers) check_header(name, value);
+    head += " HTTP/1.1\r\n";
+    // One pass over the user's headers: validate each, and note which of the ones we would add it sets.
+    const HTTPHeaders& user = request.headers;
+    unsigned has = 0;
+    for (const auto& [name, value] : user) {
+        check_header(name, value);
+        has |= known_header(name);
+    }
     for (std::string_view v : {std::string_view(request.user_agent), std::string_view(request.auth_username),
                                std::string_view(request.auth_password)}) {
         if (has_forbidden(v))
             throw RequestError("CR, LF or NUL in user_agent or credentials \"" + printable(v) + "\"");
     }
 
-    const HTTPHeaders& user = request.headers;
-    SerializedRequest out;
-    std::string& head = out.head;
-    head.reserve(256);
-    head += method;
-    head += ' ';
-    head += target;
-    head += " HTTP/1.1\r\n";
-
-    if (!user.contains("Host")) put(head, "Host", url.host_header());
-    if (!user.contains("User-Agent")) {
+    if (!(has & kHost)) {
+        head += "Host: ";
+        detail::append_host_header(head, url);
+        head += "\r\n";
+    }
+    if (!(has & kUserAgent)) {
         put(head, "User-Agent",
             request.user_agent.empty() ? kDefaultUserAgent : std::string_view(request.user_agent));
     }
-    if (request.decompress_response && !user.contains("Accept-Encoding"))
-        put(head, "Accept-Encoding", "gzip");
-    if (!user.contains("Authorization")) {
+    if (request.decompress_response && !(has & kAcceptEncoding)) put(head, "Accept-Encoding", "gzip");
+    if (!(has & kAuthorization)) {
         if (!request.auth_username.empty()) {
             put(head, "Authorization", basic_auth_value(request.auth_username, request.auth_password));
         } else if (!url.username.empty()) {
             put(head, "Authorization", basic_auth_value(url.username, url.password));  // userinfo in the URL
         }
     }
-    if (options.via_proxy && !request.proxy_username.empty() && !user.contains("Proxy-Authorization")) {
+    if (options.via_proxy && !request.proxy_username.empty() && !(has & kProxyAuthorization)) {
         put(head, "Proxy-Authorization", basic_auth_value(request.proxy_username, request.proxy_password));
     }
-    if (!options.keep_alive && !user.contains("Connection")) put(head, "Connection", "close");
+    if (!options.keep_alive && !(has & kConnection)) put(head, "Connection", "close");
 
-    const bool user_length = user.contains("Content-Length");
-    const bool user_te = user.contains("Transfer-Encoding");
+    const bool user_length = (has & kContentLength) != 0;
+    const bool user_te = (has & kTransferEncoding) != 0;
     if (request.body_producer) {
         out.streamed = true;
         if (!user_length) {
@@ -159,10 +209,16 @@ SerializedRequest write_request(const HTTPRequest& request, const URL& url,
     }
     if (request.expect_100_continue && (out.streamed || !out.body.empty())) {
         out.expect_continue = true;
-        if (!user.contains("Expect")) put(head, "Expect", "100-continue");
+        if (!(has & kExpect)) put(head, "Expect", "100-continue");
     }
     for (const auto& [name, value] : user) put(head, name, value);
     head += "\r\n";
+}
+
+SerializedRequest write_request(const HTTPRequest& request, const URL& url,
+                                const RequestWriterOptions& options) {
+    SerializedRequest out;
+    write_request_into(out, request, url, options);
     return out;
 }
 

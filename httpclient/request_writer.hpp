@@ -48,6 +48,10 @@ inline constexpr std::string_view kDefaultUserAgent = "squall/0.1";
 // user set win over the defaults (Host, User-Agent, Accept-Encoding, Connection, Authorization).
 SerializedRequest write_request(const HTTPRequest& request, const URL& url,
                                 const RequestWriterOptions& options = {});
+// The same into `out`, reusing the capacity of out.head (a connection keeps one buffer for its requests,
+// so a keep-alive request allocates nothing for its head). Every field of `out` is overwritten.
+void write_request_into(SerializedRequest& out, const HTTPRequest& request, const URL& url,
+                        const RequestWriterOptions& options = {});
 
 // "CONNECT host:port HTTP/1.1" with Host and, when proxy_username is set, Proxy-Authorization: the head
 // that opens a tunnel through an HTTP proxy for https:// URLs.

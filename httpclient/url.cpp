@@ -1,6 +1,7 @@
 #include "httpclient/url.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 #include "httpclient/errors.hpp"
@@ -37,6 +38,16 @@ bool is_ctl(char c) noexcept {
     return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
 }
 
+// Characters allowed in a registered host name, mapped to lowercase; 0 for the others.
+constexpr std::array<char, 256> kHostChars = [] {
+    std::array<char, 256> t{};
+    for (char c = 'a'; c <= 'z'; ++c) t[static_cast<unsigned char>(c)] = c;
+    for (char c = 'A'; c <= 'Z'; ++c) t[static_cast<unsigned char>(c)] = static_cast<char>(c - 'A' + 'a');
+    for (char c = '0'; c <= '9'; ++c) t[static_cast<unsigned char>(c)] = c;
+    for (char c : {'-', '.', '_'}) t[static_cast<unsigned char>(c)] = c;
+    return t;
+}();
+
 std::string lowercase(std::string_view s) {
     std::string out(s);
     for (char& c : out) {
@@ -47,6 +58,16 @@ std::string lowercase(std::string_view s) {
 
 // Encodes spaces and non-ASCII bytes (which browsers send encoded) and rejects control characters.
 std::string encode_path_or_query(std::string_view url, std::string_view part, const char* what) {
+    // Most targets have nothing to encode or check: copy them as they are.
+    bool plain = true;
+    for (char ch : part) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c <= 0x20 || c >= 0x7f || c == '%') {
+            plain = false;
+            break;
+        }
+    }
+    if (plain) return std::string(part);
     std::string out;
     out.reserve(part.size());
     for (std::size_t i = 0; i < part.size(); ++i) {
@@ -98,19 +119,27 @@ struct Reference {
     bool has_scheme = false, has_authority = false, has_query = false;
 };
 
+// The index of the first '/' or '?' in s (s.size() when none); a plain loop, cheaper than find_first_of.
+std::size_t path_start(std::string_view s) noexcept {
+    std::size_t i = 0;
+    while (i < s.size() && s[i] != '/' && s[i] != '?') ++i;
+    return i;
+}
+
 Reference split_reference(std::string_view s) {
     Reference r;
     if (auto hash = s.find('#'); hash != std::string_view::npos) s = s.substr(0, hash);
-    auto colon = s.find(':');
-    if (colon != std::string_view::npos && colon < s.find_first_of("/?") &&
-        valid_scheme(s.substr(0, colon))) {
+    // A scheme is what precedes a ':' that comes before any '/' or '?'.
+    std::size_t colon = 0;
+    while (colon < s.size() && s[colon] != ':' && s[colon] != '/' && s[colon] != '?') ++colon;
+    if (colon < s.size() && s[colon] == ':' && valid_scheme(s.substr(0, colon))) {
         r.scheme = s.substr(0, colon);
         r.has_scheme = true;
         s.remove_prefix(colon + 1);
     }
     if (s.substr(0, 2) == "//") {
         s.remove_prefix(2);
-        auto end = std::min(s.find_first_of("/?"), s.size());
+        auto end = path_start(s);
         r.authority = s.substr(0, end);
         r.has_authority = true;
         s.remove_prefix(end);
@@ -176,14 +205,19 @@ URL URL::parse(std::string_view text) {
     text = detail::trim_ows(text);
     if (text.empty()) fail(original, "empty URL");
     for (char c : text) {
-        if (c == '\r' || c == '\n' || c == '\0') fail(original, "CR, LF or NUL in URL");
+        // One compare for the common case: CR, LF and NUL are all below 0x0e.
+        if (static_cast<unsigned char>(c) < 0x0e && (c == '\r' || c == '\n' || c == '\0'))
+            fail(original, "CR, LF or NUL in URL");
     }
     Reference r = split_reference(text);
     if (!r.has_scheme) fail(original, "no scheme (expected http:// or https://)");
     URL url;
-    url.scheme = lowercase(r.scheme);
-    if (url.scheme != "http" && url.scheme != "https") {
-        fail(original, "unsupported scheme \"" + url.scheme + "\" (expected http or https)");
+    if (iequals(r.scheme, "http")) {
+        url.scheme = "http";
+    } else if (iequals(r.scheme, "https")) {
+        url.scheme = "https";
+    } else {
+        fail(original, "unsupported scheme \"" + lowercase(r.scheme) + "\" (expected http or https)");
     }
     if (!r.has_authority) fail(original, "no \"//\" and host after the scheme");
 
@@ -217,15 +251,20 @@ URL URL::parse(std::string_view text) {
         }
     } else {
         auto colon = authority.find(':');
-        url.host = lowercase(authority.substr(0, colon));
+        auto name = authority.substr(0, colon);
         if (colon != std::string_view::npos) {
             port_text = authority.substr(colon + 1);
             has_port = true;
         }
-        for (char c : url.host) {
-            if (!(is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_')) {
+        // Lowercased and checked in one pass.
+        url.host.resize(name.size());
+        for (std::size_t i = 0; i < name.size(); ++i) {
+            char c = name[i];
+            char folded = kHostChars[static_cast<unsigned char>(c)];
+            if (folded == 0) {
                 fail(original, std::string("invalid character '") + (is_ctl(c) ? '?' : c) + "' in host");
             }
+            url.host[i] = folded;
         }
     }
     if (url.host.empty()) fail(original, "empty host");
@@ -259,17 +298,54 @@ std::string URL::request_target() const {
     return target;
 }
 
-std::string URL::host_header() const {
-    std::string out = is_ipv6_literal() ? "[" + host + "]" : host;
-    if (!has_default_port()) {
-        out += ':';
-        out += std::to_string(port);
+namespace detail {
+
+namespace {
+void append_host(std::string& out, const URL& url) {
+    if (url.is_ipv6_literal()) {
+        out += '[';
+        out += url.host;
+        out += ']';
+    } else {
+        out += url.host;
     }
+}
+
+void append_port(std::string& out, std::uint16_t port) {
+    char text[6];
+    char* p = text + sizeof text;
+    unsigned n = port;
+    do {
+        *--p = static_cast<char>('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    *--p = ':';
+    out.append(p, static_cast<std::size_t>(text + sizeof text - p));
+}
+}  // namespace
+
+void append_host_header(std::string& out, const URL& url) {
+    append_host(out, url);
+    if (!url.has_default_port()) append_port(out, url.port);
+}
+
+void append_host_port(std::string& out, const URL& url) {
+    append_host(out, url);
+    append_port(out, url.port);
+}
+
+}  // namespace detail
+
+std::string URL::host_header() const {
+    std::string out;
+    detail::append_host_header(out, *this);
     return out;
 }
 
 std::string URL::host_port() const {
-    return (is_ipv6_literal() ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    std::string out;
+    detail::append_host_port(out, *this);
+    return out;
 }
 
 std::string URL::to_string() const {

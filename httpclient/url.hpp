@@ -54,6 +54,9 @@ struct URL {
 URL resolve(const URL& base, std::string_view reference);
 
 namespace detail {
+// Append URL::host_header() / URL::host_port() to `out` (no temporary string).
+void append_host_header(std::string& out, const URL& url);
+void append_host_port(std::string& out, const URL& url);
 // RFC 3986 section 5.2.4.
 std::string remove_dot_segments(std::string_view path);
 std::string percent_decode(std::string_view s);

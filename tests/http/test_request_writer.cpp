@@ -131,6 +131,46 @@ TEST_SUITE("http_parse") {
         CHECK_FALSE(write(no_body).expect_continue);  // nothing to hold back
     }
 
+    TEST_CASE("write_request_into reuses the head buffer and resets every field") {
+        HTTPRequest post{
+            .url = "http://h/up", .method = "POST", .body = "hello", .expect_100_continue = true};
+        HTTPRequest stream{.url = "http://h/s", .method = "PUT", .body_producer = [] {
+                               return std::optional<std::string>();
+                           }};
+        HTTPRequest get{.url = "http://h:8080/a?b", .headers = {{"Accept-Encoding", "br"}, {"X", "y"}}};
+        SerializedRequest out;
+        for (const HTTPRequest* r : {&post, &stream, &get, &post}) {
+            const char* before = out.head.data();
+            write_request_into(out, *r, URL::parse(r->url));
+            SerializedRequest fresh = write(*r);
+            CHECK(out.head == fresh.head);
+            CHECK(out.body == fresh.body);
+            CHECK(out.chunked == fresh.chunked);
+            CHECK(out.streamed == fresh.streamed);
+            CHECK(out.expect_continue == fresh.expect_continue);
+            if (r != &post) CHECK(out.head.data() == before);  // no reallocation for a small head
+        }
+    }
+
+    TEST_CASE("user headers are recognised case-insensitively whatever their position") {
+        HTTPRequest r{.url = "http://h/",
+                      .method = "POST",
+                      .headers = {{"X-A", "1"},
+                                  {"CONTENT-LENGTH", "3"},
+                                  {"expect", "nothing"},
+                                  {"connection", "keep-alive"},
+                                  {"AUTHORIZATION", "Bearer t"},
+                                  {"Accept-encoding", "identity"}},
+                      .body = "abc",
+                      .auth_username = "u",
+                      .expect_100_continue = true};
+        auto head = write(r, {.keep_alive = false}).head;
+        CHECK(head ==
+              "POST / HTTP/1.1\r\nHost: h\r\nUser-Agent: squall/0.1\r\nX-A: 1\r\nCONTENT-LENGTH: 3\r\n"
+              "expect: nothing\r\nconnection: keep-alive\r\nAUTHORIZATION: Bearer t\r\n"
+              "Accept-encoding: identity\r\n\r\n");
+    }
+
     TEST_CASE("CR/LF in header names, values, method or target is rejected (header injection)") {
         auto bad = [](HTTPRequest r) {
             try {
