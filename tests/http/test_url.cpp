@@ -55,7 +55,7 @@ TEST_SUITE("http_parse") {
     }
 
     TEST_CASE("bad URLs throw InvalidURLError saying what is wrong") {
-        auto why = [](const char* text) {
+        auto why = [](std::string_view text) {
             try {
                 URL::parse(text);
             } catch (const InvalidURLError& e) {
@@ -78,6 +78,21 @@ TEST_SUITE("http_parse") {
         CHECK(why("http://[::1]x/").find("after the IPv6 literal") != std::string::npos);
         CHECK(why("http://ho st/").find("invalid character ' ' in host") != std::string::npos);
         CHECK(why("http://h/a\r\nX: y").find("CR, LF or NUL") != std::string::npos);
+        // The scan goes eight bytes at a time: a CR, LF or NUL is found at every position, in a word or
+        // in the tail, and neighbouring control bytes are not mistaken for one.
+        const std::string url = "http://example.com/some/longer/path?with=query&and=more";
+        for (std::size_t pos = 0; pos <= url.size(); ++pos) {
+            for (char c : {'\r', '\n', '\0'}) {
+                std::string bad = url;
+                bad.insert(pos, 1, c);
+                CHECK_MESSAGE(why(bad).find("CR, LF or NUL") != std::string::npos, pos);
+            }
+            for (char c : {'\x01', '\x0c', '\x0e', '\x1f', '\x7f'}) {
+                std::string odd = url;
+                odd.insert(pos, 1, c);
+                CHECK_MESSAGE(why(odd).find("CR, LF or NUL") == std::string::npos, pos);
+            }
+        }
         CHECK(why("http://h/a\x01").find("control character in the path") != std::string::npos);
         CHECK(URL::parse("  http://h/  ").path == "/");  // surrounding whitespace is trimmed
     }
