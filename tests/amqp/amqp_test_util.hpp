@@ -3,9 +3,13 @@
 
 #include <chrono>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "amqp/amqp.hpp"
+#include "ioloop/async.hpp"
+#include "iostream/address.hpp"
+#include "iostream/iostream.hpp"
 #include "tests/support/rabbitmq_fixture.hpp"
 
 namespace squall::amqp::test {
@@ -48,6 +52,26 @@ Task<std::exception_ptr> error_of(A awaitable) {
         co_return std::current_exception();
     }
     co_return nullptr;
+}
+
+// rabbitmqctl list_connections' view of `conn`, found by its client-side port: the values of `items`
+// joined by tabs (e.g. {"user", "auth_mechanism"} -> "guest\tPLAIN"), or "" when the broker does not list
+// it within about 2 s.
+inline Task<std::string> broker_connection_info(IOLoop& loop, const Connection& conn,
+                                                std::vector<std::string> items) {
+    const std::string port = std::to_string(SocketAddress(conn.stream()->local_address()).port());
+    std::vector<std::string> args{"list_connections", "peer_port"};
+    args.insert(args.end(), items.begin(), items.end());
+    args.insert(args.end(), {"--quiet", "--no-table-headers"});
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        std::istringstream lines(testing::rabbitmqctl(args));
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.rfind(port + "\t", 0) == 0) co_return line.substr(port.size() + 1);
+        }
+        co_await squall::sleep(loop, std::chrono::milliseconds(200));
+    }
+    co_return std::string();
 }
 
 }  // namespace squall::amqp::test

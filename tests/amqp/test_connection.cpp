@@ -225,19 +225,8 @@ TEST_SUITE("amqp") {
         Future<Message> pending = consumer->next();
 
         // Find the connection's pid by its client-side port and close it.
-        std::string port = std::to_string(SocketAddress(conn->stream()->local_address()).port());
-        std::string pid;
-        for (int i = 0; i < 10 && pid.empty(); ++i) {
-            auto out = testing::rabbitmqctl(
-                {"list_connections", "pid", "peer_port", "--quiet", "--no-table-headers"});
-            std::istringstream lines(out);
-            std::string line;
-            while (std::getline(lines, line)) {
-                auto tab = line.find('\t');
-                if (tab != std::string::npos && line.substr(tab + 1) == port) pid = line.substr(0, tab);
-            }
-            if (pid.empty()) co_await squall::sleep(loop, 200ms);
-        }
+        std::vector<std::string> items{"pid"};  // named: GCC 12 rejects a braced literal list in co_await
+        std::string pid = co_await squall::amqp::test::broker_connection_info(loop, *conn, items);
         REQUIRE(!pid.empty());
         testing::rabbitmqctl({"close_connection", pid, "closed by the squall test"});
         auto e = co_await error_of(pending);
