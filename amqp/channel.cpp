@@ -24,9 +24,14 @@ Future<void> Channel::wait_closed() {
 }
 
 void Channel::throw_if_unusable() const {
-    if (state_ == State::closed) std::rethrow_exception(close_reason_);
-    if (state_ == State::closing) throw UsageError("amqp: channel " + std::to_string(id_) + " is closing");
+    if (state_ == State::closed || state_ == State::closing) [[unlikely]]
+        throw_unusable();
     conn_->check_writable();
+}
+
+void Channel::throw_unusable() const {
+    if (state_ == State::closed) std::rethrow_exception(close_reason_);
+    throw UsageError("amqp: channel " + std::to_string(id_) + " is closing");
 }
 
 template <class M, class Hook>
@@ -227,6 +232,7 @@ Task<std::shared_ptr<Consumer>> Channel::start_consumer(std::string queue, Deliv
         co_await call(std::move(method), {}, {}, true, [&] {
             consumer->tag_ = tag;
             consumers_[tag] = consumer;
+            last_consumer_.reset();
         });
         co_return consumer;
     }
@@ -234,6 +240,7 @@ Task<std::shared_ptr<Consumer>> Channel::start_consumer(std::string queue, Deliv
     // Registered inline as the reply is dispatched, so no delivery after consume-ok can miss it.
     consumer->tag_ = std::move(std::get<spec::BasicConsumeOk>(r.method).consumer_tag);
     consumers_[consumer->tag_] = consumer;
+    last_consumer_.reset();
     co_return consumer;
 }
 
@@ -245,6 +252,7 @@ Task<void> Channel::basic_cancel(std::string consumer_tag, bool nowait) {
     if (it != consumers_.end()) {
         auto consumer = std::move(it->second);
         consumers_.erase(it);
+        last_consumer_.reset();
         consumer->end(std::make_exception_ptr(ConsumerCancelledError(consumer_tag, false)));
     }
 }
@@ -306,20 +314,20 @@ Task<std::optional<Message>> Channel::basic_get(std::string queue, bool no_ack) 
 void Channel::basic_ack(uint64_t delivery_tag, bool multiple) {
     throw_if_unusable();
     append_tag_method_frame(conn_->out_buffer(), id_, spec::BasicAck::kId, delivery_tag, multiple ? 1 : 0);
-    conn_->flush_out();
+    conn_->flush_out_deferrable();
 }
 
 void Channel::basic_nack(uint64_t delivery_tag, NackOptions o) {
     throw_if_unusable();
     append_tag_method_frame(conn_->out_buffer(), id_, spec::BasicNack::kId, delivery_tag,
                             static_cast<uint8_t>((o.multiple ? 1 : 0) | (o.requeue ? 2 : 0)));
-    conn_->flush_out();
+    conn_->flush_out_deferrable();
 }
 
 void Channel::basic_reject(uint64_t delivery_tag, bool requeue) {
     throw_if_unusable();
     append_tag_method_frame(conn_->out_buffer(), id_, spec::BasicReject::kId, delivery_tag, requeue ? 1 : 0);
-    conn_->flush_out();
+    conn_->flush_out_deferrable();
 }
 
 Task<void> Channel::basic_recover(bool requeue) {

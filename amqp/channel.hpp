@@ -186,6 +186,10 @@ public:
 
     // nullopt for basic.get-empty.
     Task<std::optional<Message>> basic_get(std::string queue, bool no_ack = false);
+    // ack, nack and reject are written without waiting. Called from a delivery callback (or anything the
+    // connection's reader runs), they leave together once the reader has handled every frame it has
+    // buffered, before it waits for more: one write for a batch of deliveries. Anything else written
+    // meanwhile on the connection takes them along first, so the order on the wire is the call order.
     void basic_ack(uint64_t delivery_tag, bool multiple = false);
     void basic_nack(uint64_t delivery_tag, NackOptions options = {});
     void basic_reject(uint64_t delivery_tag, bool requeue);
@@ -222,11 +226,12 @@ private:
     };
     // Content being assembled: the method that announced it, then header, then body frames. The message
     // is decoded in place into a recycled Message (see take_message).
+    // Kept in place between messages (receiving_ says whether one is being assembled).
     struct Incoming {
-        enum class Kind { deliver, get_ok, ret } kind;
+        enum class Kind { deliver, get_ok, ret } kind = Kind::deliver;
         std::unique_ptr<Message> message;
-        uint16_t reply_code = 0;
-        std::string reply_text;
+        uint16_t reply_code = 0;  // basic.return
+        std::string reply_text;   // basic.return
         uint64_t body_size = 0;
         bool have_header = false;
     };
@@ -254,12 +259,16 @@ private:
     template <class M>
     void send(const M& method);  // amqp/detail/channel_send.hpp
     void throw_if_unusable() const;
+    [[noreturn]] void throw_unusable() const;
     Task<std::shared_ptr<Consumer>> start_consumer(std::string queue, DeliveryCallback callback,
                                                    ConsumeOptions options);
 
     // --- from the connection's reader
-    bool expecting_content() const noexcept { return incoming_.has_value(); }
+    bool expecting_content() const noexcept { return receiving_; }
     void handle_method(spec::MethodId id, std::string_view payload);
+    // basic.deliver, decoded straight into a recycled Message.
+    void handle_deliver(std::string_view payload);
+    void begin_content(Incoming::Kind kind, std::unique_ptr<Message> message);
     void handle_header(std::string_view payload);
     void handle_body(std::string_view payload);
     void complete_content();
@@ -286,9 +295,13 @@ private:
     std::optional<PendingReply> pending_;
     std::optional<Promise<void>> close_ok_;
 
-    std::optional<Incoming> incoming_;
+    Incoming incoming_;
+    bool receiving_ = false;
     std::unique_ptr<Message> spare_message_;
     std::unordered_map<std::string, std::shared_ptr<Consumer>> consumers_;
+    // The consumer of the previous delivery (deliveries mostly come in runs for one consumer), so the
+    // map is searched only when the tag changes. Reset whenever consumers_ loses an entry.
+    std::shared_ptr<Consumer> last_consumer_;
     std::function<void(ReturnedMessage&&)> on_return_;
     uint64_t next_consumer_tag_ = 1;
 

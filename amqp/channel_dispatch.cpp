@@ -1,5 +1,8 @@
 // Channel: what the connection's reader hands to a channel (methods, content frames) and the end of a
 // channel (finish).
+#include <bit>
+#include <cstring>
+
 #include "amqp/channel.hpp"
 #include "amqp/connection.hpp"
 #include "amqp/detail/channel_send.hpp"
@@ -11,24 +14,79 @@ namespace squall::amqp {
 
 using spec::MethodId;
 
+namespace {
+
+// Overwrites `dst` only when it differs: a recycled Message mostly gets the same consumer tag, exchange
+// and routing key as the one before.
+inline void assign_if_changed(std::string& dst, std::string_view src) {
+    if (std::string_view(dst) != src) dst.assign(src);
+}
+
+inline uint64_t load_be64(const unsigned char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    return v;
+}
+
+}  // namespace
+
+void Channel::begin_content(Incoming::Kind kind, std::unique_ptr<Message> message) {
+    incoming_.kind = kind;
+    incoming_.message = std::move(message);
+    incoming_.body_size = 0;
+    incoming_.have_header = false;
+    receiving_ = true;
+}
+
+void Channel::handle_deliver(std::string_view payload) {
+    // method id (4), consumer-tag (shortstr), delivery-tag (u64), redelivered (bit octet), exchange
+    // (shortstr), routing-key (shortstr): bounds-checked here without a Reader; anything malformed goes
+    // to the Reader below for its precise FrameError.
+    const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
+    const size_t n = payload.size();
+    size_t at = 4;
+    if (at < n) {
+        const size_t tag_at = at + 1, tag_len = p[at];
+        at = tag_at + tag_len;
+        if (at + 9 < n) {
+            const uint64_t delivery_tag = load_be64(p + at);
+            const bool redelivered = (p[at + 8] & 1) != 0;
+            at += 9;
+            const size_t exchange_at = at + 1, exchange_len = p[at];
+            at = exchange_at + exchange_len;
+            if (at < n) {
+                const size_t key_at = at + 1, key_len = p[at];
+                if (key_at + key_len == n) {
+                    std::unique_ptr<Message> m = take_message();
+                    assign_if_changed(m->consumer_tag, payload.substr(tag_at, tag_len));
+                    m->delivery_tag = delivery_tag;
+                    m->redelivered = redelivered;
+                    assign_if_changed(m->exchange, payload.substr(exchange_at, exchange_len));
+                    assign_if_changed(m->routing_key, payload.substr(key_at, key_len));
+                    m->channel = id_;
+                    begin_content(Incoming::Kind::deliver, std::move(m));
+                    return;
+                }
+            }
+        }
+    }
+    detail::Reader in(payload, spec::BasicDeliver::kName);
+    in.bytes(4, "method id");
+    in.shortstr_view("basic.deliver consumer-tag");
+    in.u64("basic.deliver delivery-tag");
+    in.u8("basic.deliver flags");
+    in.shortstr_view("basic.deliver exchange");
+    in.shortstr_view("basic.deliver routing-key");
+    in.expect_end();
+    throw FrameError("malformed basic.deliver");  // not reached: the Reader threw
+}
+
 void Channel::handle_method(MethodId id, std::string_view payload) {
     switch (id.key()) {
-        case spec::BasicDeliver::kId.key(): {
-            // Decoded in place, without a spec::BasicDeliver in between: the strings go straight into a
-            // recycled Message. Same checks and errors as decode_method_as<BasicDeliver>.
-            detail::Reader in(payload, spec::BasicDeliver::kName);
-            in.bytes(4, "method id");  // the switch matched it
-            std::unique_ptr<Message> m = take_message();
-            m->consumer_tag.assign(in.shortstr_view("basic.deliver consumer-tag"));
-            m->delivery_tag = in.u64("basic.deliver delivery-tag");
-            m->redelivered = (in.u8("basic.deliver flags") & 1) != 0;
-            m->exchange.assign(in.shortstr_view("basic.deliver exchange"));
-            m->routing_key.assign(in.shortstr_view("basic.deliver routing-key"));
-            in.expect_end();
-            m->channel = id_;
-            incoming_.emplace(Incoming{Incoming::Kind::deliver, std::move(m), 0, {}, 0, false});
+        case spec::BasicDeliver::kId.key():
+            handle_deliver(payload);
             return;
-        }
         case spec::BasicGetOk::kId.key(): {
             auto m = spec::decode_method_as<spec::BasicGetOk>(payload);
             if (!pending_ || (pending_->expected[0] != id && pending_->expected[1] != id))
@@ -36,23 +94,26 @@ void Channel::handle_method(MethodId id, std::string_view payload) {
                     spec::kUnexpectedFrame,
                     "basic.get-ok on channel " + std::to_string(id_) + " without a basic.get");
             std::unique_ptr<Message> msg = take_message();
+            msg->consumer_tag.clear();
             msg->delivery_tag = m.delivery_tag;
             msg->redelivered = m.redelivered;
             msg->exchange = std::move(m.exchange);
             msg->routing_key = std::move(m.routing_key);
             msg->message_count = m.message_count;
             msg->channel = id_;
-            incoming_.emplace(Incoming{Incoming::Kind::get_ok, std::move(msg), 0, {}, 0, false});
+            begin_content(Incoming::Kind::get_ok, std::move(msg));
             return;
         }
         case spec::BasicReturn::kId.key(): {
             auto m = spec::decode_method_as<spec::BasicReturn>(payload);
             std::unique_ptr<Message> msg = take_message();
+            msg->consumer_tag.clear();
             msg->exchange = std::move(m.exchange);
             msg->routing_key = std::move(m.routing_key);
             msg->channel = id_;
-            incoming_.emplace(Incoming{Incoming::Kind::ret, std::move(msg), m.reply_code,
-                                       std::move(m.reply_text), 0, false});
+            incoming_.reply_code = m.reply_code;
+            incoming_.reply_text = std::move(m.reply_text);
+            begin_content(Incoming::Kind::ret, std::move(msg));
             return;
         }
         case spec::BasicAck::kId.key(): {
@@ -74,6 +135,7 @@ void Channel::handle_method(MethodId id, std::string_view payload) {
             if (it == consumers_.end()) return;
             auto consumer = std::move(it->second);
             consumers_.erase(it);
+            last_consumer_.reset();
             if (consumer->on_cancel_) {
                 try {
                     consumer->on_cancel_(consumer->tag_);
@@ -116,10 +178,10 @@ void Channel::handle_method(MethodId id, std::string_view payload) {
 }
 
 void Channel::handle_header(std::string_view payload) {
-    if (incoming_->have_header)
+    if (incoming_.have_header)
         conn_->protocol_error(spec::kUnexpectedFrame,
                               "second content header on channel " + std::to_string(id_) + " for one message");
-    Message& message = *incoming_->message;
+    Message& message = *incoming_.message;
     uint64_t body_size = detail::decode_content_header_into(payload, message.properties);
     if (body_size > conn_->options().max_body_size) {
         conn_->protocol_error(spec::kFrameError, "content body of " + std::to_string(body_size) +
@@ -127,26 +189,26 @@ void Channel::handle_header(std::string_view payload) {
                                                      " exceeds max_body_size " +
                                                      std::to_string(conn_->options().max_body_size));
     }
-    incoming_->have_header = true;
-    incoming_->body_size = body_size;
+    incoming_.have_header = true;
+    incoming_.body_size = body_size;
     // One copy of the body: reserved to its announced size, filled from the read buffer frame by frame.
     message.body.reserve(static_cast<size_t>(body_size));
     if (body_size == 0) complete_content();
 }
 
 void Channel::handle_body(std::string_view payload) {
-    if (!incoming_->have_header)
+    if (!incoming_.have_header)
         conn_->protocol_error(
             spec::kUnexpectedFrame,
             "content body frame before the content header on channel " + std::to_string(id_));
-    std::string& body = incoming_->message->body;
-    if (body.size() + payload.size() > incoming_->body_size) {
+    std::string& body = incoming_.message->body;
+    if (body.size() + payload.size() > incoming_.body_size) {
         conn_->protocol_error(spec::kFrameError,
                               "content body on channel " + std::to_string(id_) + " longer than the " +
-                                  std::to_string(incoming_->body_size) + " bytes its header announced");
+                                  std::to_string(incoming_.body_size) + " bytes its header announced");
     }
     body.append(payload);
-    if (body.size() == incoming_->body_size) complete_content();
+    if (body.size() == incoming_.body_size) complete_content();
 }
 
 std::unique_ptr<Message> Channel::take_message() {
@@ -163,31 +225,31 @@ void Channel::recycle_message(std::unique_ptr<Message> m) noexcept {
     else
         m->body.clear();
     m->properties.visit_fields([](std::string_view, auto& field) { field.reset(); });
+    // exchange, routing_key and consumer_tag keep their values: the next content overwrites them (only
+    // when they differ, see handle_deliver).
     m->delivery_tag = 0;
     m->redelivered = false;
-    m->exchange.clear();
-    m->routing_key.clear();
-    m->consumer_tag.clear();
     m->message_count.reset();
     m->channel = 0;
     spare_message_ = std::move(m);
 }
 
 void Channel::complete_content() {
-    Incoming in = std::move(*incoming_);
-    incoming_.reset();
-    switch (in.kind) {
+    receiving_ = false;
+    std::unique_ptr<Message> message = std::move(incoming_.message);
+    switch (incoming_.kind) {
         case Incoming::Kind::deliver:
-            on_deliver(std::move(in.message));
+            on_deliver(std::move(message));
             return;
         case Incoming::Kind::ret:
-            on_return(ReturnedMessage{in.reply_code, std::move(in.reply_text), std::move(*in.message)});
+            on_return(
+                ReturnedMessage{incoming_.reply_code, std::move(incoming_.reply_text), std::move(*message)});
             return;
         case Incoming::Kind::get_ok: {
             if (!pending_) return;  // the channel failed meanwhile
             Promise<Reply> p = std::move(pending_->promise);
             pending_.reset();
-            Message& m = *in.message;
+            Message& m = *message;
             spec::BasicGetOk ok{.delivery_tag = m.delivery_tag,
                                 .redelivered = m.redelivered,
                                 .exchange = m.exchange,
@@ -201,8 +263,14 @@ void Channel::complete_content() {
 
 void Channel::on_deliver(std::unique_ptr<Message> message) {
     if (state_ != State::open) return;  // closing: the broker requeues what it delivered unacked
-    auto it = consumers_.find(message->consumer_tag);
-    if (it == consumers_.end()) {
+    if (!last_consumer_ || last_consumer_->tag_ != message->consumer_tag) {
+        auto it = consumers_.find(message->consumer_tag);
+        if (it != consumers_.end())
+            last_consumer_ = it->second;
+        else
+            last_consumer_.reset();
+    }
+    if (!last_consumer_) {
         // No such consumer (cancelled, or never ours): give the message back (py-amqp does the same).
         log(LogLevel::debug, "amqp: rejecting a delivery for unknown consumer tag '" + message->consumer_tag +
                                  "' on channel " + std::to_string(id_));
@@ -210,7 +278,8 @@ void Channel::on_deliver(std::unique_ptr<Message> message) {
         recycle_message(std::move(message));
         return;
     }
-    auto consumer = it->second;
+    // Kept alive through its callback, which may cancel it.
+    std::shared_ptr<Consumer> consumer = last_consumer_;
     // The Message stays ours: whatever the receiver did not move out of it is reused for the next one.
     consumer->deliver(std::move(*message));
     recycle_message(std::move(message));
@@ -319,7 +388,8 @@ void Channel::finish(std::exception_ptr reason) {
     auto self = shared_from_this();
     state_ = State::closed;
     close_reason_ = reason;
-    incoming_.reset();
+    receiving_ = false;
+    incoming_.message.reset();
     // The id is free again before anyone is resumed (a waiter may open a new channel at once).
     conn_->release_channel(id_);
 
@@ -337,6 +407,7 @@ void Channel::finish(std::exception_ptr reason) {
     }
     auto consumers = std::move(consumers_);
     consumers_.clear();
+    last_consumer_.reset();
     for (auto& [tag, consumer] : consumers) consumer->end(reason);
     if (close_ok_) {
         Promise<void> p = std::move(*close_ok_);

@@ -128,11 +128,9 @@ Task<std::shared_ptr<Connection>> Connection::open(IOLoop& loop, ConnectionOptio
 
 // --- frames out
 
-void Connection::check_writable() const {
-    if (state_ == State::closed || stream_->closed()) {
-        if (close_reason_) std::rethrow_exception(close_reason_);
-        throw ConnectionLostError("the connection is closed");
-    }
+void Connection::throw_not_writable() const {
+    if (close_reason_) std::rethrow_exception(close_reason_);
+    throw ConnectionLostError("the connection is closed");
 }
 
 void Connection::flush_out() {
@@ -161,20 +159,17 @@ Task<void> Connection::read_loop() {
     try {
         for (;;) {
             Buffer& buf = stream_->read_buffer();
-            size_t used = 0;
-            while (state_ != State::closed) {
-                FrameParse p =
-                    parse_frame(std::string_view(buf.data() + used, buf.size() - used), frame_max_);
-                if (!p.complete()) break;
-                used += p.size;
-                handle_frame(*p.frame);
-            }
+            dispatching_ = true;
+            const size_t used = dispatch_frames(std::string_view(buf.data(), buf.size()));
+            end_dispatch();
             if (state_ == State::closed) break;
+            flush_out();  // the acks the batch's handlers deferred
             buf.consume(used);
             co_await stream_->fill();
             last_read_ = loop_.time();
         }
     } catch (const FrameError& e) {
+        end_dispatch();
         // Malformed input: tell the broker why (best effort) and give up on the connection.
         if (state_ != State::closed && !stream_->closed()) {
             try {
@@ -190,6 +185,7 @@ Task<void> Connection::read_loop() {
         }
         failure = std::current_exception();
     } catch (const StreamClosedError& e) {
+        end_dispatch();
         if (state_ == State::closing) {
             // The broker dropped the socket instead of sending close-ok: the close is complete anyway.
             failure = close_reason_;
@@ -199,6 +195,7 @@ Task<void> Connection::read_loop() {
                                     std::current_exception()));
         }
     } catch (...) {
+        end_dispatch();
         failure = std::current_exception();
     }
     if (state_ != State::closed) finish(failure, /*flush=*/true);
@@ -215,6 +212,11 @@ Task<void> Connection::read_loop() {
     resolve_closed_waiters();
 }
 
+void Connection::end_dispatch() noexcept {
+    dispatching_ = false;
+    released_.clear();
+}
+
 void Connection::resolve_closed_waiters() {
     auto waiters = std::move(closed_waiters_);
     closed_waiters_.clear();
@@ -226,8 +228,45 @@ void Connection::protocol_error(uint16_t reply_code, const std::string& what) {
     throw FrameError(what);
 }
 
+size_t Connection::dispatch_frames(std::string_view buffered) {
+    size_t used = 0;
+    while (state_ != State::closed) {
+        FrameParse p = parse_frame(buffered.substr(used), frame_max_);
+        if (!p.complete()) break;
+        used += p.size;
+        handle_frame(*p.frame);
+    }
+    return used;
+}
+
 void Connection::handle_frame(const FrameView& frame) {
     pending_error_code_ = spec::kFrameError;
+    // The common case first: a well-formed frame for an open channel in the state it expects.
+    Channel* ch =
+        frame.channel != 0 && frame.channel < channels_.size() ? channels_[frame.channel].get() : nullptr;
+    if (ch) {
+        const std::string_view payload = frame.payload;
+        if (ch->expecting_content()) {
+            if (frame.type == spec::kFrameBody) {
+                ch->handle_body(payload);
+                return;
+            }
+            if (frame.type == spec::kFrameHeader) {
+                ch->handle_header(payload);
+                return;
+            }
+        } else if (frame.type == spec::kFrameMethod && payload.size() >= 4) {
+            const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
+            ch->handle_method(spec::MethodId{static_cast<uint16_t>(p[0] << 8 | p[1]),
+                                             static_cast<uint16_t>(p[2] << 8 | p[3])},
+                              payload);
+            return;
+        }
+    }
+    handle_other_frame(frame);
+}
+
+void Connection::handle_other_frame(const FrameView& frame) {
     switch (frame.type) {
         case spec::kFrameHeartbeat:
             if (frame.channel != 0 || !frame.payload.empty())
@@ -250,7 +289,6 @@ void Connection::handle_frame(const FrameView& frame) {
                                                            std::to_string(frame.channel) +
                                                            " while a content header or body was expected");
             }
-            auto keep = ch->shared_from_this();
             ch->handle_method(spec::peek_method_id(frame.payload), frame.payload);
             return;
         }
@@ -264,7 +302,6 @@ void Connection::handle_frame(const FrameView& frame) {
                         " frame on channel " + std::to_string(frame.channel) +
                         " without a content method before it");
             }
-            auto keep = ch->shared_from_this();
             if (frame.type == spec::kFrameHeader)
                 ch->handle_header(frame.payload);
             else
@@ -379,7 +416,10 @@ Task<std::shared_ptr<Channel>> Connection::channel(uint16_t id) {
 
 void Connection::release_channel(uint16_t id) {
     if (id < channels_.size() && channels_[id]) {
-        channels_[id].reset();
+        if (dispatching_)
+            released_.push_back(std::move(channels_[id]));  // may be running its frame handler
+        else
+            channels_[id].reset();
         --channel_count_;
         if (id < next_channel_hint_) next_channel_hint_ = id;
     }
@@ -445,6 +485,11 @@ void Connection::finish(std::exception_ptr reason, bool flush) {
     channels_.clear();
     for (auto& ch : channels) {
         if (ch) ch->finish(close_reason_);
+    }
+    if (dispatching_) {
+        for (auto& ch : channels) {
+            if (ch) released_.push_back(std::move(ch));
+        }
     }
     channel_count_ = 0;
     unblocked_.set();  // publishers waiting for unblocked wake up and see the close

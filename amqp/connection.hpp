@@ -17,7 +17,8 @@
 // One reader coroutine per connection parses every complete frame already buffered before it reads
 // again, dispatches by channel and assembles content (method + header + body frames; channels may
 // interleave) with one copy of the body. Writes go to the stream with write_buffered: all the frames of
-// one loop iteration leave in one sendmsg.
+// one loop iteration leave in one sendmsg. Acks (nacks, rejects) made while the reader dispatches a batch
+// of frames wait in the connection's buffer until the batch is handled; any other frame takes them along.
 //
 // Heartbeats: a timer every half interval sends a heartbeat frame when nothing was written since the
 // previous tick (as RabbitMQ does itself), and declares the connection dead (HeartbeatTimeoutError to
@@ -162,20 +163,35 @@ private:
 
     // --- frames in
     Task<void> read_loop();
+    // Handles every complete frame at the start of `buffered`; returns the bytes they occupied.
+    size_t dispatch_frames(std::string_view buffered);
     void handle_frame(const FrameView& frame);
+    // Channel 0, heartbeats and every frame that is an error.
+    void handle_other_frame(const FrameView& frame);
     void handle_connection_method(const FrameView& frame);
     [[noreturn]] void protocol_error(uint16_t reply_code, const std::string& what);
 
     // --- frames out
     // Appends the frames in out_ to the stream (moving large payloads, copying small ones).
     void flush_out();
+    // After an ack, nack or reject: while the reader is dispatching a batch of frames, the frame waits in
+    // out_ and leaves with the batch's other frames once the batch is handled (before the reader waits
+    // again), so a consumer that acks every delivery costs one append per ack, not one stream write.
+    // Any other frame flushes out_ at once, so frames keep their order.
+    void flush_out_deferrable() {
+        if (!dispatching_ || out_.size() >= kDeferredOutLimit) flush_out();
+    }
+    static constexpr size_t kDeferredOutLimit = 64 * 1024;
     template <class M>
     void send_method(uint16_t channel, const M& method) {
         check_writable();
         append_method_frame(out_, channel, method, frame_max_);
         flush_out();
     }
-    void check_writable() const;
+    void check_writable() const {
+        if (state_ == State::closed || stream_->closed()) throw_not_writable();
+    }
+    [[noreturn]] void throw_not_writable() const;
     std::string& out_buffer() noexcept { return out_; }
 
     // --- heartbeats
@@ -191,6 +207,7 @@ private:
     void on_unblocked_frame();
     void release_channel(uint16_t id);
     void resolve_closed_waiters();
+    void end_dispatch() noexcept;
 
     IOLoop& loop_;
     ConnectionOptions options_;
@@ -207,6 +224,10 @@ private:
     FieldTable server_properties_;
 
     std::vector<std::shared_ptr<Channel>> channels_;  // index = channel id; [0] unused
+    // True while the reader hands a batch of buffered frames to channels. Channels released meanwhile
+    // are kept in released_ until the batch ends: a channel may finish inside its own frame handler.
+    bool dispatching_ = false;
+    std::vector<std::shared_ptr<Channel>> released_;
     std::size_t channel_count_ = 0;
     uint16_t next_channel_hint_ = 1;
 

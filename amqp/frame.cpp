@@ -20,28 +20,26 @@ bool known_frame_type(uint8_t type) {
 
 }  // namespace
 
-FrameParse parse_frame(std::string_view buffered, uint32_t frame_max) {
-    if (buffered.size() < kFrameHeaderSize) return FrameParse{std::nullopt, kFrameHeaderSize};
+namespace detail {
+
+void throw_frame_error(std::string_view buffered, uint32_t frame_max) {
     detail::Reader in(buffered, "frame");
     uint8_t type = in.u8("frame type");
     uint16_t channel = in.u16("channel");
     uint32_t payload_size = in.u32("payload size");
     if (!known_frame_type(type)) fail("unknown frame type " + std::to_string(type) + " at offset 0");
-    // size_t arithmetic: payload_size + 8 cannot overflow on a 64-bit size_t.
     size_t total = size_t{payload_size} + kFrameOverhead;
     if (frame_max != 0 && total > frame_max) {
         fail("frame of " + std::to_string(total) + " bytes (type " + std::to_string(type) + ", channel " +
              std::to_string(channel) + ") exceeds frame_max " + std::to_string(frame_max));
     }
-    if (buffered.size() < total) return FrameParse{std::nullopt, total};
     auto end = static_cast<uint8_t>(buffered[total - 1]);
-    if (end != spec::kFrameEnd) {
-        fail("bad frame end octet " + std::to_string(end) + " (expected 206) at offset " +
-             std::to_string(total - 1) + " (type " + std::to_string(type) + ", channel " +
-             std::to_string(channel) + ", payload size " + std::to_string(payload_size) + ")");
-    }
-    return FrameParse{FrameView{type, channel, buffered.substr(kFrameHeaderSize, payload_size)}, total};
+    fail("bad frame end octet " + std::to_string(end) + " (expected 206) at offset " +
+         std::to_string(total - 1) + " (type " + std::to_string(type) + ", channel " +
+         std::to_string(channel) + ", payload size " + std::to_string(payload_size) + ")");
 }
+
+}  // namespace detail
 
 namespace detail {
 

@@ -55,9 +55,29 @@ struct FrameParse {
     bool complete() const { return frame.has_value(); }
 };
 
+namespace detail {
+// Throws the FrameError that describes what is wrong with the frame at the start of `buffered`.
+[[noreturn]] void throw_frame_error(std::string_view buffered, uint32_t frame_max);
+}  // namespace detail
+
 // Parses the frame at the start of `buffered`. Throws FrameError for an unknown frame type, a frame larger
 // than frame_max (detected from the header alone, before its payload arrives) or a bad end octet.
-FrameParse parse_frame(std::string_view buffered, uint32_t frame_max);
+// Inline: the connection's reader calls it once per frame.
+inline FrameParse parse_frame(std::string_view buffered, uint32_t frame_max) {
+    if (buffered.size() < kFrameHeaderSize) return FrameParse{std::nullopt, kFrameHeaderSize};
+    const auto* p = reinterpret_cast<const unsigned char*>(buffered.data());
+    const uint8_t type = p[0];
+    const auto channel = static_cast<uint16_t>(p[1] << 8 | p[2]);
+    const uint32_t payload_size = uint32_t{p[3]} << 24 | uint32_t{p[4]} << 16 | uint32_t{p[5]} << 8 | p[6];
+    // size_t arithmetic: payload_size + 8 cannot overflow on a 64-bit size_t.
+    const size_t total = size_t{payload_size} + kFrameOverhead;
+    const bool known_type = type == spec::kFrameMethod || type == spec::kFrameHeader ||
+                            type == spec::kFrameBody || type == spec::kFrameHeartbeat;
+    if (!known_type || (frame_max != 0 && total > frame_max)) detail::throw_frame_error(buffered, frame_max);
+    if (buffered.size() < total) return FrameParse{std::nullopt, total};
+    if (p[total - 1] != spec::kFrameEnd) detail::throw_frame_error(buffered, frame_max);
+    return FrameParse{FrameView{type, channel, buffered.substr(kFrameHeaderSize, payload_size)}, total};
+}
 
 // Appends one frame around `payload`. Throws FrameError when the frame exceeds frame_max (0: no limit).
 void append_frame(std::string& out, uint8_t type, uint16_t channel, std::string_view payload,

@@ -7,6 +7,15 @@ namespace squall::amqp {
 namespace detail {
 
 uint64_t decode_content_header_into(std::string_view payload, BasicProperties& properties) {
+    // The common case first: class basic, weight 0, no properties (14 bytes, nothing to assign).
+    if (payload.size() == 14) {
+        const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
+        if (p[0] == 0 && p[1] == spec::kClassBasic && p[2] == 0 && p[3] == 0 && p[12] == 0 && p[13] == 0) {
+            uint64_t body_size = 0;
+            for (int i = 4; i < 12; ++i) body_size = body_size << 8 | p[i];
+            return body_size;
+        }
+    }
     Reader in(payload, "content header");
     uint16_t class_id = in.u16("class id");
     if (class_id != spec::kClassBasic) {

@@ -4,9 +4,11 @@
 
 #include <set>
 #include <squall/testing.hpp>
+#include <sstream>
 
 #include "amqp/amqp.hpp"
 #include "coro/gather.hpp"
+#include "coro/start.hpp"
 #include "ioloop/async.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
@@ -225,6 +227,115 @@ TEST_SUITE("amqp") {
         for (size_t i = 1; i < seen.size(); ++i) CHECK(seen[i].delivery_tag == seen[i - 1].delivery_tag + 1);
         co_await consumer->cancel();
         co_await ch->exchange_delete(ex);
+        co_await conn->close();
+    }
+
+    SQUALL_TEST_CASE("acks written in a delivery callback reach the broker with nothing written after them",
+                     40s) {
+        // The reader holds back the acks of a batch of deliveries and writes them once the batch is handled:
+        // they must leave even when the connection writes nothing else afterwards.
+        auto url = testing::amqp_url();
+        if (url.empty()) co_return;
+        auto conn = co_await Connection::open(loop, url);
+        auto ch = co_await conn->channel();
+        auto q = co_await ch->queue_declare(unique_name("acked-in-callback"), {.exclusive = true});
+        co_await ch->basic_qos({.prefetch_count = 100});
+        constexpr int kMessages = 50;
+        for (int i = 0; i < kMessages; ++i) ch->basic_publish("", q.queue, "m" + std::to_string(i));
+        int seen = 0;
+        Event done;
+        auto consumer = co_await ch->basic_consume(q.queue, [&](Message&& m) {
+            ch->basic_ack(m.delivery_tag);
+            if (++seen == kMessages) done.set();
+        });
+        co_await with_timeout(10s, done.wait());
+        // The broker's own count of unacknowledged messages, until it shows every ack (rabbitmqctl is slow
+        // to start, so this is rarely more than one call).
+        std::string line;
+        for (int attempt = 0; attempt < 20; ++attempt) {
+            std::vector<std::string> args{"list_queues",    "name",    "messages_unacknowledged",
+                                          "messages_ready", "--quiet", "--no-table-headers"};
+            std::istringstream out(testing::rabbitmqctl(args));
+            line.clear();
+            for (std::string l; std::getline(out, l);) {
+                if (l.rfind(q.queue + "\t", 0) == 0) line = l;
+            }
+            if (line == q.queue + "\t0\t0") break;
+            co_await sleep(200ms);
+        }
+        CHECK(line == q.queue + "\t0\t0");
+        CHECK(ch->is_open());
+        co_await conn->close();
+    }
+
+    SQUALL_TEST_CASE("acks from a callback precede what the connection writes next: none is lost to a close",
+                     30s) {
+        auto url = testing::amqp_url();
+        if (url.empty()) co_return;
+        auto conn = co_await Connection::open(loop, url);
+        auto ch = co_await conn->channel();
+        auto q = co_await ch->queue_declare(unique_name("ack-then-close"), {.auto_delete = false});
+        co_await ch->basic_qos({.prefetch_count = 100});
+        constexpr int kMessages = 30;
+        for (int i = 0; i < kMessages; ++i) ch->basic_publish("", q.queue, "m" + std::to_string(i));
+        int seen = 0;
+        Event done;
+        auto consumer = co_await ch->basic_consume(q.queue, [&](Message&& m) {
+            ch->basic_ack(m.delivery_tag);
+            if (++seen == kMessages) done.set();
+        });
+        // done resumes this coroutine inside the delivery callback: the channel's close is written while the
+        // acks are still held back, and must follow them on the wire. An unacked message would be requeued
+        // by the close and show as ready.
+        co_await with_timeout(10s, done.wait());
+        co_await ch->close();
+        auto other = co_await conn->channel();
+        QueueDeclareOptions passive{.passive = true};
+        auto state = co_await other->queue_declare(q.queue, std::move(passive));
+        CHECK(state.message_count == 0);
+        CHECK(state.consumer_count == 0);
+        co_await other->queue_delete(q.queue);
+        co_await conn->close();
+    }
+
+    SQUALL_TEST_CASE(
+        "a consumer cancelled (nowait) in its own callback: later deliveries go back to the queue", 30s) {
+        // The channel holds the only reference to the consumer: cancelling it inside its callback must not
+        // destroy the callback while it runs (AddressSanitizer watches this).
+        auto url = testing::amqp_url();
+        if (url.empty()) co_return;
+        auto conn = co_await Connection::open(loop, url);
+        auto ch = co_await conn->channel();
+        auto q = co_await ch->queue_declare(unique_name("self-cancel"), {.auto_delete = false});
+        co_await ch->basic_qos({.prefetch_count = 100});
+        constexpr int kMessages = 10;
+        for (int i = 0; i < kMessages; ++i) ch->basic_publish("", q.queue, "m" + std::to_string(i));
+        int calls = 0;
+        Event first;
+        std::string tag;
+        {
+            auto consumer = co_await ch->basic_consume(q.queue, [&](Message&& m) {
+                if (++calls > 1) return;  // must not happen: the consumer is gone
+                ch->basic_ack(m.delivery_tag);
+                start(ch->basic_cancel(tag, /*nowait=*/true));
+                first.set();
+            });
+            tag = consumer->tag();
+        }
+        co_await with_timeout(10s, first.wait());
+        // The broker delivered more before it saw the cancel: those are rejected with requeue, so all but
+        // the acked one come back to the queue.
+        auto other = co_await conn->channel();
+        uint32_t ready = 0;
+        for (int attempt = 0; attempt < 100 && ready != kMessages - 1; ++attempt) {
+            QueueDeclareOptions passive{.passive = true};
+            ready = (co_await other->queue_declare(q.queue, std::move(passive))).message_count;
+            if (ready != kMessages - 1) co_await sleep(50ms);
+        }
+        CHECK(ready == kMessages - 1);
+        CHECK(calls == 1);
+        CHECK(ch->is_open());
+        co_await other->queue_delete(q.queue);
         co_await conn->close();
     }
 
