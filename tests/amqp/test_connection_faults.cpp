@@ -164,6 +164,28 @@ TEST_SUITE("amqp") {
         co_await expect_frame_error(loop, deliver + frame(spec::kFrameHeader, 1, header), "", 501);
     }
 
+    SQUALL_TEST_CASE("malformed frame: basic.deliver cut short or with bytes after its last argument", 15s) {
+        // Deliveries are decoded on a fast path of their own; a malformed one must still be a FrameError.
+        std::string good;
+        append_method_frame(good, 1,
+                            spec::BasicDeliver{.consumer_tag = "tag",
+                                               .delivery_tag = 7,
+                                               .redelivered = true,
+                                               .exchange = "ex",
+                                               .routing_key = "rk"});
+        std::string payload = good.substr(kFrameHeaderSize, good.size() - kFrameOverhead);
+        // Every proper prefix of the arguments (the method id itself kept whole).
+        for (size_t cut = 5; cut < payload.size(); cut += 3) {
+            co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, payload.substr(0, cut)),
+                                        "basic.deliver", 502);
+        }
+        co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, payload + "x"), "basic.deliver", 502);
+        // A routing key whose length octet runs past the end of the frame.
+        std::string overlong = payload;
+        overlong[overlong.size() - 3] = static_cast<char>(200);
+        co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, overlong), "basic.deliver", 502);
+    }
+
     SQUALL_TEST_CASE("malformed frame: content body without a header", 15s) {
         co_await expect_frame_error(loop, frame(spec::kFrameBody, 1, "xyz"), "without a content method", 505);
     }
