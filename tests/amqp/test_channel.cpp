@@ -43,6 +43,24 @@ FieldTable max_length(int32_t n) {
     return FieldTable{{"x-max-length", n}};
 }
 
+// Publishes `n` messages to `queue` and consumes them with a callback that acks each one; returns once the
+// callback has acked the last. Event resumes its waiter inline, so the caller goes on inside that callback,
+// while the reader still holds the batch's acks back.
+Task<std::shared_ptr<Consumer>> ack_all_in_callback(std::shared_ptr<Channel> ch, std::string queue, int n) {
+    QosOptions qos{.prefetch_count = 100};
+    co_await ch->basic_qos(qos);
+    for (int i = 0; i < n; ++i) ch->basic_publish("", queue, "m" + std::to_string(i));
+    auto seen = std::make_shared<int>(0);
+    auto done = std::make_shared<Event>();
+    Channel* acker = ch.get();
+    auto consumer = co_await ch->basic_consume(queue, [acker, seen, done, n](Message&& m) {
+        acker->basic_ack(m.delivery_tag);
+        if (++*seen == n) done->set();
+    });
+    co_await with_timeout(10s, done->wait());
+    co_return consumer;
+}
+
 }  // namespace
 
 TEST_SUITE("amqp") {
@@ -239,16 +257,7 @@ TEST_SUITE("amqp") {
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare(unique_name("acked-in-callback"), {.exclusive = true});
-        co_await ch->basic_qos({.prefetch_count = 100});
-        constexpr int kMessages = 50;
-        for (int i = 0; i < kMessages; ++i) ch->basic_publish("", q.queue, "m" + std::to_string(i));
-        int seen = 0;
-        Event done;
-        auto consumer = co_await ch->basic_consume(q.queue, [&](Message&& m) {
-            ch->basic_ack(m.delivery_tag);
-            if (++seen == kMessages) done.set();
-        });
-        co_await with_timeout(10s, done.wait());
+        auto consumer = co_await ack_all_in_callback(ch, q.queue, 50);
         // The broker's own count of unacknowledged messages, until it shows every ack (rabbitmqctl is slow
         // to start, so this is rarely more than one call).
         std::string line;
@@ -275,19 +284,10 @@ TEST_SUITE("amqp") {
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare(unique_name("ack-then-close"), {.auto_delete = false});
-        co_await ch->basic_qos({.prefetch_count = 100});
-        constexpr int kMessages = 30;
-        for (int i = 0; i < kMessages; ++i) ch->basic_publish("", q.queue, "m" + std::to_string(i));
-        int seen = 0;
-        Event done;
-        auto consumer = co_await ch->basic_consume(q.queue, [&](Message&& m) {
-            ch->basic_ack(m.delivery_tag);
-            if (++seen == kMessages) done.set();
-        });
-        // done resumes this coroutine inside the delivery callback: the channel's close is written while the
-        // acks are still held back, and must follow them on the wire. An unacked message would be requeued
-        // by the close and show as ready.
-        co_await with_timeout(10s, done.wait());
+        auto consumer = co_await ack_all_in_callback(ch, q.queue, 30);
+        // Still inside the last delivery's callback: the channel's close is written while the acks are held
+        // back, and must follow them on the wire. An unacked message would be requeued by the close and show
+        // as ready.
         co_await ch->close();
         auto other = co_await conn->channel();
         QueueDeclareOptions passive{.passive = true};
