@@ -53,10 +53,12 @@ Task<std::shared_ptr<Consumer>> ack_all_in_callback(std::shared_ptr<Channel> ch,
     auto seen = std::make_shared<int>(0);
     auto done = std::make_shared<Event>();
     Channel* acker = ch.get();
-    auto consumer = co_await ch->basic_consume(queue, [acker, seen, done, n](Message&& m) {
+    // Named first: GCC 12 destroys a lambda temporary inside a co_await expression twice.
+    DeliveryCallback ack = [acker, seen, done, n](Message&& m) {
         acker->basic_ack(m.delivery_tag);
         if (++*seen == n) done->set();
-    });
+    };
+    auto consumer = co_await ch->basic_consume(queue, std::move(ack));
     co_await with_timeout(10s, done->wait());
     co_return consumer;
 }
