@@ -1,12 +1,12 @@
-#include "amqp/channel.hpp"
+#include "squall/amqp/channel.hpp"
 
-#include "amqp/connection.hpp"
-#include "amqp/detail/channel_send.hpp"
-#include "amqp/detail/wire.hpp"
-#include "amqp/errors.hpp"
-#include "amqp/frame.hpp"
-#include "coro/log.hpp"
-#include "ioloop/async.hpp"
+#include "squall/amqp/connection.hpp"
+#include "squall/amqp/detail/channel_send.hpp"
+#include "squall/amqp/detail/wire.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/frame.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace squall::amqp {
 

@@ -46,15 +46,15 @@
 #include <unordered_map>
 #include <vector>
 
-#include "amqp/confirmation.hpp"
-#include "amqp/consumer.hpp"
-#include "amqp/field_table.hpp"
-#include "amqp/message.hpp"
-#include "amqp/properties.hpp"
-#include "amqp/spec.hpp"
-#include "coro/future.hpp"
-#include "coro/locks.hpp"
-#include "coro/task.hpp"
+#include "squall/amqp/confirmation.hpp"
+#include "squall/amqp/consumer.hpp"
+#include "squall/amqp/field_table.hpp"
+#include "squall/amqp/message.hpp"
+#include "squall/amqp/properties.hpp"
+#include "squall/amqp/spec.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/task.hpp"
 
 namespace squall::amqp {
 

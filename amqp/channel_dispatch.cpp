@@ -3,12 +3,12 @@
 #include <bit>
 #include <cstring>
 
-#include "amqp/channel.hpp"
-#include "amqp/connection.hpp"
-#include "amqp/detail/channel_send.hpp"
-#include "amqp/detail/wire.hpp"
-#include "amqp/errors.hpp"
-#include "coro/log.hpp"
+#include "squall/amqp/channel.hpp"
+#include "squall/amqp/connection.hpp"
+#include "squall/amqp/detail/channel_send.hpp"
+#include "squall/amqp/detail/wire.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/coro/log.hpp"
 
 namespace squall::amqp {
 

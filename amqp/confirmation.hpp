@@ -15,7 +15,7 @@
 #include <optional>
 #include <utility>
 
-#include "coro/future.hpp"
+#include "squall/coro/future.hpp"
 
 namespace squall::amqp {
 

@@ -1,15 +1,15 @@
-#include "amqp/connection.hpp"
+#include "squall/amqp/connection.hpp"
 
 #include <algorithm>
 
-#include "amqp/channel.hpp"
-#include "amqp/errors.hpp"
-#include "coro/log.hpp"
-#include "coro/start.hpp"
-#include "ioloop/async.hpp"
-#include "ioloop/periodic_callback.hpp"
-#include "iostream/errors.hpp"
-#include "iostream/tcp_client.hpp"
+#include "squall/amqp/channel.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/ioloop/periodic_callback.hpp"
+#include "squall/iostream/errors.hpp"
+#include "squall/iostream/tcp_client.hpp"
 
 namespace squall::amqp {
 namespace {

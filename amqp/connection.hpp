@@ -48,16 +48,16 @@
 #include <string_view>
 #include <vector>
 
-#include "amqp/field_table.hpp"
-#include "amqp/frame.hpp"
-#include "amqp/spec.hpp"
-#include "amqp/url.hpp"
-#include "coro/future.hpp"
-#include "coro/locks.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
-#include "iostream/iostream.hpp"
-#include "iostream/tls.hpp"
+#include "squall/amqp/field_table.hpp"
+#include "squall/amqp/frame.hpp"
+#include "squall/amqp/spec.hpp"
+#include "squall/amqp/url.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
+#include "squall/iostream/iostream.hpp"
+#include "squall/iostream/tls.hpp"
 
 namespace squall {
 class PeriodicCallback;

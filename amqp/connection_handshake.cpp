@@ -2,9 +2,9 @@
 #include <algorithm>
 #include <cctype>
 
-#include "amqp/connection.hpp"
-#include "amqp/errors.hpp"
-#include "iostream/errors.hpp"
+#include "squall/amqp/connection.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/iostream/errors.hpp"
 
 namespace squall::amqp {
 namespace {

@@ -1,7 +1,7 @@
-#include "amqp/consumer.hpp"
+#include "squall/amqp/consumer.hpp"
 
-#include "amqp/channel.hpp"
-#include "coro/log.hpp"
+#include "squall/amqp/channel.hpp"
+#include "squall/coro/log.hpp"
 
 namespace squall::amqp {
 

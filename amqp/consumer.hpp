@@ -22,9 +22,9 @@
 #include <optional>
 #include <string>
 
-#include "amqp/message.hpp"
-#include "coro/future.hpp"
-#include "coro/task.hpp"
+#include "squall/amqp/message.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/task.hpp"
 
 namespace squall::amqp {
 

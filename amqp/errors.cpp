@@ -1,8 +1,8 @@
-#include "amqp/errors.hpp"
+#include "squall/amqp/errors.hpp"
 
 #include <string_view>
 
-#include "amqp/spec.hpp"
+#include "squall/amqp/spec.hpp"
 
 namespace squall::amqp {
 namespace {

@@ -1,10 +1,10 @@
-#include "amqp/field_table.hpp"
+#include "squall/amqp/field_table.hpp"
 
 #include <bit>
 #include <string>
 
-#include "amqp/detail/wire.hpp"
-#include "amqp/errors.hpp"
+#include "squall/amqp/detail/wire.hpp"
+#include "squall/amqp/errors.hpp"
 
 namespace squall::amqp {
 

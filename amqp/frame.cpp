@@ -1,10 +1,10 @@
-#include "amqp/frame.hpp"
+#include "squall/amqp/frame.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-#include "amqp/detail/wire.hpp"
-#include "amqp/errors.hpp"
+#include "squall/amqp/detail/wire.hpp"
+#include "squall/amqp/errors.hpp"
 
 namespace squall::amqp {
 namespace {

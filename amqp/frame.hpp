@@ -31,8 +31,8 @@
 #include <string>
 #include <string_view>
 
-#include "amqp/properties.hpp"
-#include "amqp/spec.hpp"
+#include "squall/amqp/properties.hpp"
+#include "squall/amqp/spec.hpp"
 
 namespace squall::amqp {
 

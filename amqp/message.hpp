@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "amqp/properties.hpp"
+#include "squall/amqp/properties.hpp"
 
 namespace squall::amqp {
 

@@ -1,6 +1,6 @@
-#include "amqp/properties.hpp"
+#include "squall/amqp/properties.hpp"
 
-#include "amqp/detail/wire.hpp"
+#include "squall/amqp/detail/wire.hpp"
 
 namespace squall::amqp {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "amqp/spec.hpp"
+#include "squall/amqp/spec.hpp"
 
 namespace squall::amqp {
 

@@ -1,12 +1,12 @@
-#include "amqp/rpc.hpp"
+#include "squall/amqp/rpc.hpp"
 
 #include <random>
 #include <utility>
 
-#include "amqp/connection.hpp"
-#include "amqp/errors.hpp"
-#include "coro/log.hpp"
-#include "coro/start.hpp"
+#include "squall/amqp/connection.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/coro/start.hpp"
 
 namespace squall::amqp {
 

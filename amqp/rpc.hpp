@@ -37,13 +37,13 @@
 #include <string>
 #include <unordered_map>
 
-#include "amqp/channel.hpp"
-#include "amqp/message.hpp"
-#include "coro/errors.hpp"
-#include "coro/future.hpp"
-#include "coro/locks.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/amqp/channel.hpp"
+#include "squall/amqp/message.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::amqp {
 

@@ -21,8 +21,8 @@
 #include <string_view>
 #include <variant>
 
-#include "amqp/detail/wire.hpp"
-#include "amqp/field_table.hpp"
+#include "squall/amqp/detail/wire.hpp"
+#include "squall/amqp/field_table.hpp"
 
 namespace squall::amqp::spec {
 

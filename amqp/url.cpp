@@ -1,10 +1,10 @@
-#include "amqp/url.hpp"
+#include "squall/amqp/url.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <limits>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 
 namespace squall::amqp {
 namespace {

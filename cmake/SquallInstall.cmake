@@ -14,7 +14,8 @@ foreach(m ${squall_modules})
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/squall/${dir}
           FILES_MATCHING PATTERN "*.hpp")
 endforeach()
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/squall DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/include/squall/squall.hpp ${PROJECT_SOURCE_DIR}/include/squall/testing.hpp
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/squall)
 install(TARGETS ${squall_modules} squall squall_options EXPORT squallTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(EXPORT squallTargets NAMESPACE squall:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/squall)
@@ -37,5 +38,5 @@ file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/squall.pc
      "includedir=\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}\n\nName: squall\n"
      "Description: C++20 coroutine async network clients (HTTP/1.1, AMQP 0-9-1)\nVersion: ${PROJECT_VERSION}\n"
      "Requires.private: liburing libpcre2-8 openssl zlib\n"
-     "Libs: -L\${libdir} ${squall_pc_libs}-lpthread\nCflags: -std=c++20 -I\${includedir} -I\${includedir}/squall\n")
+     "Libs: -L\${libdir} ${squall_pc_libs}-lpthread\nCflags: -std=c++20 -I\${includedir}\n")
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/squall.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

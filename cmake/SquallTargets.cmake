@@ -20,16 +20,15 @@ if(SQUALL_SANITIZE)
 endif()
 
 # squall_module(<name> SOURCES ... DEPS ... [PRIVATE_DEPS ...])
-# Defines library target squall_<name> with alias squall::<name>. Headers are included by module path
-# ("coro/task.hpp"), so the repository root is the include root.
+# Defines library target squall_<name> with alias squall::<name>. Headers are included as
+# "squall/<module>/<header>.hpp" everywhere, in the tree and installed: include/ is the one include root
+# (in the tree include/squall/<module> links to the module's folder).
 function(squall_module name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(squall_${name} ${ARG_SOURCES})
   add_library(squall::${name} ALIAS squall_${name})
   target_include_directories(squall_${name} PUBLIC
-    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
-    $<INSTALL_INTERFACE:include/squall>
     $<INSTALL_INTERFACE:include>)
   target_link_libraries(squall_${name} PUBLIC ${ARG_DEPS} PRIVATE squall_options ${ARG_PRIVATE_DEPS})
   set_target_properties(squall_${name} PROPERTIES EXPORT_NAME ${name} OUTPUT_NAME squall_${name})

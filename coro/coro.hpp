@@ -1,11 +1,11 @@
 // Everything in coro/: tasks, futures, gather, start, locks and queues. Knows no event loop.
 #pragma once
 
-#include "coro/errors.hpp"
-#include "coro/function.hpp"
-#include "coro/future.hpp"
-#include "coro/gather.hpp"
-#include "coro/locks.hpp"
-#include "coro/queue.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/coro/function.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/queue.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"

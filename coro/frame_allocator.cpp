@@ -1,4 +1,4 @@
-#include "coro/frame_allocator.hpp"
+#include "squall/coro/frame_allocator.hpp"
 
 #include <new>
 

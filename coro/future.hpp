@@ -29,10 +29,10 @@
 #include <variant>
 #include <vector>
 
-#include "coro/errors.hpp"
-#include "coro/frame_allocator.hpp"
-#include "coro/function.hpp"
-#include "coro/log.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/coro/frame_allocator.hpp"
+#include "squall/coro/function.hpp"
+#include "squall/coro/log.hpp"
 
 namespace squall {
 

@@ -18,8 +18,8 @@
 #include <variant>
 #include <vector>
 
-#include "coro/start.hpp"
-#include "coro/task.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
 
 namespace squall {
 namespace detail {

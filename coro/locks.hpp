@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <deque>
 
-#include "coro/future.hpp"
+#include "squall/coro/future.hpp"
 
 namespace squall {
 

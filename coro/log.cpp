@@ -1,12 +1,12 @@
-#include "coro/log.hpp"
+#include "squall/coro/log.hpp"
 
 #include <cstdio>
 #include <exception>
 #include <string>
 #include <utility>
 
-#include "coro/future.hpp"
-#include "coro/gather.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/gather.hpp"
 
 namespace squall {
 namespace {

@@ -12,8 +12,8 @@
 #include <optional>
 #include <utility>
 
-#include "coro/errors.hpp"
-#include "coro/future.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/coro/future.hpp"
 
 namespace squall {
 

@@ -8,9 +8,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "coro/frame_allocator.hpp"
-#include "coro/future.hpp"
-#include "coro/task.hpp"
+#include "squall/coro/frame_allocator.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/task.hpp"
 
 namespace squall {
 namespace detail {

@@ -14,7 +14,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "coro/frame_allocator.hpp"
+#include "squall/coro/frame_allocator.hpp"
 
 namespace squall {
 

@@ -1,4 +1,4 @@
-#include "httpclient/client.hpp"
+#include "squall/httpclient/client.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -6,17 +6,17 @@
 #include <utility>
 #include <vector>
 
-#include "coro/future.hpp"
-#include "httpclient/connection.hpp"
-#include "httpclient/errors.hpp"
-#include "httpclient/pool.hpp"
-#include "httpclient/request_writer.hpp"
-#include "httpclient/response_parser.hpp"
-#include "httpclient/url.hpp"
-#include "ioloop/async.hpp"
-#include "iostream/resolver.hpp"
-#include "iostream/tcp_client.hpp"
-#include "iostream/tls.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/httpclient/connection.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/pool.hpp"
+#include "squall/httpclient/request_writer.hpp"
+#include "squall/httpclient/response_parser.hpp"
+#include "squall/httpclient/url.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/iostream/resolver.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/iostream/tls.hpp"
 
 namespace squall::http {
 namespace detail {

@@ -52,10 +52,10 @@
 #include <memory>
 #include <string>
 
-#include "coro/task.hpp"
-#include "httpclient/request.hpp"
-#include "httpclient/response.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/httpclient/request.hpp"
+#include "squall/httpclient/response.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::http {
 

@@ -1,4 +1,4 @@
-#include "httpclient/connection.hpp"
+#include "squall/httpclient/connection.hpp"
 
 #include <cerrno>
 #include <optional>
@@ -6,11 +6,11 @@
 #include <string_view>
 #include <utility>
 
-#include "httpclient/decompressor.hpp"
-#include "httpclient/errors.hpp"
-#include "httpclient/request_writer.hpp"
-#include "httpclient/response_parser.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/httpclient/decompressor.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/request_writer.hpp"
+#include "squall/httpclient/response_parser.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::http {
 

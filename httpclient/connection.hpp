@@ -24,13 +24,13 @@
 #include <memory>
 #include <string>
 
-#include "coro/task.hpp"
-#include "httpclient/headers.hpp"
-#include "httpclient/request.hpp"
-#include "httpclient/response.hpp"
-#include "httpclient/url.hpp"
-#include "iostream/errors.hpp"
-#include "iostream/iostream.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/httpclient/headers.hpp"
+#include "squall/httpclient/request.hpp"
+#include "squall/httpclient/response.hpp"
+#include "squall/httpclient/url.hpp"
+#include "squall/iostream/errors.hpp"
+#include "squall/iostream/iostream.hpp"
 
 namespace squall::http {
 

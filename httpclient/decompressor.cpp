@@ -1,11 +1,11 @@
-#include "httpclient/decompressor.hpp"
+#include "squall/httpclient/decompressor.hpp"
 
 #include <zlib.h>
 
 #include <string>
 
-#include "httpclient/errors.hpp"
-#include "httpclient/headers.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/headers.hpp"
 
 namespace squall::http {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <utility>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 
 namespace squall::http {
 

@@ -1,8 +1,8 @@
-#include "httpclient/headers.hpp"
+#include "squall/httpclient/headers.hpp"
 
 #include <algorithm>
 
-#include "httpclient/errors.hpp"
+#include "squall/httpclient/errors.hpp"
 
 namespace squall::http {
 

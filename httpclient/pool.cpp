@@ -1,4 +1,4 @@
-#include "httpclient/pool.hpp"
+#include "squall/httpclient/pool.hpp"
 
 #include <sys/socket.h>
 

@@ -23,8 +23,8 @@
 #include <string_view>
 #include <vector>
 
-#include "httpclient/connection.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/httpclient/connection.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::http {
 

@@ -1,6 +1,6 @@
-#include "httpclient/request_writer.hpp"
+#include "squall/httpclient/request_writer.hpp"
 
-#include "httpclient/errors.hpp"
+#include "squall/httpclient/errors.hpp"
 
 namespace squall::http {
 

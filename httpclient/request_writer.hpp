@@ -18,8 +18,8 @@
 #include <string>
 #include <string_view>
 
-#include "httpclient/request.hpp"
-#include "httpclient/url.hpp"
+#include "squall/httpclient/request.hpp"
+#include "squall/httpclient/url.hpp"
 
 namespace squall::http {
 

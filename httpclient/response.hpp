@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "httpclient/headers.hpp"
-#include "httpclient/request.hpp"
+#include "squall/httpclient/headers.hpp"
+#include "squall/httpclient/request.hpp"
 
 namespace squall::http {
 

@@ -1,4 +1,4 @@
-#include "httpclient/response_parser.hpp"
+#include "squall/httpclient/response_parser.hpp"
 
 #include <llhttp.h>
 
@@ -7,8 +7,8 @@
 #include <string>
 #include <utility>
 
-#include "coro/frame_allocator.hpp"
-#include "httpclient/errors.hpp"
+#include "squall/coro/frame_allocator.hpp"
+#include "squall/httpclient/errors.hpp"
 
 // The Content-Length takeover below relies on llhttp 8.1's header_state numbering; re-check it (and the
 // tests) before moving to another llhttp version.

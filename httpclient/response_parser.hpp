@@ -35,7 +35,7 @@
 #include <string>
 #include <string_view>
 
-#include "httpclient/headers.hpp"
+#include "squall/httpclient/headers.hpp"
 
 namespace squall::http {
 

@@ -1,12 +1,12 @@
-#include "httpclient/url.hpp"
+#include "squall/httpclient/url.hpp"
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstring>
 
-#include "httpclient/errors.hpp"
-#include "httpclient/headers.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/headers.hpp"
 
 namespace squall::http {
 

@@ -1,4 +1,4 @@
-#include "ioloop/async.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace squall::detail {
 

@@ -12,11 +12,11 @@
 #include <type_traits>
 #include <utility>
 
-#include "coro/future.hpp"
-#include "coro/log.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "ioloop/detail/op_list.hpp"
-#include "ioloop/detail/poller.hpp"
+#include "squall/ioloop/detail/op_list.hpp"
+#include "squall/ioloop/detail/poller.hpp"
 
 namespace squall::detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "ioloop/ioloop.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 #include <unistd.h>
 
@@ -7,8 +7,8 @@
 #include <cstring>
 #include <string>
 
-#include "coro/log.hpp"
-#include "ioloop/detail/poller.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/ioloop/detail/poller.hpp"
 
 namespace squall {
 namespace {

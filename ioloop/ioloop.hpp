@@ -24,13 +24,13 @@
 #include <thread>
 #include <vector>
 
-#include "coro/errors.hpp"
-#include "coro/function.hpp"
-#include "coro/future.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
-#include "ioloop/io_op.hpp"
-#include "ioloop/timer_queue.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/coro/function.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/io_op.hpp"
+#include "squall/ioloop/timer_queue.hpp"
 
 namespace squall {
 

@@ -1,10 +1,10 @@
-#include "ioloop/periodic_callback.hpp"
+#include "squall/ioloop/periodic_callback.hpp"
 
 #include <exception>
 #include <string>
 
-#include "coro/log.hpp"
-#include "coro/start.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/coro/start.hpp"
 
 namespace squall {
 

@@ -11,9 +11,9 @@
 #include <memory>
 #include <type_traits>
 
-#include "coro/function.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/function.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall {
 

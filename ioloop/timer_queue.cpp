@@ -1,4 +1,4 @@
-#include "ioloop/timer_queue.hpp"
+#include "squall/ioloop/timer_queue.hpp"
 
 #include <algorithm>
 

@@ -9,7 +9,7 @@
 #include <optional>
 #include <vector>
 
-#include "coro/function.hpp"
+#include "squall/coro/function.hpp"
 
 namespace squall {
 

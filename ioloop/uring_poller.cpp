@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "ioloop/detail/poller.hpp"
+#include "squall/ioloop/detail/poller.hpp"
 
 namespace squall::detail {
 namespace {

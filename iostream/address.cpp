@@ -1,4 +1,4 @@
-#include "iostream/address.hpp"
+#include "squall/iostream/address.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 
 namespace squall {
 

@@ -1,4 +1,4 @@
-#include "iostream/buffer.hpp"
+#include "squall/iostream/buffer.hpp"
 
 #include <string.h>  // memmem (GNU)
 #include <cstdint>

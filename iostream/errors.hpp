@@ -4,7 +4,7 @@
 #include <exception>
 #include <string>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 
 namespace squall {
 

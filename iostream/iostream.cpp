@@ -1,4 +1,4 @@
-#include "iostream/iostream.hpp"
+#include "squall/iostream/iostream.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

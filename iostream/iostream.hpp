@@ -32,15 +32,15 @@
 #include <string_view>
 #include <utility>
 
-#include "coro/function.hpp"
-#include "coro/future.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
-#include "iostream/buffer.hpp"
-#include "iostream/errors.hpp"
-#include "iostream/regex.hpp"
-#include "iostream/tls.hpp"
-#include "iostream/write_queue.hpp"
+#include "squall/coro/function.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
+#include "squall/iostream/buffer.hpp"
+#include "squall/iostream/errors.hpp"
+#include "squall/iostream/regex.hpp"
+#include "squall/iostream/tls.hpp"
+#include "squall/iostream/write_queue.hpp"
 
 namespace squall {
 

@@ -1,11 +1,11 @@
-#include "iostream/protocol.hpp"
+#include "squall/iostream/protocol.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <utility>
 
-#include "coro/log.hpp"
-#include "coro/start.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/coro/start.hpp"
 
 namespace squall {
 

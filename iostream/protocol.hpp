@@ -34,12 +34,12 @@
 #include <string>
 #include <string_view>
 
-#include "coro/errors.hpp"
-#include "ioloop/ioloop.hpp"
-#include "iostream/address.hpp"
-#include "iostream/iostream.hpp"
-#include "iostream/tcp_client.hpp"
-#include "iostream/tcp_server.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/ioloop/ioloop.hpp"
+#include "squall/iostream/address.hpp"
+#include "squall/iostream/iostream.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/iostream/tcp_server.hpp"
 
 namespace squall {
 

@@ -30,7 +30,7 @@
 #include <string_view>
 #include <utility>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 
 namespace squall {
 

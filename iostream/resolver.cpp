@@ -1,4 +1,4 @@
-#include "iostream/resolver.hpp"
+#include "squall/iostream/resolver.hpp"
 
 #include <netdb.h>
 

@@ -27,11 +27,11 @@
 #include <thread>
 #include <vector>
 
-#include "coro/errors.hpp"
-#include "coro/future.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
-#include "iostream/address.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
+#include "squall/iostream/address.hpp"
 
 namespace squall {
 

@@ -1,4 +1,4 @@
-#include "iostream/tcp_client.hpp"
+#include "squall/iostream/tcp_client.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "coro/start.hpp"
-#include "ioloop/async.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace squall {
 

@@ -25,13 +25,13 @@
 #include <optional>
 #include <string>
 
-#include "coro/errors.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
-#include "iostream/address.hpp"
-#include "iostream/iostream.hpp"
-#include "iostream/resolver.hpp"
-#include "iostream/tls.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
+#include "squall/iostream/address.hpp"
+#include "squall/iostream/iostream.hpp"
+#include "squall/iostream/resolver.hpp"
+#include "squall/iostream/tls.hpp"
 
 namespace squall {
 

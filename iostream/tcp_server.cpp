@@ -1,4 +1,4 @@
-#include "iostream/tcp_server.hpp"
+#include "squall/iostream/tcp_server.hpp"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -11,9 +11,9 @@
 #include <map>
 #include <utility>
 
-#include "coro/log.hpp"
-#include "coro/start.hpp"
-#include "ioloop/async.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace squall {
 

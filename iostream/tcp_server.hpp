@@ -22,12 +22,12 @@
 #include <string>
 #include <vector>
 
-#include "coro/future.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
-#include "iostream/address.hpp"
-#include "iostream/iostream.hpp"
-#include "iostream/tls.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
+#include "squall/iostream/address.hpp"
+#include "squall/iostream/iostream.hpp"
+#include "squall/iostream/tls.hpp"
 
 namespace squall {
 

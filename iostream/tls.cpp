@@ -1,4 +1,4 @@
-#include "iostream/tls.hpp"
+#include "squall/iostream/tls.hpp"
 
 #include <arpa/inet.h>
 #include <openssl/bio.h>

@@ -28,8 +28,8 @@
 #include <string_view>
 #include <vector>
 
-#include "coro/errors.hpp"
-#include "iostream/buffer.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/iostream/buffer.hpp"
 
 struct ssl_st;
 struct ssl_ctx_st;

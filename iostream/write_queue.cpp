@@ -1,4 +1,4 @@
-#include "iostream/write_queue.hpp"
+#include "squall/iostream/write_queue.hpp"
 
 #include <stdexcept>
 #include <utility>

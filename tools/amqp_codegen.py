@@ -141,8 +141,8 @@ def emit_header(spec_path, version, constants, classes):
 #include <string_view>
 #include <variant>
 
-#include "amqp/detail/wire.hpp"
-#include "amqp/field_table.hpp"
+#include "squall/amqp/detail/wire.hpp"
+#include "squall/amqp/field_table.hpp"
 
 namespace squall::amqp::spec {
 """)
@@ -490,7 +490,7 @@ def emit_source(spec_path, classes):
     o = []
     w = o.append
     w(BANNER.format(spec=os.path.basename(spec_path)))
-    w('#include "amqp/spec.hpp"')
+    w('#include "squall/amqp/spec.hpp"')
     w("")
     w("namespace squall::amqp::spec {")
     w("")

@@ -1,8 +1,8 @@
 // Channel::send, shared by channel.cpp and channel_dispatch.cpp (it needs the full Connection).
 #pragma once
 
-#include "amqp/channel.hpp"
-#include "amqp/connection.hpp"
+#include "squall/amqp/channel.hpp"
+#include "squall/amqp/connection.hpp"
 
 namespace squall::amqp {
 

@@ -1,4 +1,4 @@
-#include "amqp/detail/wire.hpp"
+#include "squall/amqp/detail/wire.hpp"
 
 #include <cstdint>
 

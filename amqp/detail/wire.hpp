@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "amqp/errors.hpp"
+#include "squall/amqp/errors.hpp"
 
 namespace squall::amqp::detail {
 

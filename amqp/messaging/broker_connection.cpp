@@ -1,11 +1,11 @@
-#include "amqp/messaging/broker_connection.hpp"
+#include "squall/amqp/messaging/broker_connection.hpp"
 
 #include <algorithm>
 #include <random>
 
-#include "amqp/errors.hpp"
-#include "coro/log.hpp"
-#include "ioloop/async.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace squall::amqp::messaging {
 

@@ -38,13 +38,13 @@
 #include <string_view>
 #include <vector>
 
-#include "amqp/channel.hpp"
-#include "amqp/connection.hpp"
-#include "amqp/messaging/entity.hpp"
-#include "amqp/messaging/retry.hpp"
-#include "coro/locks.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/amqp/channel.hpp"
+#include "squall/amqp/connection.hpp"
+#include "squall/amqp/messaging/entity.hpp"
+#include "squall/amqp/messaging/retry.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::amqp::messaging {
 

@@ -1,9 +1,9 @@
-#include "amqp/messaging/compression.hpp"
+#include "squall/amqp/messaging/compression.hpp"
 
 #include <zlib.h>
 
-#include "amqp/messaging/errors.hpp"
-#include "coro/errors.hpp"
+#include "squall/amqp/messaging/errors.hpp"
+#include "squall/coro/errors.hpp"
 
 namespace squall::amqp::messaging {
 

@@ -1,12 +1,12 @@
-#include "amqp/messaging/consumer.hpp"
+#include "squall/amqp/messaging/consumer.hpp"
 
 #include <algorithm>
 #include <random>
 
-#include "amqp/errors.hpp"
-#include "amqp/messaging/errors.hpp"
-#include "coro/locks.hpp"
-#include "coro/log.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/messaging/errors.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/log.hpp"
 
 namespace squall::amqp::messaging {
 

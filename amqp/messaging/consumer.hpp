@@ -39,12 +39,12 @@
 #include <variant>
 #include <vector>
 
-#include "amqp/channel.hpp"
-#include "amqp/messaging/broker_connection.hpp"
-#include "amqp/messaging/entity.hpp"
-#include "amqp/messaging/message.hpp"
-#include "coro/queue.hpp"
-#include "coro/task.hpp"
+#include "squall/amqp/channel.hpp"
+#include "squall/amqp/messaging/broker_connection.hpp"
+#include "squall/amqp/messaging/entity.hpp"
+#include "squall/amqp/messaging/message.hpp"
+#include "squall/coro/queue.hpp"
+#include "squall/coro/task.hpp"
 
 namespace squall::amqp::messaging {
 

@@ -1,6 +1,6 @@
-#include "amqp/messaging/entity.hpp"
+#include "squall/amqp/messaging/entity.hpp"
 
-#include "amqp/channel.hpp"
+#include "squall/amqp/channel.hpp"
 
 namespace squall::amqp::messaging {
 

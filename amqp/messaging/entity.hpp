@@ -24,8 +24,8 @@
 #include <variant>
 #include <vector>
 
-#include "amqp/field_table.hpp"
-#include "coro/task.hpp"
+#include "squall/amqp/field_table.hpp"
+#include "squall/coro/task.hpp"
 
 namespace squall::amqp {
 class Channel;

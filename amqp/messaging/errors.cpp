@@ -1,10 +1,10 @@
-#include "amqp/messaging/errors.hpp"
+#include "squall/amqp/messaging/errors.hpp"
 
-#include "amqp/errors.hpp"
-#include "amqp/spec.hpp"
-#include "iostream/errors.hpp"
-#include "iostream/resolver.hpp"
-#include "iostream/tcp_client.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/spec.hpp"
+#include "squall/iostream/errors.hpp"
+#include "squall/iostream/resolver.hpp"
+#include "squall/iostream/tcp_client.hpp"
 
 namespace squall::amqp::messaging {
 

@@ -13,7 +13,7 @@
 #include <exception>
 #include <string>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 
 namespace squall::amqp::messaging {
 

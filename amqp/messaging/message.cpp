@@ -1,9 +1,9 @@
-#include "amqp/messaging/message.hpp"
+#include "squall/amqp/messaging/message.hpp"
 
-#include "amqp/channel.hpp"
-#include "amqp/errors.hpp"
-#include "amqp/messaging/compression.hpp"
-#include "amqp/messaging/errors.hpp"
+#include "squall/amqp/channel.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/messaging/compression.hpp"
+#include "squall/amqp/messaging/errors.hpp"
 
 namespace squall::amqp::messaging {
 

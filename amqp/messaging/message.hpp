@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "amqp/message.hpp"
+#include "squall/amqp/message.hpp"
 
 namespace squall::amqp {
 class Channel;

@@ -14,16 +14,16 @@
 // low-level subscription and delivery they are built on.
 #pragma once
 
-#include "amqp/messaging/broker_connection.hpp"
-#include "amqp/messaging/compression.hpp"
-#include "amqp/messaging/consumer.hpp"
-#include "amqp/messaging/entity.hpp"
-#include "amqp/messaging/errors.hpp"
-#include "amqp/messaging/message.hpp"
-#include "amqp/messaging/mixins.hpp"
-#include "amqp/messaging/producer.hpp"
-#include "amqp/messaging/retry.hpp"
-#include "amqp/messaging/simple_queue.hpp"
+#include "squall/amqp/messaging/broker_connection.hpp"
+#include "squall/amqp/messaging/compression.hpp"
+#include "squall/amqp/messaging/consumer.hpp"
+#include "squall/amqp/messaging/entity.hpp"
+#include "squall/amqp/messaging/errors.hpp"
+#include "squall/amqp/messaging/message.hpp"
+#include "squall/amqp/messaging/mixins.hpp"
+#include "squall/amqp/messaging/producer.hpp"
+#include "squall/amqp/messaging/retry.hpp"
+#include "squall/amqp/messaging/simple_queue.hpp"
 
 namespace squall::amqp {
 using messaging::Binding;

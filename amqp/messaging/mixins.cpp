@@ -1,7 +1,7 @@
-#include "amqp/messaging/mixins.hpp"
+#include "squall/amqp/messaging/mixins.hpp"
 
-#include "amqp/errors.hpp"
-#include "coro/log.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/coro/log.hpp"
 
 namespace squall::amqp::messaging {
 

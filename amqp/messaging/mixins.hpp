@@ -24,10 +24,10 @@
 #include <memory>
 #include <vector>
 
-#include "amqp/messaging/broker_connection.hpp"
-#include "amqp/messaging/consumer.hpp"
-#include "coro/locks.hpp"
-#include "coro/task.hpp"
+#include "squall/amqp/messaging/broker_connection.hpp"
+#include "squall/amqp/messaging/consumer.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/task.hpp"
 
 namespace squall::amqp::messaging {
 

@@ -1,10 +1,10 @@
-#include "amqp/messaging/producer.hpp"
+#include "squall/amqp/messaging/producer.hpp"
 
 #include <algorithm>
 
-#include "amqp/errors.hpp"
-#include "amqp/messaging/compression.hpp"
-#include "coro/log.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/messaging/compression.hpp"
+#include "squall/coro/log.hpp"
 
 namespace squall::amqp::messaging {
 

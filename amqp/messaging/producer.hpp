@@ -34,13 +34,13 @@
 #include <string>
 #include <vector>
 
-#include "amqp/channel.hpp"
-#include "amqp/message.hpp"
-#include "amqp/messaging/broker_connection.hpp"
-#include "amqp/messaging/entity.hpp"
-#include "amqp/messaging/retry.hpp"
-#include "coro/locks.hpp"
-#include "coro/task.hpp"
+#include "squall/amqp/channel.hpp"
+#include "squall/amqp/message.hpp"
+#include "squall/amqp/messaging/broker_connection.hpp"
+#include "squall/amqp/messaging/entity.hpp"
+#include "squall/amqp/messaging/retry.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/task.hpp"
 
 namespace squall::amqp::messaging {
 

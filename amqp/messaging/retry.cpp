@@ -1,4 +1,4 @@
-#include "amqp/messaging/retry.hpp"
+#include "squall/amqp/messaging/retry.hpp"
 
 #include <algorithm>
 

@@ -23,10 +23,10 @@
 #include <optional>
 #include <type_traits>
 
-#include "amqp/messaging/errors.hpp"
-#include "coro/task.hpp"
-#include "ioloop/async.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/amqp/messaging/errors.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::amqp::messaging {
 

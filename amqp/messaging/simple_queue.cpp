@@ -1,7 +1,7 @@
-#include "amqp/messaging/simple_queue.hpp"
+#include "squall/amqp/messaging/simple_queue.hpp"
 
-#include "coro/queue.hpp"
-#include "ioloop/async.hpp"
+#include "squall/coro/queue.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace squall::amqp::messaging {
 

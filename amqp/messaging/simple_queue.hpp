@@ -18,10 +18,10 @@
 #include <optional>
 #include <string>
 
-#include "amqp/messaging/broker_connection.hpp"
-#include "amqp/messaging/consumer.hpp"
-#include "amqp/messaging/producer.hpp"
-#include "coro/future.hpp"
+#include "squall/amqp/messaging/broker_connection.hpp"
+#include "squall/amqp/messaging/consumer.hpp"
+#include "squall/amqp/messaging/producer.hpp"
+#include "squall/coro/future.hpp"
 
 namespace squall::amqp::messaging {
 

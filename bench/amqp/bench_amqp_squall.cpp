@@ -16,9 +16,9 @@
 #include <deque>
 #include <string>
 
-#include "amqp/amqp.hpp"
+#include "squall/amqp/amqp.hpp"
 #include "bench/http/bench_common.hpp"
-#include "ioloop/async.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace {
 

@@ -32,10 +32,10 @@
 #include <string>
 #include <thread>
 
-#include "amqp/amqp.hpp"
-#include "amqp/messaging/messaging.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/amqp/messaging/messaging.hpp"
 #include "bench/http/bench_common.hpp"
-#include "ioloop/async.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace {
 

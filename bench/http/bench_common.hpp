@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "ioloop/ioloop.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace bench {
 

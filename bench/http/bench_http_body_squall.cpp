@@ -9,8 +9,8 @@
 #include <cstdint>
 
 #include "bench/http/bench_common.hpp"
-#include "httpclient/client.hpp"
-#include "iostream/iostream.hpp"
+#include "squall/httpclient/client.hpp"
+#include "squall/iostream/iostream.hpp"
 
 namespace {
 

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "bench/http/bench_common.hpp"
-#include "coro/gather.hpp"
-#include "httpclient/client.hpp"
-#include "ioloop/async.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/httpclient/client.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace {
 std::uint64_t g_allocs = 0;  // the program is single-threaded apart from the resolver's pool (idle here)

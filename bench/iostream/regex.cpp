@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "bench/iostream/common.hpp"
-#include "iostream/iostream.hpp"
-#include "iostream/regex.hpp"
+#include "squall/iostream/iostream.hpp"
+#include "squall/iostream/regex.hpp"
 
 namespace {
 

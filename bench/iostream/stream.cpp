@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bench/iostream/common.hpp"
-#include "iostream/iostream.hpp"
+#include "squall/iostream/iostream.hpp"
 
 namespace {
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "bench/iostream/common.hpp"
-#include "iostream/iostream.hpp"
-#include "iostream/tls.hpp"
+#include "squall/iostream/iostream.hpp"
+#include "squall/iostream/tls.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "ioloop/ioloop.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::bench {
 

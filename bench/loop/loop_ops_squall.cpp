@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace {
 

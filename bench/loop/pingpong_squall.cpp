@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "bench_util.hpp"
-#include "coro/gather.hpp"
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace {
 

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "amqp/amqp.hpp"
-#include "amqp/rpc.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/amqp/rpc.hpp"
 #include "bench/http/bench_common.hpp"
-#include "coro/gather.hpp"
+#include "squall/coro/gather.hpp"
 
 namespace {
 

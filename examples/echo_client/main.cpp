@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "iostream/protocol.hpp"
+#include "squall/iostream/protocol.hpp"
 
 struct EchoClient : squall::Protocol {
     void connection_made(squall::Transport& transport) override { transport.write("hello, world"); }

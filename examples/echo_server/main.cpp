@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "iostream/protocol.hpp"
+#include "squall/iostream/protocol.hpp"
 
 struct Echo : squall::Protocol {
     void data_received(std::string_view data) override { transport()->write(data); }

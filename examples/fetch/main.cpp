@@ -16,17 +16,17 @@
 #include <string>
 #include <vector>
 
-#include "coro/gather.hpp"
+#include "squall/coro/gather.hpp"
 #include "examples/fetch/cli_options.hpp"
 #include "examples/fetch/progress_bar.hpp"
-#include "httpclient/client.hpp"
-#include "httpclient/errors.hpp"
-#include "httpclient/request_writer.hpp"
-#include "httpclient/url.hpp"
-#include "ioloop/periodic_callback.hpp"
-#include "iostream/resolver.hpp"
-#include "iostream/tcp_client.hpp"
-#include "iostream/tls.hpp"
+#include "squall/httpclient/client.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/request_writer.hpp"
+#include "squall/httpclient/url.hpp"
+#include "squall/ioloop/periodic_callback.hpp"
+#include "squall/iostream/resolver.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/iostream/tls.hpp"
 
 namespace {
 

@@ -8,11 +8,11 @@
 #include <string>
 #include <thread>
 
-#include "coro/gather.hpp"
-#include "coro/locks.hpp"
-#include "ioloop/async.hpp"
-#include "ioloop/ioloop.hpp"
-#include "ioloop/periodic_callback.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/ioloop/ioloop.hpp"
+#include "squall/ioloop/periodic_callback.hpp"
 
 using namespace std::chrono_literals;
 

@@ -10,9 +10,9 @@
 #include <iostream>
 #include <string>
 
-#include "amqp/messaging/messaging.hpp"
-#include "ioloop/async.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/amqp/messaging/messaging.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 using namespace std::chrono_literals;
 namespace messaging = squall::amqp::messaging;

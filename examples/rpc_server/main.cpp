@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <string>
 
-#include "amqp/amqp.hpp"
-#include "amqp/rpc.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/amqp/rpc.hpp"
 
 using namespace squall;
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall_amqp {
 

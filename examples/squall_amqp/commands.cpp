@@ -8,10 +8,10 @@
 #include <iterator>
 #include <string>
 
-#include "amqp/amqp.hpp"
-#include "amqp/rpc.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/amqp/rpc.hpp"
 #include "examples/squall_amqp/cli.hpp"
-#include "ioloop/async.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace squall_amqp {
 

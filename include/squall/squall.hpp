@@ -2,20 +2,21 @@
 //
 //     #include <squall/squall.hpp>
 //
-// Modules can also be included one by one: "coro/coro.hpp", "ioloop/ioloop.hpp", "iostream/iostream.hpp",
-// "httpclient/http.hpp", "amqp/amqp.hpp", "amqp/messaging/messaging.hpp".
+// Modules can also be included one by one: <squall/coro/coro.hpp>, <squall/ioloop/ioloop.hpp>,
+// <squall/iostream/iostream.hpp>, <squall/httpclient/http.hpp>, <squall/amqp/amqp.hpp>,
+// <squall/amqp/messaging/messaging.hpp>.
 #pragma once
 
-#include "amqp/amqp.hpp"
-#include "amqp/messaging/messaging.hpp"
-#include "amqp/rpc.hpp"
-#include "coro/coro.hpp"
-#include "httpclient/http.hpp"
-#include "ioloop/async.hpp"
-#include "ioloop/ioloop.hpp"
-#include "ioloop/periodic_callback.hpp"
-#include "iostream/iostream.hpp"
-#include "iostream/protocol.hpp"
-#include "iostream/resolver.hpp"
-#include "iostream/tcp_client.hpp"
-#include "iostream/tcp_server.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/amqp/messaging/messaging.hpp"
+#include "squall/amqp/rpc.hpp"
+#include "squall/coro/coro.hpp"
+#include "squall/httpclient/http.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/ioloop/ioloop.hpp"
+#include "squall/ioloop/periodic_callback.hpp"
+#include "squall/iostream/iostream.hpp"
+#include "squall/iostream/protocol.hpp"
+#include "squall/iostream/resolver.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/iostream/tcp_server.hpp"

@@ -20,8 +20,8 @@
 #include <string>
 #include <string_view>
 
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::testing {
 

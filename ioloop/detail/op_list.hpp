@@ -1,7 +1,7 @@
 // OpList: intrusive FIFO of pending IoOps (per fd and direction). Internal.
 #pragma once
 
-#include "ioloop/io_op.hpp"
+#include "squall/ioloop/io_op.hpp"
 
 namespace squall::detail {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "ioloop/ioloop.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::detail {
 

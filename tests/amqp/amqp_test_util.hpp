@@ -6,10 +6,10 @@
 #include <sstream>
 #include <string>
 
-#include "amqp/amqp.hpp"
-#include "ioloop/async.hpp"
-#include "iostream/address.hpp"
-#include "iostream/iostream.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/iostream/address.hpp"
+#include "squall/iostream/iostream.hpp"
 #include "tests/support/rabbitmq_fixture.hpp"
 
 namespace squall::amqp::test {

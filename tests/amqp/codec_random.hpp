@@ -6,8 +6,8 @@
 #include <string>
 #include <type_traits>
 
-#include "amqp/field_table.hpp"
-#include "amqp/spec.hpp"
+#include "squall/amqp/field_table.hpp"
+#include "squall/amqp/spec.hpp"
 
 namespace squall::amqp::test {
 

@@ -12,8 +12,8 @@
 
 #include <squall/testing.hpp>
 
-#include "amqp/amqp.hpp"
-#include "ioloop/async.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/ioloop/async.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
 using namespace std::chrono_literals;

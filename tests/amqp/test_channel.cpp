@@ -6,10 +6,10 @@
 #include <squall/testing.hpp>
 #include <sstream>
 
-#include "amqp/amqp.hpp"
-#include "coro/gather.hpp"
-#include "coro/start.hpp"
-#include "ioloop/async.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/ioloop/async.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
 using namespace std::chrono_literals;

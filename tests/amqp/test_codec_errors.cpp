@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "amqp/errors.hpp"
-#include "amqp/spec.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/spec.hpp"
 
 using namespace squall::amqp;
 

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "amqp/errors.hpp"
-#include "amqp/field_table.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/field_table.hpp"
 #include "codec_test_util.hpp"
 
 using namespace squall::amqp;

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "amqp/errors.hpp"
-#include "amqp/frame.hpp"
-#include "amqp/properties.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/frame.hpp"
+#include "squall/amqp/properties.hpp"
 #include "codec_test_util.hpp"
 
 using namespace squall::amqp;

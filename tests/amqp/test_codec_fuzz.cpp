@@ -7,11 +7,11 @@
 #include <random>
 #include <string>
 
-#include "amqp/errors.hpp"
-#include "amqp/field_table.hpp"
-#include "amqp/frame.hpp"
-#include "amqp/properties.hpp"
-#include "amqp/spec.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/field_table.hpp"
+#include "squall/amqp/frame.hpp"
+#include "squall/amqp/properties.hpp"
+#include "squall/amqp/spec.hpp"
 #include "codec_random.hpp"
 
 using namespace squall::amqp;

@@ -6,8 +6,8 @@
 #include <string>
 #include <utility>
 
-#include "amqp/errors.hpp"
-#include "amqp/spec.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/spec.hpp"
 #include "codec_random.hpp"
 #include "codec_test_util.hpp"
 

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "amqp/field_table.hpp"
-#include "amqp/properties.hpp"
+#include "squall/amqp/field_table.hpp"
+#include "squall/amqp/properties.hpp"
 #include "codec_test_util.hpp"
 
 using namespace squall::amqp;

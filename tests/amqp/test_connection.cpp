@@ -6,10 +6,10 @@
 
 #include <squall/testing.hpp>
 
-#include "amqp/amqp.hpp"
-#include "ioloop/async.hpp"
-#include "iostream/tcp_client.hpp"
-#include "iostream/tcp_server.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/iostream/tcp_server.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
 using namespace std::chrono_literals;

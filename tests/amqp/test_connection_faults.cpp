@@ -4,11 +4,11 @@
 
 #include <squall/testing.hpp>
 
-#include "amqp/amqp.hpp"
-#include "amqp/detail/wire.hpp"
-#include "ioloop/async.hpp"
-#include "iostream/tcp_client.hpp"
-#include "iostream/tcp_server.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/amqp/detail/wire.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/iostream/tcp_server.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
 using namespace std::chrono_literals;

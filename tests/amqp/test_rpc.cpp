@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "amqp/amqp.hpp"
-#include "amqp/rpc.hpp"
-#include "coro/gather.hpp"
-#include "ioloop/async.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/amqp/rpc.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/ioloop/async.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
 using namespace std::chrono_literals;

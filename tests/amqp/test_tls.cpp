@@ -5,11 +5,11 @@
 
 #include <squall/testing.hpp>
 
-#include "amqp/amqp.hpp"
-#include "ioloop/async.hpp"
-#include "iostream/address.hpp"
-#include "iostream/iostream.hpp"
-#include "iostream/tls.hpp"
+#include "squall/amqp/amqp.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/iostream/address.hpp"
+#include "squall/iostream/iostream.hpp"
+#include "squall/iostream/tls.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
 using namespace std::chrono_literals;

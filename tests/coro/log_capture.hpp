@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "coro/log.hpp"
+#include "squall/coro/log.hpp"
 
 namespace squall::test {
 

@@ -1,9 +1,9 @@
 // The per-thread frame allocator: a steady stream of tasks reuses frames instead of allocating.
 #include <doctest/doctest.h>
 
-#include "coro/frame_allocator.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
+#include "squall/coro/frame_allocator.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
 
 namespace {
 

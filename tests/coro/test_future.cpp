@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "coro/errors.hpp"
-#include "coro/future.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
 #include "log_capture.hpp"
 
 using squall::Future;

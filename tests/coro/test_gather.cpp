@@ -8,10 +8,10 @@
 #include <variant>
 #include <vector>
 
-#include "coro/future.hpp"
-#include "coro/gather.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
 #include "log_capture.hpp"
 
 using squall::Future;

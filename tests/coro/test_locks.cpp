@@ -5,10 +5,10 @@
 #include <squall/testing.hpp>
 #include <vector>
 
-#include "coro/locks.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
-#include "ioloop/async.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
 #include "log_capture.hpp"
 
 using namespace std::chrono_literals;

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "coro/queue.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
-#include "ioloop/async.hpp"
+#include "squall/coro/queue.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
 
 using namespace std::chrono_literals;
 using squall::Future;

@@ -4,9 +4,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "coro/future.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
 #include "log_capture.hpp"
 
 using squall::Future;

@@ -9,9 +9,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "coro/future.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
 
 using squall::Task;
 

@@ -11,11 +11,11 @@
 #include <string>
 #include <string_view>
 
-#include "amqp/field_table.hpp"
-#include "amqp/frame.hpp"
-#include "amqp/properties.hpp"
-#include "amqp/spec.hpp"
-#include "coro/errors.hpp"
+#include "squall/amqp/field_table.hpp"
+#include "squall/amqp/frame.hpp"
+#include "squall/amqp/properties.hpp"
+#include "squall/amqp/spec.hpp"
+#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
 
 namespace {

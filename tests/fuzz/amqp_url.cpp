@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "amqp/url.hpp"
-#include "coro/errors.hpp"
+#include "squall/amqp/url.hpp"
+#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

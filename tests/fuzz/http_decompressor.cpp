@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
-#include "httpclient/decompressor.hpp"
+#include "squall/httpclient/decompressor.hpp"
 
 namespace {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
-#include "httpclient/response_parser.hpp"
+#include "squall/httpclient/response_parser.hpp"
 
 namespace {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
-#include "httpclient/url.hpp"
+#include "squall/httpclient/url.hpp"
 
 namespace {
 

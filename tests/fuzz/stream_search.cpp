@@ -18,9 +18,9 @@
 #include <string_view>
 #include <utility>
 
-#include "coro/errors.hpp"
+#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
-#include "iostream/regex.hpp"
+#include "squall/iostream/regex.hpp"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <squall/testing.hpp>
 #include <string>
 
-#include "httpclient/http.hpp"
-#include "iostream/tls.hpp"
+#include "squall/httpclient/http.hpp"
+#include "squall/iostream/tls.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/nginx_fixture.hpp"
 

@@ -6,7 +6,7 @@
 #include <squall/testing.hpp>
 #include <string>
 
-#include "httpclient/http.hpp"
+#include "squall/httpclient/http.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/http_test_proxy.hpp"
 #include "tests/support/http_test_server.hpp"

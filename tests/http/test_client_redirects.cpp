@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "httpclient/http.hpp"
+#include "squall/httpclient/http.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/http_test_server.hpp"
 

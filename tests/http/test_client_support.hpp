@@ -15,8 +15,8 @@
 #include <typeinfo>
 #include <vector>
 
-#include "coro/task.hpp"
-#include "ioloop/async.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace squall::http::test {
 

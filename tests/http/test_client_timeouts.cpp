@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "coro/gather.hpp"
-#include "httpclient/http.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/httpclient/http.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/http_test_server.hpp"
 

@@ -5,8 +5,8 @@
 #include <random>
 #include <string>
 
-#include "httpclient/decompressor.hpp"
-#include "httpclient/errors.hpp"
+#include "squall/httpclient/decompressor.hpp"
+#include "squall/httpclient/errors.hpp"
 
 using namespace squall::http;
 

@@ -1,8 +1,8 @@
 // HTTPHeaders: case-insensitive, multi-valued, ordered; line parsing with folded continuations.
 #include <doctest/doctest.h>
 
-#include "httpclient/errors.hpp"
-#include "httpclient/headers.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/headers.hpp"
 
 using namespace squall::http;
 

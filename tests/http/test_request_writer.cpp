@@ -1,8 +1,8 @@
 // Request serialization: request line, default headers, framing, proxies, injection checks, chunking.
 #include <doctest/doctest.h>
 
-#include "httpclient/errors.hpp"
-#include "httpclient/request_writer.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/request_writer.hpp"
 
 using namespace squall::http;
 

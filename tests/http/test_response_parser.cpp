@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "httpclient/errors.hpp"
-#include "httpclient/response_parser.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/response_parser.hpp"
 
 using namespace squall::http;
 

@@ -13,9 +13,9 @@
 
 #include <squall/testing.hpp>
 
-#include "ioloop/async.hpp"
-#include "iostream/errors.hpp"
-#include "iostream/iostream.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/iostream/errors.hpp"
+#include "squall/iostream/iostream.hpp"
 #include "tests/support/http_test_proxy.hpp"
 #include "tests/support/http_test_server.hpp"
 

@@ -1,8 +1,8 @@
 // URL parsing, request targets and RFC 3986 reference resolution.
 #include <doctest/doctest.h>
 
-#include "httpclient/errors.hpp"
-#include "httpclient/url.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/url.hpp"
 
 using namespace squall::http;
 

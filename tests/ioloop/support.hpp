@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "coro/log.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 #if defined(SQUALL_ASAN) || defined(SQUALL_TSAN)
 // From the sanitizer runtime (declared here: g++ 12 on Debian ships no <sanitizer/allocator_interface.h>).

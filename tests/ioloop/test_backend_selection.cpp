@@ -15,7 +15,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "ioloop/ioloop.hpp"
+#include "squall/ioloop/ioloop.hpp"
 #include "support.hpp"
 
 namespace {

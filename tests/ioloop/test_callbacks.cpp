@@ -6,9 +6,9 @@
 #include <thread>
 #include <vector>
 
-#include "coro/locks.hpp"
-#include "ioloop/async.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/ioloop/ioloop.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;

@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "coro/gather.hpp"
-#include "coro/locks.hpp"
-#include "coro/start.hpp"
-#include "coro/task.hpp"
-#include "ioloop/async.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;

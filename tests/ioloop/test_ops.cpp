@@ -12,10 +12,10 @@
 #include <squall/testing.hpp>
 #include <string>
 
-#include "coro/start.hpp"
-#include "coro/task.hpp"
-#include "ioloop/async.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/ioloop/ioloop.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;

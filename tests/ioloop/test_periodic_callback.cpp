@@ -9,11 +9,11 @@
 #include <thread>
 #include <vector>
 
-#include "coro/locks.hpp"
-#include "coro/log.hpp"
-#include "coro/task.hpp"
-#include "ioloop/async.hpp"
-#include "ioloop/periodic_callback.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/log.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/ioloop/periodic_callback.hpp"
 
 using namespace std::chrono_literals;
 using squall::TimePoint;

@@ -6,9 +6,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "coro/locks.hpp"
-#include "coro/task.hpp"
-#include "ioloop/async.hpp"
+#include "squall/coro/locks.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "iostream/buffer.hpp"
+#include "squall/iostream/buffer.hpp"
 
 using squall::Buffer;
 

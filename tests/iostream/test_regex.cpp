@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "iostream/buffer.hpp"
-#include "iostream/regex.hpp"
+#include "squall/iostream/buffer.hpp"
+#include "squall/iostream/regex.hpp"
 
 using squall::DelimiterSearch;
 using squall::RegexError;

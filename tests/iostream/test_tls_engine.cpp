@@ -4,8 +4,8 @@
 #include <random>
 #include <string>
 
-#include "iostream/buffer.hpp"
-#include "iostream/tls.hpp"
+#include "squall/iostream/buffer.hpp"
+#include "squall/iostream/tls.hpp"
 #include "tests/support/certs.hpp"
 
 using squall::Buffer;

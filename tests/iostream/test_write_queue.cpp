@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "iostream/write_queue.hpp"
+#include "squall/iostream/write_queue.hpp"
 
 using squall::WriteQueue;
 

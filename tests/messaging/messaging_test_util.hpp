@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "amqp/messaging/messaging.hpp"
-#include "coro/future.hpp"
-#include "ioloop/async.hpp"
+#include "squall/amqp/messaging/messaging.hpp"
+#include "squall/coro/future.hpp"
+#include "squall/ioloop/async.hpp"
 #include "tests/support/rabbitmq_fixture.hpp"
 
 namespace squall::amqp::messaging::test {

@@ -4,7 +4,7 @@
 
 #include <squall/testing.hpp>
 
-#include "iostream/tcp_client.hpp"
+#include "squall/iostream/tcp_client.hpp"
 #include "tests/messaging/messaging_test_util.hpp"
 
 using namespace std::chrono_literals;

@@ -3,7 +3,7 @@
 
 #include <squall/testing.hpp>
 
-#include "coro/queue.hpp"
+#include "squall/coro/queue.hpp"
 #include "tests/messaging/messaging_test_util.hpp"
 
 using namespace std::chrono_literals;

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "ioloop/ioloop.hpp"
+#include "squall/ioloop/ioloop.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/test_fiber.hpp"
 

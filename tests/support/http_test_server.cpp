@@ -5,7 +5,7 @@
 #include <exception>
 #include <numeric>
 
-#include "coro/log.hpp"
+#include "squall/coro/log.hpp"
 #include "tests/support/http_test_request.hpp"
 
 namespace squall::testing {

@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "ioloop/ioloop.hpp"
+#include "squall/ioloop/ioloop.hpp"
 #include "tests/support/test_fiber.hpp"
 
 namespace squall::testing {

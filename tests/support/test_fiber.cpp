@@ -11,8 +11,8 @@
 #include <cstring>
 #include <utility>
 
-#include "coro/errors.hpp"
-#include "coro/log.hpp"
+#include "squall/coro/errors.hpp"
+#include "squall/coro/log.hpp"
 
 namespace squall::testing::detail {
 

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "coro/task.hpp"
-#include "ioloop/ioloop.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/ioloop.hpp"
 
 namespace squall::testing::detail {
 

@@ -19,7 +19,7 @@
 #include <cstring>
 #include <string>
 
-#include "ioloop/ioloop.hpp"
+#include "squall/ioloop/ioloop.hpp"
 #include "tests/support/http_test_request.hpp"
 #include "tests/support/http_test_server.hpp"
 

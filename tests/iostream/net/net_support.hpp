@@ -19,10 +19,10 @@
 #include <utility>
 #include <vector>
 
-#include "coro/task.hpp"
-#include "ioloop/async.hpp"
-#include "ioloop/ioloop.hpp"
-#include "iostream/iostream.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/ioloop/ioloop.hpp"
+#include "squall/iostream/iostream.hpp"
 
 namespace squall::test {
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <squall/testing.hpp>
 
-#include "iostream/protocol.hpp"
+#include "squall/iostream/protocol.hpp"
 #include "tests/iostream/net/net_support.hpp"
 
 using namespace std::chrono_literals;

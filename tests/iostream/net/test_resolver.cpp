@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <squall/testing.hpp>
 
-#include "iostream/resolver.hpp"
+#include "squall/iostream/resolver.hpp"
 
 using namespace std::chrono_literals;
 using namespace squall;

@@ -6,9 +6,9 @@
 #include <squall/testing.hpp>
 #include <system_error>
 
-#include "coro/gather.hpp"
-#include "coro/start.hpp"
-#include "iostream/iostream.hpp"
+#include "squall/coro/gather.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/iostream/iostream.hpp"
 #include "tests/iostream/net/net_support.hpp"
 
 using namespace std::chrono_literals;

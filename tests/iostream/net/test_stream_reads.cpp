@@ -4,8 +4,8 @@
 
 #include <squall/testing.hpp>
 
-#include "coro/start.hpp"
-#include "iostream/iostream.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/iostream/iostream.hpp"
 #include "tests/iostream/net/net_support.hpp"
 
 using namespace std::chrono_literals;

@@ -4,9 +4,9 @@
 
 #include <squall/testing.hpp>
 
-#include "coro/start.hpp"
-#include "iostream/tcp_client.hpp"
-#include "iostream/tcp_server.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/iostream/tcp_server.hpp"
 #include "tests/iostream/net/net_support.hpp"
 #include "tests/support/certs.hpp"
 

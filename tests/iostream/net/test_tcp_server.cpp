@@ -4,8 +4,8 @@
 
 #include <squall/testing.hpp>
 
-#include "iostream/tcp_client.hpp"
-#include "iostream/tcp_server.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/iostream/tcp_server.hpp"
 #include "tests/iostream/net/net_support.hpp"
 
 using namespace std::chrono_literals;
