@@ -16,8 +16,8 @@
 #include <deque>
 #include <string>
 
-#include "squall/amqp/amqp.hpp"
 #include "bench/http/bench_common.hpp"
+#include "squall/amqp/amqp.hpp"
 #include "squall/ioloop/async.hpp"
 
 namespace {

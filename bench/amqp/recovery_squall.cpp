@@ -32,9 +32,9 @@
 #include <string>
 #include <thread>
 
+#include "bench/http/bench_common.hpp"
 #include "squall/amqp/amqp.hpp"
 #include "squall/amqp/messaging/messaging.hpp"
-#include "bench/http/bench_common.hpp"
 #include "squall/ioloop/async.hpp"
 
 namespace {

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "bench/http/bench_common.hpp"
 #include "squall/amqp/amqp.hpp"
 #include "squall/amqp/rpc.hpp"
-#include "bench/http/bench_common.hpp"
 #include "squall/coro/gather.hpp"
 
 namespace {

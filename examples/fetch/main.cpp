@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "squall/coro/gather.hpp"
 #include "examples/fetch/cli_options.hpp"
 #include "examples/fetch/progress_bar.hpp"
+#include "squall/coro/gather.hpp"
 #include "squall/httpclient/client.hpp"
 #include "squall/httpclient/errors.hpp"
 #include "squall/httpclient/request_writer.hpp"

@@ -8,9 +8,9 @@
 #include <iterator>
 #include <string>
 
+#include "examples/squall_amqp/cli.hpp"
 #include "squall/amqp/amqp.hpp"
 #include "squall/amqp/rpc.hpp"
-#include "examples/squall_amqp/cli.hpp"
 #include "squall/ioloop/async.hpp"
 
 namespace squall_amqp {

@@ -3,9 +3,9 @@
 
 #include <string>
 
+#include "codec_test_util.hpp"
 #include "squall/amqp/errors.hpp"
 #include "squall/amqp/field_table.hpp"
-#include "codec_test_util.hpp"
 
 using namespace squall::amqp;
 using squall::amqp::test::bytes;

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "codec_test_util.hpp"
 #include "squall/amqp/errors.hpp"
 #include "squall/amqp/frame.hpp"
 #include "squall/amqp/properties.hpp"
-#include "codec_test_util.hpp"
 
 using namespace squall::amqp;
 using squall::amqp::test::bytes;

@@ -7,12 +7,12 @@
 #include <random>
 #include <string>
 
+#include "codec_random.hpp"
 #include "squall/amqp/errors.hpp"
 #include "squall/amqp/field_table.hpp"
 #include "squall/amqp/frame.hpp"
 #include "squall/amqp/properties.hpp"
 #include "squall/amqp/spec.hpp"
-#include "codec_random.hpp"
 
 using namespace squall::amqp;
 

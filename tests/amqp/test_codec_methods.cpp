@@ -6,10 +6,10 @@
 #include <string>
 #include <utility>
 
-#include "squall/amqp/errors.hpp"
-#include "squall/amqp/spec.hpp"
 #include "codec_random.hpp"
 #include "codec_test_util.hpp"
+#include "squall/amqp/errors.hpp"
+#include "squall/amqp/spec.hpp"
 
 using namespace squall::amqp;
 using squall::amqp::test::bytes;

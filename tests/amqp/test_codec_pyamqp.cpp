@@ -5,9 +5,9 @@
 
 #include <string>
 
+#include "codec_test_util.hpp"
 #include "squall/amqp/field_table.hpp"
 #include "squall/amqp/properties.hpp"
-#include "codec_test_util.hpp"
 
 using namespace squall::amqp;
 using squall::amqp::test::hex;

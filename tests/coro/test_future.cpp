@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "log_capture.hpp"
 #include "squall/coro/errors.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/start.hpp"
 #include "squall/coro/task.hpp"
-#include "log_capture.hpp"
 
 using squall::Future;
 using squall::Promise;

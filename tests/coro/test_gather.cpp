@@ -8,11 +8,11 @@
 #include <variant>
 #include <vector>
 
+#include "log_capture.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/gather.hpp"
 #include "squall/coro/start.hpp"
 #include "squall/coro/task.hpp"
-#include "log_capture.hpp"
 
 using squall::Future;
 using squall::Promise;

@@ -5,11 +5,11 @@
 #include <squall/testing.hpp>
 #include <vector>
 
+#include "log_capture.hpp"
 #include "squall/coro/locks.hpp"
 #include "squall/coro/start.hpp"
 #include "squall/coro/task.hpp"
 #include "squall/ioloop/async.hpp"
-#include "log_capture.hpp"
 
 using namespace std::chrono_literals;
 using squall::Future;

@@ -4,10 +4,10 @@
 #include <stdexcept>
 #include <vector>
 
+#include "log_capture.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/start.hpp"
 #include "squall/coro/task.hpp"
-#include "log_capture.hpp"
 
 using squall::Future;
 using squall::Promise;

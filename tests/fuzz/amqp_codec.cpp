@@ -11,12 +11,12 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_input.hpp"
 #include "squall/amqp/field_table.hpp"
 #include "squall/amqp/frame.hpp"
 #include "squall/amqp/properties.hpp"
 #include "squall/amqp/spec.hpp"
 #include "squall/coro/errors.hpp"
-#include "fuzz_input.hpp"
 
 namespace {
 

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "fuzz_input.hpp"
 #include "squall/amqp/url.hpp"
 #include "squall/coro/errors.hpp"
-#include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
+#include "squall/coro/errors.hpp"
 #include "squall/httpclient/decompressor.hpp"
 
 namespace {

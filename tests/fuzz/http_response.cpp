@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
+#include "squall/coro/errors.hpp"
 #include "squall/httpclient/response_parser.hpp"
 
 namespace {

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
+#include "squall/coro/errors.hpp"
 #include "squall/httpclient/url.hpp"
 
 namespace {

@@ -18,8 +18,8 @@
 #include <string_view>
 #include <utility>
 
-#include "squall/coro/errors.hpp"
 #include "fuzz_input.hpp"
+#include "squall/coro/errors.hpp"
 #include "squall/iostream/regex.hpp"
 
 namespace {
