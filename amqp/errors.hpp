@@ -15,6 +15,7 @@
 //   ConsumerCancelledError  a consumer ended: cancelled by the broker (queue deleted) or by the client
 //   MessageNackedError      publisher confirms: the broker nacked a message
 //   MessageReturnedError    a mandatory message was returned as unroutable
+//   RpcError                an RpcServer's handler failed (amqp/rpc.hpp)
 //
 // make_close_error() builds the right class from a connection.close / channel.close:
 //
@@ -184,6 +185,12 @@ private:
     std::string reply_text_;
     std::string exchange_;
     std::string routing_key_;
+};
+
+// The server's handler failed; what() is its error text as the server reported it.
+class RpcError : public Error {
+public:
+    using Error::Error;
 };
 
 }  // namespace squall::amqp

@@ -38,6 +38,7 @@
 #include <unordered_map>
 
 #include "squall/amqp/channel.hpp"
+#include "squall/amqp/errors.hpp"
 #include "squall/amqp/message.hpp"
 #include "squall/coro/errors.hpp"
 #include "squall/coro/future.hpp"
@@ -46,12 +47,6 @@
 #include "squall/ioloop/ioloop.hpp"
 
 namespace squall::amqp {
-
-// The server's handler failed; what() is its error text as the server reported it.
-class RpcError : public Error {
-public:
-    using Error::Error;
-};
 
 // The header an RpcServer sets on an error reply.
 inline constexpr const char* kRpcErrorHeader = "x-rpc-error";

@@ -34,4 +34,13 @@ public:
     using Error::Error;
 };
 
+class QueueEmpty : public Error {
+public:
+    QueueEmpty() : Error("queue is empty") {}
+};
+class QueueFull : public Error {
+public:
+    QueueFull() : Error("queue is full") {}
+};
+
 }  // namespace squall

@@ -17,15 +17,6 @@
 
 namespace squall {
 
-class QueueEmpty : public Error {
-public:
-    QueueEmpty() : Error("queue is empty") {}
-};
-class QueueFull : public Error {
-public:
-    QueueFull() : Error("queue is full") {}
-};
-
 template <class T>
 class Queue {
 public:

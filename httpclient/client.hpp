@@ -20,7 +20,7 @@
 //   ProtocolError          malformed or truncated response, max_header_size / max_body_size exceeded
 //   StreamClosedError      the connection failed mid-exchange (StaleConnectionError: a reused connection
 //                          died before the response and the method is not retried automatically)
-//   ConnectError, ResolveError, TlsError   from connecting (iostream/tcp_client.hpp)
+//   ConnectError, ResolveError, TlsError   from connecting (iostream/errors.hpp)
 //   InvalidURLError, RequestError           the request cannot be sent
 //
 // Redirects: followed when follow_redirects and the response has a Location; 301/302 after POST and 303

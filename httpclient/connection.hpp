@@ -25,6 +25,7 @@
 #include <string>
 
 #include "squall/coro/task.hpp"
+#include "squall/httpclient/errors.hpp"
 #include "squall/httpclient/headers.hpp"
 #include "squall/httpclient/request.hpp"
 #include "squall/httpclient/response.hpp"
@@ -33,13 +34,6 @@
 #include "squall/iostream/iostream.hpp"
 
 namespace squall::http {
-
-// A reused keep-alive connection was closed or reset by the server before any byte of the response: the
-// request may not have been processed, and idempotent requests can be retried.
-class StaleConnectionError : public StreamClosedError {
-public:
-    using StreamClosedError::StreamClosedError;
-};
 
 // How long an expect_100_continue request waits for "100 Continue" before sending its body anyway (as
 // curl does: servers that ignore Expect would otherwise wait for a body that never comes).

@@ -5,6 +5,8 @@
 //   ProtocolError  the bytes from the server are not a valid HTTP/1.1 response (malformed status line,
 //                  headers or framing, a truncated body, a limit exceeded); says what and where.
 //   InvalidURLError / RequestError  the request itself cannot be sent (bad URL, header injection).
+//   StaleConnectionError  a reused keep-alive connection died before the response began (a
+//                  StreamClosedError; idempotent requests may be retried on a fresh connection).
 //
 // Timeouts and connection failures keep their own types (squall::TimeoutError, StreamClosedError):
 // there are no Tornado-style 599 codes.
@@ -15,6 +17,7 @@
 #include <utility>
 
 #include "squall/coro/errors.hpp"
+#include "squall/iostream/errors.hpp"
 
 namespace squall::http {
 
@@ -49,6 +52,13 @@ public:
 class RequestError : public squall::Error {
 public:
     using squall::Error::Error;
+};
+
+// A reused keep-alive connection was closed or reset by the server before any byte of the response: the
+// request may not have been processed, and idempotent requests can be retried.
+class StaleConnectionError : public StreamClosedError {
+public:
+    using StreamClosedError::StreamClosedError;
 };
 
 }  // namespace squall::http

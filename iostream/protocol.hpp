@@ -37,25 +37,12 @@
 #include "squall/coro/errors.hpp"
 #include "squall/ioloop/ioloop.hpp"
 #include "squall/iostream/address.hpp"
+#include "squall/iostream/errors.hpp"
 #include "squall/iostream/iostream.hpp"
 #include "squall/iostream/tcp_client.hpp"
 #include "squall/iostream/tcp_server.hpp"
 
 namespace squall {
-
-// connection_lost reasons (Twisted's twisted.internet.error names).
-class ConnectionDone : public Error {  // closed cleanly
-public:
-    using Error::Error;
-};
-class ConnectionLost : public Error {  // closed uncleanly; the message says why
-public:
-    using Error::Error;
-};
-class ConnectionAborted : public ConnectionLost {  // abort_connection()
-public:
-    using ConnectionLost::ConnectionLost;
-};
 
 class Transport {
 public:

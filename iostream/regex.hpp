@@ -31,15 +31,9 @@
 #include <utility>
 
 #include "squall/coro/errors.hpp"
+#include "squall/iostream/errors.hpp"
 
 namespace squall {
-
-// A pattern failed to compile, or a match failed for a reason other than "no match" (e.g. PCRE2's match
-// limit was hit by a pathological pattern). The message names the pattern and PCRE2's reason.
-class RegexError : public Error {
-public:
-    using Error::Error;
-};
 
 struct RegexOptions {
     bool caseless = false;   // PCRE2_CASELESS

@@ -32,18 +32,9 @@
 #include "squall/coro/task.hpp"
 #include "squall/ioloop/ioloop.hpp"
 #include "squall/iostream/address.hpp"
+#include "squall/iostream/errors.hpp"
 
 namespace squall {
-
-// A name lookup failed. gai_code() is getaddrinfo's EAI_* code (0 for other failures).
-class ResolveError : public Error {
-public:
-    ResolveError(const std::string& message, int gai_code) : Error(message), gai_code_(gai_code) {}
-    int gai_code() const noexcept { return gai_code_; }
-
-private:
-    int gai_code_;
-};
 
 class Resolver {
 public:

@@ -29,36 +29,12 @@
 #include "squall/coro/task.hpp"
 #include "squall/ioloop/ioloop.hpp"
 #include "squall/iostream/address.hpp"
+#include "squall/iostream/errors.hpp"
 #include "squall/iostream/iostream.hpp"
 #include "squall/iostream/resolver.hpp"
 #include "squall/iostream/tls.hpp"
 
 namespace squall {
-
-// A connect() to one address failed. error_code() is the errno, address() the address tried.
-class ConnectError : public Error {
-public:
-    ConnectError(const std::string& message, int error_code, SocketAddress address)
-        : Error(message), error_code_(error_code), address_(address) {}
-    int error_code() const noexcept { return error_code_; }
-    const SocketAddress& address() const noexcept { return address_; }
-
-private:
-    int error_code_;
-    SocketAddress address_;
-};
-
-// ECONNREFUSED: nothing listens there.
-class ConnectionRefusedError : public ConnectError {
-public:
-    using ConnectError::ConnectError;
-};
-
-// EHOSTUNREACH / ENETUNREACH: no route to the address.
-class HostUnreachableError : public ConnectError {
-public:
-    using ConnectError::ConnectError;
-};
 
 // Builds the ConnectError subclass matching errno `err` (positive).
 std::exception_ptr make_connect_error(int err, const SocketAddress& address);

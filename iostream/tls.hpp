@@ -30,26 +30,12 @@
 
 #include "squall/coro/errors.hpp"
 #include "squall/iostream/buffer.hpp"
+#include "squall/iostream/errors.hpp"
 
 struct ssl_st;
 struct ssl_ctx_st;
 
 namespace squall {
-
-// A TLS failure. The message says what failed and why, e.g. "TLS handshake with localhost failed:
-// certificate verify failed: unable to get local issuer certificate (code 20)", "... Hostname mismatch
-// (code 62)", "... peer sent alert: tlsv13 alert certificate required", or "TLS stream from peer
-// truncated: connection closed without close_notify".
-class TlsError : public Error {
-public:
-    explicit TlsError(const std::string& message, long verify_result = 0)
-        : Error(message), verify_result_(verify_result) {}
-    // The X509_V_ERR_* code when certificate verification failed, else 0.
-    long verify_result() const { return verify_result_; }
-
-private:
-    long verify_result_;
-};
 
 enum class TlsVersion { tls1_2, tls1_3 };
 
