@@ -4,7 +4,7 @@
 //
 // Modules can also be included one by one: <squall/coro/coro.hpp>, <squall/ioloop/ioloop.hpp>,
 // <squall/iostream/iostream.hpp>, <squall/httpclient/http.hpp>, <squall/amqp/amqp.hpp>,
-// <squall/amqp/messaging/messaging.hpp>.
+// <squall/amqp/messaging/messaging.hpp>, <squall/websocket/websocket.hpp>.
 #pragma once
 
 #include "squall/amqp/amqp.hpp"
@@ -20,3 +20,4 @@
 #include "squall/iostream/resolver.hpp"
 #include "squall/iostream/tcp_client.hpp"
 #include "squall/iostream/tcp_server.hpp"
+#include "squall/websocket/websocket.hpp"

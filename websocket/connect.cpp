@@ -1,0 +1,272 @@
+// websocket_connect: URL -> TCP (+ proxy CONNECT tunnel) (+ TLS) -> opening handshake -> connection.
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "squall/coro/start.hpp"
+#include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/request_writer.hpp"
+#include "squall/httpclient/response_parser.hpp"
+#include "squall/httpclient/url.hpp"
+#include "squall/ioloop/async.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/websocket/connection.hpp"
+#include "squall/websocket/detail/core.hpp"
+#include "squall/websocket/detail/handshake.hpp"
+
+namespace squall::websocket {
+
+namespace {
+
+struct ConnectArgs {
+    http::HTTPRequest request;
+    WebSocketOptions options;
+};
+
+// Closes the stream with a TimeoutError when `limit` expires; the caller turns the resulting stream error
+// into that TimeoutError. Removed when destroyed.
+class Deadline {
+public:
+    Deadline(IOLoop& loop, Duration limit, std::shared_ptr<IOStream> stream, std::string what)
+        : loop_(loop), state_(std::make_shared<State>()) {
+        state_->what = std::move(what);
+        if (limit <= Duration::zero()) return;
+        armed_ = true;
+        handle_ = loop_.call_later(limit, [st = state_, s = std::move(stream)] {
+            st->fired = true;
+            s->close(std::make_exception_ptr(TimeoutError(st->what)));
+        });
+    }
+    ~Deadline() {
+        if (armed_ && !state_->fired) loop_.remove_timeout(handle_);
+    }
+    Deadline(const Deadline&) = delete;
+    Deadline& operator=(const Deadline&) = delete;
+
+    bool fired() const noexcept { return state_->fired; }
+    const std::string& what() const noexcept { return state_->what; }
+
+private:
+    struct State {
+        bool fired = false;
+        std::string what;
+    };
+    IOLoop& loop_;
+    std::shared_ptr<State> state_;
+    TimeoutHandle handle_{};
+    bool armed_ = false;
+};
+
+std::string http_url_of(const std::string& url) {
+    auto starts = [&](std::string_view prefix) {
+        return url.size() >= prefix.size() &&
+               http::iequals(std::string_view(url).substr(0, prefix.size()), prefix);
+    };
+    if (starts("ws://")) return "http://" + url.substr(5);
+    if (starts("wss://")) return "https://" + url.substr(6);
+    throw http::InvalidURLError("websocket URL must start with ws:// or wss://: \"" + url.substr(0, 60) +
+                                "\"");
+}
+
+std::shared_ptr<http::HTTPResponse> response_of(http::ResponseParser& parser, const std::string& url) {
+    auto resp = std::make_shared<http::HTTPResponse>();
+    resp->code = parser.code();
+    resp->reason = parser.take_reason();
+    resp->headers = parser.take_headers();
+    resp->body = parser.take_body();
+    resp->effective_url = url;
+    return resp;
+}
+
+// Reads a whole HTTP response (a refusal) with the HTTP client's parser.
+Task<std::shared_ptr<http::HTTPResponse>> read_response(IOStream& stream, const char* method,
+                                                        std::size_t max_header, std::string url) {
+    http::ResponseParser parser(
+        {.method = method, .max_header_size = max_header, .max_body_size = 1024 * 1024});
+    Buffer& buf = stream.read_buffer();
+    while (!parser.complete()) {
+        if (buf.empty()) {
+            bool eof = false;
+            try {
+                co_await stream.fill();
+            } catch (const StreamClosedError& e) {
+                if (e.real_error()) throw;
+                eof = true;
+            }
+            if (eof) {
+                parser.finish_eof();
+                break;
+            }
+            continue;
+        }
+        buf.consume(parser.feed(buf.view()));
+    }
+    co_return response_of(parser, url);
+}
+
+Task<WebSocketConnection> connect_impl(IOLoop& loop, std::shared_ptr<ConnectArgs> args) {
+    http::HTTPRequest& req = args->request;
+    const WebSocketOptions& opts = args->options;
+    const std::string ws_url = req.url;
+    req.url = http_url_of(req.url);
+    const http::URL url = http::URL::parse(req.url);
+    req.method = "GET";
+    req.body.reset();
+    req.decompress_response = false;
+    const std::string key = detail::make_handshake_key();
+    detail::add_handshake_headers(req, key, opts);
+
+    std::shared_ptr<TlsContext> tls;
+    if (url.is_https()) {
+        tls = TlsContext::client({.verify_peer = req.validate_cert,
+                                  .check_hostname = req.validate_cert,
+                                  .ca_file = req.ca_certs,
+                                  .cert_file = req.client_cert,
+                                  .key_file = req.client_key});
+    }
+    const bool proxied = !req.proxy_host.empty();
+    TCPClient client(loop);
+    ConnectOptions co;
+    co.timeout = req.connect_timeout;
+    co.allow_ipv6 = req.allow_ipv6;
+    if (!proxied && tls) {
+        co.tls = tls;
+        co.server_hostname = url.host;
+    }
+    const auto start_time = loop.time();
+    auto stream =
+        co_await client.connect(proxied ? req.proxy_host : url.host, proxied ? req.proxy_port : url.port, co);
+    stream->set_nodelay(true);
+
+    if (proxied) {
+        // The tunnel and the TLS handshake inside it count against connect_timeout too.
+        const Duration left = std::max(Duration(std::chrono::milliseconds(1)),
+                                       Duration(req.connect_timeout) - (loop.time() - start_time));
+        Deadline deadline(loop, left, stream,
+                          "connect_timeout of " + squall::detail::describe_timeout(req.connect_timeout) +
+                              " expired while tunnelling to " + url.host_port() + " through the proxy");
+        std::exception_ptr failure;
+        try {
+            co_await stream->write(http::write_connect_request(req, url));
+            auto resp = co_await read_response(*stream, "CONNECT", req.max_header_size, ws_url);
+            if (resp->code / 100 != 2) {
+                throw WebSocketHandshakeError("websocket: the proxy refused the CONNECT tunnel to " +
+                                                  url.host_port() + ": HTTP " + std::to_string(resp->code) +
+                                                  " " + resp->reason,
+                                              resp);
+            }
+            if (tls) co_await stream->start_tls(tls, url.host);
+        } catch (const std::exception&) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            stream->close();
+            if (deadline.fired()) throw TimeoutError(deadline.what());
+            std::rethrow_exception(failure);
+        }
+    }
+
+    Deadline deadline(loop, req.request_timeout, stream,
+                      "request_timeout of " + squall::detail::describe_timeout(req.request_timeout) +
+                          " expired during the websocket handshake with " + url.host_port());
+    std::exception_ptr failure;
+    std::shared_ptr<http::HTTPResponse> resp;
+    detail::HandshakeOutcome outcome;
+    try {
+        http::SerializedRequest out = http::write_request(req, url, {.via_proxy = false, .keep_alive = true});
+        co_await stream->write(std::move(out.head));
+        Buffer& buf = stream->read_buffer();
+        std::size_t end = Buffer::npos;
+        std::size_t from = 0;
+        for (;;) {
+            end = buf.find("\r\n\r\n", from);
+            if (end != Buffer::npos) break;
+            if (buf.size() > req.max_header_size)
+                throw WebSocketHandshakeError(
+                    "websocket handshake failed: response head exceeds max_header_size of " +
+                        std::to_string(req.max_header_size) + " bytes",
+                    nullptr);
+            from = buf.size() >= 3 ? buf.size() - 3 : 0;
+            co_await stream->fill();
+        }
+        end += 4;
+        const std::string_view head = buf.view().substr(0, end);
+        constexpr std::string_view kSwitching = "HTTP/1.1 101";
+        const bool switching = head.substr(0, kSwitching.size()) == kSwitching &&
+                               (head[kSwitching.size()] == ' ' || head[kSwitching.size()] == '\r');
+        if (switching) {
+            const std::size_t line_end = head.find("\r\n");
+            resp = std::make_shared<http::HTTPResponse>();
+            resp->code = 101;
+            resp->reason = std::string(
+                http::detail::trim_ows(head.substr(kSwitching.size(), line_end - kSwitching.size())));
+            resp->effective_url = ws_url;
+            try {
+                resp->headers = http::HTTPHeaders::parse(head.substr(line_end + 2));
+            } catch (const http::ProtocolError& e) {
+                throw WebSocketHandshakeError(std::string("websocket handshake failed: ") + e.what(), resp);
+            }
+            buf.consume(end);  // what follows is frames
+            try {
+                outcome = detail::check_handshake_response(resp->headers, key, opts);
+            } catch (const std::invalid_argument& e) {
+                throw WebSocketHandshakeError(std::string("websocket handshake failed: ") + e.what(), resp);
+            }
+        } else {
+            std::shared_ptr<http::HTTPResponse> refusal;
+            try {
+                refusal = co_await read_response(*stream, "GET", req.max_header_size, ws_url);
+            } catch (const http::ProtocolError& e) {
+                throw WebSocketHandshakeError(std::string("websocket handshake failed: ") + e.what(),
+                                              nullptr);
+            }
+            throw WebSocketHandshakeError("websocket handshake failed: HTTP " +
+                                              std::to_string(refusal->code) + " " + refusal->reason +
+                                              " (expected 101 Switching Protocols)",
+                                          refusal);
+        }
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        stream->close();
+        if (deadline.fired()) throw TimeoutError(deadline.what());
+        try {
+            std::rethrow_exception(failure);
+        } catch (const StreamClosedError& e) {
+            throw WebSocketHandshakeError(std::string("websocket handshake failed: ") + e.what(), nullptr);
+        }
+    }
+    auto core = std::make_shared<detail::Core>(loop, stream, opts);
+    core->response = std::move(*resp);
+    core->subprotocol = std::move(outcome.subprotocol);
+    core->deflate = outcome.deflate;
+    core->start();
+    co_return WebSocketConnection(std::move(core));
+}
+
+}  // namespace
+
+Task<WebSocketConnection> websocket_connect(IOLoop& loop, const std::string& url,
+                                            const WebSocketOptions& options) {
+    auto args = std::make_shared<ConnectArgs>();
+    args->request.url = url;
+    args->options = options;
+    return connect_impl(loop, std::move(args));
+}
+
+Task<WebSocketConnection> websocket_connect(IOLoop& loop, const std::string& url) {
+    auto args = std::make_shared<ConnectArgs>();
+    args->request.url = url;
+    return connect_impl(loop, std::move(args));
+}
+
+Task<WebSocketConnection> websocket_connect(IOLoop& loop, const http::HTTPRequest& request,
+                                            const WebSocketOptions& options) {
+    auto args = std::make_shared<ConnectArgs>();
+    args->request = request;
+    args->options = options;
+    return connect_impl(loop, std::move(args));
+}
+
+}  // namespace squall::websocket

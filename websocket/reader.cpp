@@ -1,0 +1,300 @@
+// The reader coroutine: frames parsed from the stream's buffer in place, every RFC 6455 check, control
+// frames answered, messages reassembled (inflated, UTF-8-checked) and handed to read_message().
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "squall/coro/log.hpp"
+#include "squall/websocket/detail/core.hpp"
+#include "squall/websocket/frame.hpp"
+
+namespace squall::websocket::detail {
+
+namespace {
+
+[[noreturn]] void protocol_error(std::string what) {
+    throw WebSocketProtocolError(close_codes::kProtocolError, "websocket protocol error: " + what);
+}
+
+bool valid_received_close_code(int code) {
+    if (code >= 3000 && code <= 4999) return true;
+    switch (code) {
+        case 1000:
+        case 1001:
+        case 1002:
+        case 1003:
+        case 1007:
+        case 1008:
+        case 1009:
+        case 1010:
+        case 1011:
+        case 1012:
+        case 1013:
+        case 1014:
+            return true;
+        default:
+            return false;
+    }
+}
+
+const char* opcode_name(Opcode op) {
+    switch (op) {
+        case Opcode::continuation:
+            return "continuation";
+        case Opcode::text:
+            return "text";
+        case Opcode::binary:
+            return "binary";
+        case Opcode::close:
+            return "close";
+        case Opcode::ping:
+            return "ping";
+        case Opcode::pong:
+            return "pong";
+    }
+    return "unknown";
+}
+
+// One message being received.
+struct Assembly {
+    bool active = false;
+    bool binary = false;
+    bool compressed = false;
+    std::string data;
+    Utf8Validator utf8;
+    std::size_t streamed = 0;  // bytes handed to on_message_fragment
+};
+
+void check_utf8(Assembly& m, std::string_view piece) {
+    if (!m.binary && !m.utf8.feed(piece))
+        throw WebSocketProtocolError(close_codes::kInvalidPayload,
+                                     "websocket: invalid UTF-8 in a text message");
+}
+
+// Adds payload bytes to the message: inflated when compressed, checked, streamed or kept.
+void add_payload(Core& c, Assembly& m, std::string_view bytes) {
+    const bool streaming = static_cast<bool>(c.options.on_message_fragment);
+    const std::size_t limit = streaming ? SIZE_MAX : c.options.max_message_size;
+    if (m.compressed) {
+        const std::size_t before = m.data.size();
+        bool ok;
+        try {
+            ok = c.inflater->decompress(bytes, m.data, limit);
+        } catch (const std::runtime_error& e) {
+            protocol_error(e.what());
+        }
+        if (!ok)
+            throw MessageTooBigError("websocket: message inflates past max_message_size of " +
+                                     std::to_string(c.options.max_message_size) + " bytes");
+        check_utf8(m, std::string_view(m.data).substr(before));
+    } else {
+        if (bytes.size() > limit - m.data.size())
+            throw MessageTooBigError("websocket: message exceeds max_message_size of " +
+                                     std::to_string(c.options.max_message_size) + " bytes");
+        check_utf8(m, bytes);
+        m.data.append(bytes);
+    }
+    if (streaming && !m.data.empty()) {
+        c.options.on_message_fragment(m.data, m.binary, false);
+        m.streamed += m.data.size();
+        m.data.clear();
+    }
+}
+
+void end_message(Core& c, Assembly& m) {
+    if (m.compressed) {
+        const bool streaming = static_cast<bool>(c.options.on_message_fragment);
+        const std::size_t before = m.data.size();
+        bool ok;
+        try {
+            ok = c.inflater->finish_message(m.data, streaming ? SIZE_MAX : c.options.max_message_size);
+        } catch (const std::runtime_error& e) {
+            protocol_error(e.what());
+        }
+        if (!ok)
+            throw MessageTooBigError("websocket: message inflates past max_message_size of " +
+                                     std::to_string(c.options.max_message_size) + " bytes");
+        check_utf8(m, std::string_view(m.data).substr(before));
+    }
+    if (!m.binary && !m.utf8.complete())
+        throw WebSocketProtocolError(close_codes::kInvalidPayload,
+                                     "websocket: text message ends inside a UTF-8 sequence");
+    m.active = false;
+    if (c.options.on_message_fragment) {
+        c.options.on_message_fragment(m.data, m.binary, true);
+        m.data.clear();
+        return;
+    }
+    if (c.close_sent) {
+        m.data.clear();  // closing: data after our close frame is dropped
+        return;
+    }
+    c.deliver(WebSocketMessage{std::move(m.data), m.binary});
+    m.data = std::string();
+}
+
+// Validates a header against the connection's state (RFC 6455 5.2, 5.4, 5.5; RFC 7692 6).
+void check_header(const Core& c, const FrameHeader& h, const Assembly& m) {
+    if (h.masked) protocol_error("the server sent a masked frame");
+    if (h.rsv2 || h.rsv3) protocol_error("reserved bits RSV2/RSV3 set without a negotiated extension");
+    if (!is_known_opcode(h.opcode))
+        protocol_error("unknown opcode " + std::to_string(static_cast<int>(h.opcode)));
+    if (is_control(h.opcode)) {
+        if (!h.fin) protocol_error(std::string("fragmented ") + opcode_name(h.opcode) + " frame");
+        if (h.length > kMaxControlPayload)
+            protocol_error(std::string(opcode_name(h.opcode)) + " frame payload of " +
+                           std::to_string(h.length) + " bytes (at most 125)");
+        if (h.rsv1) protocol_error(std::string("RSV1 set on a ") + opcode_name(h.opcode) + " frame");
+        return;
+    }
+    if (h.opcode == Opcode::continuation) {
+        if (!m.active) protocol_error("continuation frame without a message to continue");
+        if (h.rsv1) protocol_error("RSV1 set on a continuation frame");
+    } else {
+        if (m.active)
+            protocol_error(std::string("new ") + opcode_name(h.opcode) + " message inside a fragmented one");
+        if (h.rsv1 && !c.inflater) protocol_error("RSV1 set but permessage-deflate was not negotiated");
+    }
+}
+
+}  // namespace
+
+// Handles a close frame's payload; throws for an invalid one.
+static void on_close_frame(Core& c, std::string_view payload) {
+    if (payload.size() == 1) protocol_error("close frame with a 1-byte payload");
+    int code = close_codes::kNoStatus;
+    std::string_view reason;
+    if (payload.size() >= 2) {
+        code = static_cast<unsigned char>(payload[0]) << 8 | static_cast<unsigned char>(payload[1]);
+        if (!valid_received_close_code(code))
+            protocol_error("close frame with invalid code " + std::to_string(code));
+        reason = payload.substr(2);
+        if (!is_valid_utf8(reason))
+            throw WebSocketProtocolError(close_codes::kInvalidPayload,
+                                         "websocket: close reason is not valid UTF-8");
+    }
+    c.close_received = true;
+    c.code = code;  // the peer's code, also when it answers our close (Tornado's close_code)
+    c.reason = std::string(reason);
+    if (!c.close_sent) {
+        // Echo the peer's code (RFC 6455 5.5.1); none when it sent none.
+        if (code == close_codes::kNoStatus)
+            c.send_frame_now(Opcode::close, {});
+        else
+            c.send_close(code, {});
+        c.close_sent = true;
+    }
+}
+
+Task<void> read_loop(std::shared_ptr<Core> core) {
+    Core& c = *core;
+    IOStream& stream = *c.stream;
+    Buffer& buf = stream.read_buffer();
+    Assembly m;
+    try {
+        while (!c.close_received) {
+            FrameHeader h;
+            std::size_t hsize;
+            while ((hsize = parse_frame_header(buf.view(), h)) == 0) co_await stream.fill();
+            if (hsize == kInvalidHeader)
+                protocol_error("frame length not in its shortest form, or over 2^63");
+            buf.consume(hsize);
+            c.last_received = c.loop.time();
+            c.ping_outstanding = false;
+            check_header(c, h, m);
+            if (is_control(h.opcode)) {
+                while (buf.size() < h.length) co_await stream.fill();
+                std::string payload(buf.data(), static_cast<std::size_t>(h.length));
+                buf.consume(static_cast<std::size_t>(h.length));
+                if (h.opcode == Opcode::close) {
+                    on_close_frame(c, payload);
+                } else if (h.opcode == Opcode::ping) {
+                    if (!c.close_sent) c.send_frame_now(Opcode::pong, payload);
+                    if (c.options.on_ping) c.options.on_ping(payload);
+                } else if (c.options.on_pong) {
+                    c.options.on_pong(payload);
+                }
+                continue;
+            }
+            if (h.opcode != Opcode::continuation) {
+                m.active = true;
+                m.binary = h.opcode == Opcode::binary;
+                m.compressed = h.rsv1;
+                m.utf8.reset();
+                m.streamed = 0;
+                m.data.clear();
+            }
+            if (!m.compressed && !c.options.on_message_fragment) {
+                if (h.length >
+                    c.options.max_message_size - std::min(c.options.max_message_size, m.data.size()))
+                    throw MessageTooBigError("websocket: message of more than " +
+                                             std::to_string(c.options.max_message_size) +
+                                             " bytes (max_message_size)");
+                m.data.reserve(m.data.size() + static_cast<std::size_t>(h.length));
+            }
+            std::uint64_t remaining = h.length;
+            while (remaining != 0) {
+                if (buf.empty()) co_await stream.fill();
+                const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buf.size()));
+                add_payload(c, m, std::string_view(buf.data(), n));
+                buf.consume(n);
+                remaining -= n;
+            }
+            if (h.fin) end_message(c, m);
+            // While read_message() has not taken the last message, read no further (backpressure).
+            while (c.ready && !c.close_sent) {
+                c.room.emplace();
+                auto wait = c.room->get_future();
+                co_await wait;
+            }
+        }
+        // The peer's close frame arrived (and ours went out): the server closes TCP first (RFC 6455 7.1.1).
+        c.arm_close_timer("the server to close the TCP connection");
+        for (;;) {
+            buf.clear();
+            co_await stream.fill();
+        }
+    } catch (const WebSocketProtocolError& e) {
+        if (!c.close_sent) {
+            c.code = e.close_code();
+            c.reason = e.what();
+            c.send_close(e.close_code(), {});
+            c.close_sent = true;
+        }
+        c.end_error = std::current_exception();
+    } catch (const StreamClosedError& e) {
+        if (c.kill_reason) {
+            // A timer or abort() closed the stream under us. Waiting for the end of a closing handshake
+            // that was under way is not an error; otherwise the kill reason is.
+            if (!c.close_received) {
+                c.code = close_codes::kAbnormal;
+                try {
+                    std::rethrow_exception(c.kill_reason);
+                } catch (const std::exception& k) {
+                    c.reason = k.what();
+                }
+                if (!c.close_sent) c.end_error = c.kill_reason;
+            }
+        } else if (!c.close_received) {
+            c.code = close_codes::kAbnormal;
+            c.reason = std::string("connection closed without a closing handshake: ") + e.what();
+            if (!c.close_sent)
+                c.end_error = std::make_exception_ptr(WebSocketClosedError(close_codes::kAbnormal, c.reason));
+        }
+    } catch (const std::exception& e) {
+        c.code = close_codes::kAbnormal;
+        c.reason = e.what();
+        c.end_error = std::current_exception();
+    }
+    // After a failure we sent our close frame: give it up to close_timeout to leave, then drop TCP.
+    if (!c.stream->closed() && c.stream->writing()) {
+        c.arm_close_timer("our close frame to be written");
+        try {
+            co_await c.stream->flush();
+        } catch (const std::exception&) {
+        }
+    }
+    c.finish();
+}
+
+}  // namespace squall::websocket::detail
