@@ -65,7 +65,7 @@ def parse_wrk(text: str, bench: str, impl: str, params: dict) -> tuple[list[dict
         return [], [f"wrk output without Requests/sec or request count: {text[-300:]!r}"]
     records.append(record(bench, impl, params, "req_per_s", float(rps.group(1)), "1/s"))
     records.append(record(bench, impl, params, "requests", float(total.group(1)), "1"))
-    for pct in ("50", "99"):
+    for pct in ("50", "90", "99"):
         m = re.search(rf"^\s+{pct}(?:\.000)?%\s+([0-9.]+(?:us|ms|s|m|h))\s*$", text, re.M)
         if m:
             records.append(record(bench, impl, params, f"latency_p{pct}_us", _duration_us(m.group(1)), "us"))

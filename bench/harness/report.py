@@ -169,7 +169,133 @@ def markdown(latest: dict[str, list[dict]], benches: dict[str, Benchmark]) -> st
     return "\n".join(parts)
 
 
-def plot(suite: str, lines: list[dict], bench: Benchmark | None, path: Path, log) -> None:
+# One colour per implementation in every plot (value bars, and ratio bars coloured by their denominator).
+COLORS = {
+    "squall-epoll": "#1f4e9c", "squall-uring": "#5aa9e6",
+    "raw-epoll": "#3a3a3a", "raw-uring": "#8a8a8a", "raw-c": "#5c5c5c",
+    "libuv": "#2ca02c", "libcurl": "#ff7f0e", "curl": "#8c564b", "wrk": "#d62728", "tornado": "#9467bd",
+    "librabbitmq": "#e0b000", "pika": "#c05fc0", "py-amqp": "#e377c2", "openssl": "#17becf",
+}
+_FALLBACK = ["#bcbd22", "#7f7f7f", "#aec7e8", "#98df8a", "#ff9896", "#c49c94"]
+# Values kept in the tables but not plotted: configuration echoes and counts, not performance.
+UNPLOTTED_METRICS = {"recv_buffer_bytes"}
+LOG_SPAN = 20.0  # a panel whose values span more than this factor gets a log axis
+
+
+def color(impl: str) -> str:
+    if impl in COLORS:
+        return COLORS[impl]
+    return _FALLBACK[sum(map(ord, impl)) % len(_FALLBACK)]
+
+
+def lower_is_better(metric: str) -> bool:
+    return not (metric.endswith("_per_s") or metric == "mb_per_s")
+
+
+def _needs_log(values: list[float]) -> bool:
+    pos = [v for v in values if v and v > 0]
+    return len(pos) > 1 and max(pos) / min(pos) > LOG_SPAN
+
+
+def panels(suite: str, lines: list[dict], bench: Benchmark | None) -> list[dict]:
+    """One panel per (bench, metric) with at least two implementations: its values, and the ratios of each
+    squall implementation to each other implementation (and squall-uring to squall-epoll) per row."""
+    out = []
+    for title, header, rows, values in tables(suite, lines, bench):
+        bname, metric = title.split(": ", 1)[0], title.split(": ", 1)[1].split(" (")[0]
+        impls = [h for h in header[1:] if " / " not in h]
+        # No single-implementation panels, and none of squall alone (its backends side by side only).
+        if metric in UNPLOTTED_METRICS or not rows or all(i.startswith("squall-") for i in impls) or len(impls) < 2:
+            continue
+        squalls = [i for i in impls if i.startswith("squall-")]
+        pairs = [(a, b) for a in squalls for b in impls if not b.startswith("squall-")]
+        if "squall-uring" in squalls and "squall-epoll" in squalls:
+            pairs.append(("squall-uring", "squall-epoll"))
+        ratios = []
+        for v in values:
+            row = []
+            for a, b in pairs:
+                va, vb = v[impls.index(a)], v[impls.index(b)]
+                row.append(va / vb if va is not None and vb else None)
+            ratios.append(row)
+        keep = [k for k in range(len(pairs)) if any(r[k] is not None for r in ratios)]
+        pairs = [pairs[k] for k in keep]
+        ratios = [[r[k] for k in keep] for r in ratios]
+        targets = [next((t.value for t in (bench.targets if bench else []) if t.applies(bname, metric, a, b)), None)
+                   for a, b in pairs]
+        out.append({"bench": bname, "metric": metric, "title": title, "rows": [r[0] for r in rows],
+                    "impls": impls, "values": values, "pairs": pairs, "ratios": ratios, "targets": targets})
+    return out
+
+
+def _bars(ax, labels: list[str], series: list[tuple[str, list, dict]]) -> None:
+    width = 0.8 / max(1, len(series))
+    for i, (label, heights, style) in enumerate(series):
+        xs = [x + i * width for x in range(len(labels))]
+        hs = [h if h is not None else 0.0 for h in heights]
+        ax.bar(xs, hs, width, label=label, **style)
+    ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(labels))])
+    ax.set_xticklabels(labels, fontsize=8)
+
+
+def _headroom(ax, values: list[float], log: bool) -> None:
+    """Room above the tallest bar for the legend and the labels."""
+    pos = [v for v in values if v is not None and v > 0]
+    if not pos:
+        return
+    if log:
+        ax.set_ylim(min(pos) / 1.5, max(pos) * 6)
+    else:
+        ax.set_ylim(0, max(pos) * 1.45)
+
+
+def _draw_values(ax, p: dict) -> None:
+    series = [(impl, [v[i] for v in p["values"]], {"color": color(impl)}) for i, impl in enumerate(p["impls"])]
+    _bars(ax, p["rows"], series)
+    flat = [x for v in p["values"] for x in v if x is not None]
+    log = _needs_log(flat)
+    if log:
+        ax.set_yscale("log")
+    _headroom(ax, flat, log)
+    better = "lower" if lower_is_better(p["metric"]) else "higher"
+    ax.set_title(f"{p['title']}, {better} is better", fontsize=9)
+    ax.legend(fontsize=7, ncol=4, loc="upper left")
+    ax.grid(axis="y", alpha=0.3, which="both")
+
+
+def _draw_ratios(ax, p: dict) -> None:
+    series = []
+    for k, (a, b) in enumerate(p["pairs"]):
+        style = {"color": color(b), "edgecolor": color(a), "linewidth": 1.2}
+        if a == "squall-uring":
+            style["hatch"] = "//"
+        series.append((f"{a} ÷ {b}", [r[k] for r in p["ratios"]], style))
+    _bars(ax, p["rows"], series)
+    width = 0.8 / max(1, len(series))
+    flat = [x for r in p["ratios"] for x in r if x is not None]
+    for row, r in enumerate(p["ratios"]):
+        for k, v in enumerate(r):
+            x = row + k * width
+            if v is not None:
+                ax.annotate(f"{v:.2f}" if v >= 0.1 else f"{v:.3f}", (x, v), ha="center", va="bottom", fontsize=6)
+            t = p["targets"][k]
+            if t is not None:
+                ax.hlines(t, x - width / 2, x + width / 2, colors="#c00000", linestyles="--", linewidth=1.5)
+    if any(t is not None for t in p["targets"]):
+        ax.plot([], [], color="#c00000", linestyle="--", label="target")
+        flat += [t for t in p["targets"] if t is not None]
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    log = _needs_log(flat + [1.0])
+    if log:
+        ax.set_yscale("log")
+    _headroom(ax, flat + [1.0], log)
+    better = "lower" if lower_is_better(p["metric"]) else "higher"
+    ax.set_title(f"{p['bench']}: {p['metric']} ratio, {better} is better", fontsize=9)
+    ax.legend(fontsize=6, ncol=3, loc="upper left")
+    ax.grid(axis="y", alpha=0.3, which="both")
+
+
+def _plt(log):
     try:
         import matplotlib
 
@@ -177,29 +303,49 @@ def plot(suite: str, lines: list[dict], bench: Benchmark | None, path: Path, log
         import matplotlib.pyplot as plt
     except ImportError:
         log("plots skipped: matplotlib is missing (Debian package python3-matplotlib)")
+        return None
+    return plt
+
+
+def plot(suite: str, lines: list[dict], bench: Benchmark | None, path: Path, log) -> None:
+    """<suite>.png: a row per (bench, metric): the values on the left, the ratios on the right."""
+    plt = _plt(log)
+    ps = panels(suite, lines, bench)
+    if plt is None or not ps:
         return
-    tabs = tables(suite, lines, bench)
-    tabs = [t for t in tabs if t[2]]
-    if not tabs:
-        return
-    cols = 2 if len(tabs) > 1 else 1
-    nrows = (len(tabs) + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(7 * cols, 3.6 * nrows), squeeze=False)
-    for ax in axes.flat[len(tabs):]:
-        ax.set_visible(False)
-    for ax, (title, header, rows, values) in zip(axes.flat, tabs):
-        impls = [h for h in header[1:] if " / " not in h]
-        width = 0.8 / max(1, len(impls))
-        for i, impl in enumerate(impls):
-            heights = [v[i] if v[i] is not None else 0.0 for v in values]
-            ax.bar([x + i * width for x in range(len(rows))], heights, width, label=impl)
-        ax.set_xticks([x + width * (len(impls) - 1) / 2 for x in range(len(rows))])
-        ax.set_xticklabels([r[0] for r in rows], fontsize=8)
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7)
-        ax.grid(axis="y", alpha=0.3)
+    fig, axes = plt.subplots(len(ps), 2, figsize=(14, 3.8 * len(ps)), squeeze=False)
+    for (vax, rax), p in zip(axes, ps):
+        _draw_values(vax, p)
+        if p["pairs"]:
+            _draw_ratios(rax, p)
+        else:
+            rax.set_visible(False)
+    run_id = lines[0].get("run_id", "") if lines else ""
+    fig.suptitle(f"{suite} (run {run_id})", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    log(f"plot: {path}")
+
+
+def plot_ratios(suite: str, lines: list[dict], bench: Benchmark | None, path: Path, log) -> None:
+    """<suite>_ratios.png: only the ratio panels (two per row), for the README."""
+    plt = _plt(log)
+    ps = [p for p in panels(suite, lines, bench) if p["pairs"]]
+    if plt is None or not ps:
+        return
+    cols = 2 if len(ps) > 1 else 1
+    nrows = (len(ps) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(7.5 * cols, 3.8 * nrows), squeeze=False)
+    for ax in axes.flat[len(ps):]:
+        ax.set_visible(False)
+    for ax, p in zip(axes.flat, ps):
+        _draw_ratios(ax, p)
+    run_id = lines[0].get("run_id", "") if lines else ""
+    fig.suptitle(f"{suite}: squall ÷ each peer and the floor (run {run_id}); dashed red: target", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     log(f"plot: {path}")

@@ -46,6 +46,18 @@ def run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{rev}{'-dirty' if dirty else ''}"
 
 
+def render(results: Path, benches: dict[str, Benchmark], plots: bool) -> str:
+    """latest.md and, with plots, <suite>.png (values and ratios) and <suite>_ratios.png (README)."""
+    latest = report.load_latest(results / "latest.jsonl")
+    md = report.markdown(latest, benches)
+    (results / "latest.md").write_text(md)
+    if plots:
+        for suite, lines in latest.items():
+            report.plot(suite, lines, benches.get(suite), results / f"{suite}.png", log)
+            report.plot_ratios(suite, lines, benches.get(suite), results / f"{suite}_ratios.png", log)
+    return md
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description="Run squall's benchmarks side by side with their peers.")
     ap.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
@@ -55,6 +67,8 @@ def main() -> int:
     ap.add_argument("--build-dir", default=str(ROOT / "build" / "release"), help="default: build/release")
     ap.add_argument("--results-dir", default=str(ROOT / "bench" / "results"), help="default: bench/results")
     ap.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
+    ap.add_argument("--render", action="store_true",
+                    help="run nothing: rewrite latest.md and the plots from the results dir's latest.jsonl")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every command")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds before a program run is killed (default: each benchmark's own, 300)")
@@ -88,6 +102,9 @@ def main() -> int:
 
     build = Path(args.build_dir).resolve()
     results = Path(args.results_dir).resolve()
+    if args.render:
+        render(results, benches, not args.no_plots)
+        return 0
     rid = run_id()
     runner = Runner(ROOT, build, runs, args.quick, args.verbose, log)
     log(f"run {rid}: {runs} runs per implementation{' (quick)' if args.quick else ''}, build {build}")
@@ -106,12 +123,7 @@ def main() -> int:
         log(f"== {name}: {len(outcome.records)} results, {len(outcome.skipped)} skipped, "
             f"{len(outcome.failures)} failed, {time.monotonic() - started:.0f} s")
 
-    latest = report.load_latest(results / "latest.jsonl")
-    md = report.markdown(latest, benches)
-    (results / "latest.md").write_text(md)
-    if not args.no_plots:
-        for suite, lines in latest.items():
-            report.plot(suite, lines, benches.get(suite), results / f"{suite}.png", log)
+    md = render(results, benches, not args.no_plots)
     print(md, flush=True)
     log(f"results: {results / 'latest.jsonl'}, {results / 'latest.md'}")
     return 1 if failures else 0

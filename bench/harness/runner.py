@@ -155,7 +155,7 @@ class Runner:
             self.log(f"FAIL {msg}")
             out.failures.append(msg)
             return
-        if v.parser in ("wrk", "curl"):
+        if v.parser in ("wrk", "curl") or v.process_cpu:
             records += self._process_cpu_records(records, process_cpu_us)
         elapsed = time.monotonic() - started
         if self.verbose:

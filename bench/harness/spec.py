@@ -37,6 +37,9 @@ class Variant:
     # CPU list for `taskset -c`; None: the client CPU (1). Self-contained programs that run both sides
     # in one process use "0,1" and place their own threads.
     cpus: str | None = None
+    # Also derive process_cpu_us_per_op from the process's rusage and its "requests" record, as for wrk
+    # (a JSON program compared with wrk on wrk's terms).
+    process_cpu: bool = False
 
 
 @dataclasses.dataclass
@@ -67,6 +70,24 @@ class Group:
 
 
 @dataclasses.dataclass
+class Target:
+    """A ratio target drawn as a line on the ratio panel of (bench, metric): numerator ÷ denominator should
+    stay at or below `value` for lower-is-better metrics (CPU, latency), at or above it for rates. `num`
+    names one implementation or, ending in "*", every implementation starting with it ("squall-*")."""
+
+    bench: str
+    metric: str
+    den: str
+    value: float
+    num: str = "squall-*"
+
+    def applies(self, bench: str, metric: str, num: str, den: str) -> bool:
+        if (bench, metric, den) != (self.bench, self.metric, self.den):
+            return False
+        return num.startswith(self.num[:-1]) if self.num.endswith("*") else num == self.num
+
+
+@dataclasses.dataclass
 class Benchmark:
     name: str
     description: str
@@ -82,4 +103,5 @@ class Benchmark:
     # Unrecorded rounds (every variant once, first grid point) before measuring, e.g. a fresh broker.
     warmup_rounds: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)  # printed under the table
+    targets: list[Target] = dataclasses.field(default_factory=list)  # lines on the ratio panels
     timeout: float = 300.0  # seconds per program run before it is killed and reported as failed

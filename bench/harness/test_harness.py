@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import parsers  # noqa: E402
 import report  # noqa: E402
-from spec import Benchmark, Group, Variant  # noqa: E402
+from spec import Benchmark, Group, Target, Variant  # noqa: E402
 
 WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:18090/small.txt
   1 threads and 64 connections
@@ -98,6 +98,23 @@ class ReportTests(unittest.TestCase):
         lines = [m | {"run_id": "r", "suite": "x"} for m in report.medians(raw)]
         (title, header, rows, _), = report.tables("x", lines, bench)
         self.assertEqual(rows, [["w=p", "1", "2"]])
+
+    def test_plot_panels_ratios_targets_and_no_squall_only_panels(self):
+        raw = [rec("raw-epoll", "cpu_us_per_op", 2.0, c=1), rec("squall-epoll", "cpu_us_per_op", 2.2, c=1),
+               rec("squall-uring", "cpu_us_per_op", 1.1, c=1),
+               rec("squall-epoll", "allocs_per_op", 7.0, c=1), rec("squall-uring", "allocs_per_op", 7.0, c=1)]
+        bench = Benchmark(name="x", description="d", groups=[], targets=[Target("b", "cpu_us_per_op", "raw-epoll", 1.1)])
+        lines = [m | {"run_id": "r", "suite": "x"} for m in report.medians(raw)]
+        ps = report.panels("x", lines, bench)
+        self.assertEqual([p["metric"] for p in ps], ["cpu_us_per_op"])  # allocs: squall alone, no panel
+        p = ps[0]
+        self.assertEqual(p["pairs"], [("squall-epoll", "raw-epoll"), ("squall-uring", "raw-epoll"),
+                                      ("squall-uring", "squall-epoll")])
+        self.assertEqual([round(r, 3) for r in p["ratios"][0]], [1.1, 0.55, 0.5])
+        self.assertEqual(p["targets"], [1.1, 1.1, None])
+        self.assertTrue(report.lower_is_better("cpu_us_per_op"))
+        self.assertFalse(report.lower_is_better("req_per_s"))
+        self.assertNotEqual(report.color("squall-epoll"), report.color("squall-uring"))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/fetch/bench_mode.hpp"
 #include "examples/fetch/cli_options.hpp"
 #include "examples/fetch/progress_bar.hpp"
 #include "squall/coro/gather.hpp"
@@ -219,6 +220,7 @@ squall::Task<int> run(squall::IOLoop& loop, const CliOptions& o, Output& output,
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (fetch::wants_bench_mode(argc, argv)) return fetch::bench_main(argc, argv);
     int exit_code = 0;
     auto options = fetch::parse_cli(argc, argv, &exit_code);
     if (!options) return exit_code;

@@ -1,5 +1,5 @@
 """ioloop: 64-byte TCP ping-pong through a raw C echo server (issue 2), and the loop micro-benchmarks."""
-from spec import Benchmark, Group, Server, Variant
+from spec import Benchmark, Group, Server, Target, Variant
 
 _PINGPONG = ["--host", "127.0.0.1", "--port", "{port}", "--connections", "{connections}",
              "--duration", "{duration}", "--size", "64"]
@@ -40,5 +40,12 @@ BENCHMARK = Benchmark(
             ("squall-epoll", "libuv")],
     notes=["Targets (issue 2): squall >= 0.85x the raw loop of its backend at c=1 and c=64; "
            "squall-uring >= 1.15x squall-epoll at c=64; squall-epoll >= 1.0x libuv at c=1.",
-           "The loop-ops programs run on the client CPU only; the echo server is not involved."],
+           "The loop-ops programs run on the client CPU only; the echo server is not involved.",
+           "Targets (issue 18): squall >= 0.97x its raw loop's round trips/s at c=64; io_uring CPU per round "
+           "trip <= 0.90x epoll's at c=64; io_uring callbacks/s >= epoll's; timer add+cancel >= 0.5x libuv's."],
+    targets=[Target("ioloop_pingpong", "round_trips_per_s", "raw-epoll", 0.97, num="squall-epoll"),
+             Target("ioloop_pingpong", "round_trips_per_s", "raw-uring", 0.97, num="squall-uring"),
+             Target("ioloop_pingpong", "cpu_us_per_op", "squall-epoll", 0.90, num="squall-uring"),
+             Target("ioloop_callbacks", "callbacks_per_s", "squall-epoll", 1.0, num="squall-uring"),
+             Target("ioloop_timers", "timer_add_cancel_per_s", "libuv", 0.5)],
 )
