@@ -52,8 +52,10 @@ IOLoop::IOLoop(Backend backend) : thread_id_(std::this_thread::get_id()) {
         if (poller_) {
             backend_ = Backend::uring;
         } else if (backend == Backend::uring) {
-            throw Error(std::string("io_uring backend unavailable: io_uring_setup failed: ") +
-                        std::strerror(err));
+            throw BackendUnavailableError(std::string("io_uring backend unavailable (io_uring_setup: ") +
+                                          std::strerror(err) +
+                                          "); use epoll instead: SQUALL_IOLOOP=epoll, or Backend::epoll / "
+                                          "Backend::automatic");
         } else {
             log(LogLevel::info,
                 std::string("io_uring unavailable (") + std::strerror(err) + "), using epoll");

@@ -29,6 +29,7 @@
 #include "squall/coro/future.hpp"
 #include "squall/coro/start.hpp"
 #include "squall/coro/task.hpp"
+#include "squall/ioloop/errors.hpp"
 #include "squall/ioloop/io_op.hpp"
 #include "squall/ioloop/timer_queue.hpp"
 
@@ -53,7 +54,8 @@ class Poller;
 class IOLoop {
 public:
     // Backend::automatic honours SQUALL_IOLOOP=epoll|uring, else tries io_uring and falls back to epoll
-    // (logging one line) when io_uring_setup is refused. A forced backend that cannot start throws.
+    // (logging one line) when io_uring_setup is refused. A forced io_uring that cannot start raises
+    // BackendUnavailableError (squall/ioloop/errors.hpp), whose message says how to use epoll instead.
     explicit IOLoop(Backend backend = Backend::automatic);
     ~IOLoop();
     IOLoop(const IOLoop&) = delete;

@@ -2,6 +2,7 @@
 // comes back, closes.   echo_client [HOST] [PORT]
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 
 #include "squall/iostream/protocol.hpp"
@@ -37,9 +38,14 @@ struct EchoFactory : squall::ClientFactory {
 int main(int argc, char** argv) {
     std::string host = argc > 1 ? argv[1] : "127.0.0.1";
     int port = argc > 2 ? std::atoi(argv[2]) : 8000;
-    squall::IOLoop loop;
-    auto factory = std::make_shared<EchoFactory>();
-    auto connector = squall::connect_tcp(loop, host, static_cast<std::uint16_t>(port), factory);
-    loop.run();
-    return factory->status;
+    try {
+        squall::IOLoop loop;
+        auto factory = std::make_shared<EchoFactory>();
+        auto connector = squall::connect_tcp(loop, host, static_cast<std::uint16_t>(port), factory);
+        loop.run();
+        return factory->status;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "echo_client: %s\n", e.what());
+        return 1;
+    }
 }

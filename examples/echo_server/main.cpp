@@ -4,6 +4,7 @@
 // exits after N connections have ended.
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 
 #include "squall/iostream/protocol.hpp"
@@ -42,11 +43,16 @@ int main(int argc, char** argv) {
             return std::fprintf(stderr, "usage: echo_server [--host H] [--port P] [--max-connections N]\n"),
                    2;
     }
-    squall::IOLoop loop;
-    factory->loop = &loop;
-    auto listening = squall::listen_tcp(loop, static_cast<std::uint16_t>(port), factory, host);
-    std::printf("echo server listening on %s, port %u\n", host.c_str(), listening->port());
-    std::fflush(stdout);
-    loop.run();
-    listening->stop_listening();
+    try {
+        squall::IOLoop loop;
+        factory->loop = &loop;
+        auto listening = squall::listen_tcp(loop, static_cast<std::uint16_t>(port), factory, host);
+        std::printf("echo server listening on %s, port %u\n", host.c_str(), listening->port());
+        std::fflush(stdout);
+        loop.run();
+        listening->stop_listening();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "echo_server: %s\n", e.what());
+        return 1;
+    }
 }

@@ -5,6 +5,7 @@
 // a timeout. Prints the backend it used (SQUALL_IOLOOP=epoll|uring forces one).
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <thread>
 
@@ -57,8 +58,13 @@ squall::Task<int> tour(squall::IOLoop& loop) {
 }
 
 int main() {
-    squall::IOLoop loop;
-    std::printf("backend: %s\n", std::string(squall::to_string(loop.backend())).c_str());
-    int ticks = loop.run_sync(tour(loop), 5s);
-    return ticks == 3 ? 0 : 1;
+    try {
+        squall::IOLoop loop;
+        std::printf("backend: %s\n", std::string(squall::to_string(loop.backend())).c_str());
+        int ticks = loop.run_sync(tour(loop), 5s);
+        return ticks == 3 ? 0 : 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hello_loop: %s\n", e.what());
+        return 1;
+    }
 }

@@ -2,6 +2,7 @@
 //   rpc_client [amqp://guest:guest@localhost:5672/] [n]
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "squall/amqp/amqp.hpp"
@@ -19,7 +20,12 @@ static Task<void> request(IOLoop& loop, std::string url, std::string n) {
 }
 
 int main(int argc, char** argv) {
-    IOLoop loop;
-    loop.run_sync(
-        request(loop, argc > 1 ? argv[1] : "amqp://guest:guest@localhost:5672/", argc > 2 ? argv[2] : "30"));
+    try {
+        IOLoop loop;
+        loop.run_sync(request(loop, argc > 1 ? argv[1] : "amqp://guest:guest@localhost:5672/",
+                              argc > 2 ? argv[2] : "30"));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "rpc_client: %s\n", e.what());
+        return 1;
+    }
 }

@@ -1,6 +1,7 @@
 // rpc_server: pika's RPC tutorial server. Answers fib(n) requests on the queue "rpc_queue".
 //   rpc_server [amqp://guest:guest@localhost:5672/]      then run rpc_client
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "squall/amqp/amqp.hpp"
@@ -27,6 +28,11 @@ static Task<void> serve(IOLoop& loop, std::string url) {
 }
 
 int main(int argc, char** argv) {
-    IOLoop loop;
-    loop.run_sync(serve(loop, argc > 1 ? argv[1] : "amqp://guest:guest@localhost:5672/"));
+    try {
+        IOLoop loop;
+        loop.run_sync(serve(loop, argc > 1 ? argv[1] : "amqp://guest:guest@localhost:5672/"));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "rpc_server: %s\n", e.what());
+        return 1;
+    }
 }

@@ -1,5 +1,5 @@
-// Helpers for the ioloop tests: log capture, loopback sockets, running a plain (non-coroutine) test on
-// each backend, and the process's allocated-bytes counter.
+// Helpers for the ioloop tests: log capture, loopback sockets and the process's allocated-bytes counter.
+// (A plain test run on each backend: SQUALL_LOOP_TEST_CASE in squall/testing.hpp.)
 #pragma once
 
 #include <arpa/inet.h>
@@ -104,19 +104,3 @@ inline std::uint16_t unused_port() {
 }
 
 }  // namespace squall::test
-
-// Runs `body(loop)` on a fresh loop of each backend, as doctest subcases (for tests that drive run/stop
-// or run_sync themselves and so cannot use SQUALL_TEST_CASE).
-#define SQUALL_ON_EACH_BACKEND(body)                          \
-    do {                                                      \
-        SUBCASE("epoll") {                                    \
-            ::squall::IOLoop loop_(::squall::Backend::epoll); \
-            loop_.make_current();                             \
-            body(loop_);                                      \
-        }                                                     \
-        SUBCASE("io_uring") {                                 \
-            ::squall::IOLoop loop_(::squall::Backend::uring); \
-            loop_.make_current();                             \
-            body(loop_);                                      \
-        }                                                     \
-    } while (0)

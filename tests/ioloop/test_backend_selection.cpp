@@ -1,11 +1,8 @@
 // Backend choice: automatic falls back to epoll when io_uring_setup is refused (simulated with a
-// seccomp filter in a forked child, as containers do), a forced io_uring fails clearly there, and
-// SQUALL_IOLOOP forces a backend.
+// seccomp filter in a forked child, as containers do), a forced io_uring raises BackendUnavailableError
+// there, SQUALL_IOLOOP forces a backend, and the test suite's io_uring probe agrees with the kernel.
 #include <doctest/doctest.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
+#include <linux/io_uring.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,25 +12,26 @@
 #include <cstdlib>
 #include <string>
 
+#include "squall/ioloop/errors.hpp"
 #include "squall/ioloop/ioloop.hpp"
+#include "squall/testing.hpp"
 #include "support.hpp"
+#include "tests/support/no_io_uring.h"
 
 namespace {
 
-// Makes io_uring_setup fail with EPERM for this process; everything else is allowed.
+// Makes io_uring_setup fail with EPERM for this process (tests/support/no_io_uring.h).
 bool refuse_io_uring_setup() {
-    sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
-    return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-           ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+    return squall_refuse_io_uring() == 0;
+}
+
+// Whether the kernel lets this process set up a ring at all, asked without squall.
+bool kernel_allows_io_uring() {
+    io_uring_params params{};
+    long fd = ::syscall(__NR_io_uring_setup, 4, &params);
+    if (fd < 0) return false;
+    ::close(static_cast<int>(fd));
+    return true;
 }
 
 // Runs `check` in a forked child and returns its exit code (0 = every check held; 1-99 = which failed).
@@ -70,7 +68,9 @@ bool runs_a_callback(squall::IOLoop& loop) {
 }  // namespace
 
 TEST_SUITE("ioloop") {
-    TEST_CASE("automatic picks io_uring where the kernel allows it") {
+    TEST_CASE("automatic picks io_uring where the kernel allows it" *
+              doctest::skip(squall::testing::skip_uring()) *
+              doctest::description(squall::testing::uring_skip_description())) {
         int code = in_child([] {
             ::unsetenv("SQUALL_IOLOOP");
             squall::IOLoop loop;
@@ -93,16 +93,18 @@ TEST_SUITE("ioloop") {
         CHECK(code == 0);
     }
 
-    TEST_CASE("a forced io_uring backend throws a clear error when io_uring_setup is refused") {
+    TEST_CASE("a forced io_uring backend raises BackendUnavailableError saying how to use epoll") {
         int code = in_child([] {
             if (!refuse_io_uring_setup()) return 2;
             try {
                 squall::IOLoop loop(squall::Backend::uring);
                 return 3;
-            } catch (const squall::Error& e) {
+            } catch (const squall::BackendUnavailableError& e) {
                 std::string what = e.what();
                 if (what.find("io_uring") == std::string::npos) return 4;
                 if (what.find("not permitted") == std::string::npos) return 5;  // strerror(EPERM)
+                if (what.find("SQUALL_IOLOOP=epoll") == std::string::npos) return 6;
+                if (what.find('\n') != std::string::npos) return 7;  // one line
             }
             return 0;
         });
@@ -115,9 +117,11 @@ TEST_SUITE("ioloop") {
             squall::IOLoop loop;
             if (loop.backend() != squall::Backend::epoll) return 2;
             if (!runs_a_callback(loop)) return 3;
-            ::setenv("SQUALL_IOLOOP", "uring", 1);
-            squall::IOLoop forced;
-            if (forced.backend() != squall::Backend::uring) return 4;
+            if (kernel_allows_io_uring()) {
+                ::setenv("SQUALL_IOLOOP", "uring", 1);
+                squall::IOLoop forced;
+                if (forced.backend() != squall::Backend::uring) return 4;
+            }
             ::setenv("SQUALL_IOLOOP", "kqueue", 1);
             try {
                 squall::IOLoop bad;
@@ -129,7 +133,22 @@ TEST_SUITE("ioloop") {
         CHECK(code == 0);
     }
 
-    TEST_CASE("a loop forced to uring runs on io_uring and one forced to epoll on epoll") {
+    TEST_CASE(
+        "where the kernel allows io_uring, a loop forced to uring starts on it (the test suite's probe "
+        "agrees)") {
+        if (!kernel_allows_io_uring()) {
+            CHECK_THROWS_AS(squall::IOLoop(squall::Backend::uring), squall::BackendUnavailableError);
+            CHECK(squall::testing::skip_uring());
+            CHECK_FALSE(squall::testing::uring_unavailable_reason().empty());
+            return;
+        }
+        CHECK(squall::testing::uring_unavailable_reason().empty());
+        CHECK_FALSE(squall::testing::skip_uring());
+    }
+
+    TEST_CASE("a loop forced to uring runs on io_uring and one forced to epoll on epoll" *
+              doctest::skip(squall::testing::skip_uring()) *
+              doctest::description(squall::testing::uring_skip_description())) {
         squall::IOLoop u(squall::Backend::uring);
         squall::IOLoop e(squall::Backend::epoll);
         CHECK(u.backend() == squall::Backend::uring);

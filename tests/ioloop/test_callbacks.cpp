@@ -9,6 +9,7 @@
 #include "squall/coro/locks.hpp"
 #include "squall/ioloop/async.hpp"
 #include "squall/ioloop/ioloop.hpp"
+#include "squall/testing.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;
@@ -77,43 +78,37 @@ TEST_SUITE("ioloop") {
         CHECK(count == kThreads * kEach);
     }
 
-    TEST_CASE("stop from another thread wakes a loop blocked in its poll") {
-        auto body = [](squall::IOLoop& loop) {
-            // A far timer keeps the loop's wait long; only the wakeup can end it early.
-            auto safety = loop.call_later(10s, [&loop] { loop.stop(); });
-            auto t0 = std::chrono::steady_clock::now();
-            std::thread stopper([&loop] {
-                std::this_thread::sleep_for(30ms);
-                loop.stop();
-            });
-            loop.run();
-            stopper.join();
-            auto elapsed = std::chrono::steady_clock::now() - t0;
-            CHECK(elapsed >= 30ms);
-            CHECK(elapsed < 5s);
-            loop.remove_timeout(safety);
-        };
-        SQUALL_ON_EACH_BACKEND(body);
+    SQUALL_LOOP_TEST_CASE("stop from another thread wakes a loop blocked in its poll") {
+        // A far timer keeps the loop's wait long; only the wakeup can end it early.
+        auto safety = loop.call_later(10s, [&loop] { loop.stop(); });
+        auto t0 = std::chrono::steady_clock::now();
+        std::thread stopper([&loop] {
+            std::this_thread::sleep_for(30ms);
+            loop.stop();
+        });
+        loop.run();
+        stopper.join();
+        auto elapsed = std::chrono::steady_clock::now() - t0;
+        CHECK(elapsed >= 30ms);
+        CHECK(elapsed < 5s);
+        loop.remove_timeout(safety);
     }
 
-    TEST_CASE("a callback added from another thread wakes a loop blocked in its poll") {
-        auto body = [](squall::IOLoop& loop) {
-            auto safety = loop.call_later(10s, [&loop] { loop.stop(); });
-            bool ran = false;
-            auto t0 = std::chrono::steady_clock::now();
-            std::thread poster([&] {
-                std::this_thread::sleep_for(20ms);
-                loop.add_callback([&] {
-                    ran = true;
-                    loop.stop();
-                });
+    SQUALL_LOOP_TEST_CASE("a callback added from another thread wakes a loop blocked in its poll") {
+        auto safety = loop.call_later(10s, [&loop] { loop.stop(); });
+        bool ran = false;
+        auto t0 = std::chrono::steady_clock::now();
+        std::thread poster([&] {
+            std::this_thread::sleep_for(20ms);
+            loop.add_callback([&] {
+                ran = true;
+                loop.stop();
             });
-            loop.run();
-            poster.join();
-            CHECK(ran);
-            CHECK(std::chrono::steady_clock::now() - t0 < 5s);
-            loop.remove_timeout(safety);
-        };
-        SQUALL_ON_EACH_BACKEND(body);
+        });
+        loop.run();
+        poster.join();
+        CHECK(ran);
+        CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+        loop.remove_timeout(safety);
     }
 }

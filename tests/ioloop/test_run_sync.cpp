@@ -9,6 +9,7 @@
 #include "squall/coro/task.hpp"
 #include "squall/ioloop/async.hpp"
 #include "squall/ioloop/ioloop.hpp"
+#include "squall/testing.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;
@@ -39,49 +40,36 @@ Task<std::unique_ptr<int>> unique_after(squall::IOLoop& loop) {
 }  // namespace
 
 TEST_SUITE("ioloop") {
-    TEST_CASE("run_sync returns the task's value") {
-        auto body = [](squall::IOLoop& loop) {
-            CHECK(loop.run_sync(value_after(loop, 2ms, 42)) == 42);
-            CHECK(loop.run_sync(value_after(loop, 0ms, 7), 1s) == 7);
-            CHECK(*loop.run_sync(unique_after(loop)) == 12);
-        };
-        SQUALL_ON_EACH_BACKEND(body);
+    SQUALL_LOOP_TEST_CASE("run_sync returns the task's value") {
+        CHECK(loop.run_sync(value_after(loop, 2ms, 42)) == 42);
+        CHECK(loop.run_sync(value_after(loop, 0ms, 7), 1s) == 7);
+        CHECK(*loop.run_sync(unique_after(loop)) == 12);
     }
 
-    TEST_CASE("run_sync rethrows the task's error") {
-        auto body = [](squall::IOLoop& loop) {
-            CHECK_THROWS_WITH_AS(loop.run_sync(fail_after(loop, 1ms), 5s), "task failed in run_sync",
-                                 std::runtime_error);
-            CHECK(loop.run_sync(value_after(loop, 1ms, 1)) == 1);  // the loop is usable afterwards
-        };
-        SQUALL_ON_EACH_BACKEND(body);
+    SQUALL_LOOP_TEST_CASE("run_sync rethrows the task's error") {
+        CHECK_THROWS_WITH_AS(loop.run_sync(fail_after(loop, 1ms), 5s), "task failed in run_sync",
+                             std::runtime_error);
+        CHECK(loop.run_sync(value_after(loop, 1ms, 1)) == 1);  // the loop is usable afterwards
     }
 
-    TEST_CASE(
+    SQUALL_LOOP_TEST_CASE(
         "run_sync raises TimeoutError; the abandoned task finishes later without disturbing the next run") {
-        auto body = [](squall::IOLoop& loop) {
-            bool abandoned_finished = false;
-            auto t0 = loop.time();
-            CHECK_THROWS_AS(loop.run_sync(set_after(loop, 40ms, abandoned_finished), 10ms),
-                            squall::TimeoutError);
-            CHECK(loop.time() - t0 >= 10ms);
-            CHECK(loop.time() - t0 < 40ms);
-            CHECK_FALSE(abandoned_finished);
-            // The abandoned task completes during this run (at 40 ms); that must not stop it early.
-            CHECK(loop.run_sync(value_after(loop, 80ms, 5), 5s) == 5);
-            CHECK(abandoned_finished);
-        };
-        SQUALL_ON_EACH_BACKEND(body);
+        bool abandoned_finished = false;
+        auto t0 = loop.time();
+        CHECK_THROWS_AS(loop.run_sync(set_after(loop, 40ms, abandoned_finished), 10ms), squall::TimeoutError);
+        CHECK(loop.time() - t0 >= 10ms);
+        CHECK(loop.time() - t0 < 40ms);
+        CHECK_FALSE(abandoned_finished);
+        // The abandoned task completes during this run (at 40 ms); that must not stop it early.
+        CHECK(loop.run_sync(value_after(loop, 80ms, 5), 5s) == 5);
+        CHECK(abandoned_finished);
     }
 
-    TEST_CASE("an error of a task abandoned by run_sync's timeout is logged") {
-        auto body = [](squall::IOLoop& loop) {
-            squall::test::LogCapture logs;
-            CHECK_THROWS_AS(loop.run_sync(fail_after(loop, 20ms), 5ms), squall::TimeoutError);
-            loop.run_sync(value_after(loop, 40ms, 0));
-            CHECK(logs.count("task failed in run_sync") == 1);
-        };
-        SQUALL_ON_EACH_BACKEND(body);
+    SQUALL_LOOP_TEST_CASE("an error of a task abandoned by run_sync's timeout is logged") {
+        squall::test::LogCapture logs;
+        CHECK_THROWS_AS(loop.run_sync(fail_after(loop, 20ms), 5ms), squall::TimeoutError);
+        loop.run_sync(value_after(loop, 40ms, 0));
+        CHECK(logs.count("task failed in run_sync") == 1);
     }
 
     TEST_CASE("the TimeoutError of run_sync says how long it waited") {
