@@ -37,6 +37,6 @@ file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/squall.pc
      "prefix=${CMAKE_INSTALL_PREFIX}\nlibdir=\${prefix}/${CMAKE_INSTALL_LIBDIR}\n"
      "includedir=\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}\n\nName: squall\n"
      "Description: C++20 coroutine async network clients (HTTP/1.1, AMQP 0-9-1)\nVersion: ${PROJECT_VERSION}\n"
-     "Requires.private: liburing libpcre2-8 openssl zlib\n"
+     "Requires.private: liburing libpcre2-8 openssl zlib libnghttp2\n"
      "Libs: -L\${libdir} ${squall_pc_libs}-lpthread\nCflags: -std=c++20 -I\${includedir}\n")
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/squall.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

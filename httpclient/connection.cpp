@@ -264,6 +264,7 @@ Task<void> Connection::exchange(const HTTPRequest& request, const URL& url, cons
     }
 
     response.code = parser.code();
+    response.protocol = parser.http_minor() == 0 ? "HTTP/1.0" : "HTTP/1.1";
     response.reason = parser.take_reason();
     response.headers = parser.take_headers();
     response.trailers = parser.take_trailers();

@@ -7,11 +7,15 @@
 //   InvalidURLError / RequestError  the request itself cannot be sent (bad URL, header injection).
 //   StaleConnectionError  a reused keep-alive connection died before the response began (a
 //                  StreamClosedError; idempotent requests may be retried on a fresh connection).
+//   StreamResetError  HTTP/2: the server reset the request's stream (RST_STREAM); carries the error code.
+//                  RefusedStreamError (a StreamResetError): the server did not process the request
+//                  (REFUSED_STREAM, or the stream was above a GOAWAY's last_stream_id), so it may be retried.
 //
 // Timeouts and connection failures keep their own types (squall::TimeoutError, StreamClosedError):
 // there are no Tornado-style 599 codes.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -59,6 +63,45 @@ public:
 class StaleConnectionError : public StreamClosedError {
 public:
     using StreamClosedError::StreamClosedError;
+};
+
+// HTTP/2 error codes (RFC 9113 section 7) as they appear in RST_STREAM and GOAWAY.
+enum class HTTP2ErrorCode : std::uint32_t {
+    no_error = 0x0,
+    protocol_error = 0x1,
+    internal_error = 0x2,
+    flow_control_error = 0x3,
+    settings_timeout = 0x4,
+    stream_closed = 0x5,
+    frame_size_error = 0x6,
+    refused_stream = 0x7,
+    cancel = 0x8,
+    compression_error = 0x9,
+    connect_error = 0xa,
+    enhance_your_calm = 0xb,
+    inadequate_security = 0xc,
+    http_1_1_required = 0xd,
+};
+
+// The name RFC 9113 gives a code ("PROTOCOL_ERROR"), or "0x1f" for a code it does not define.
+std::string http2_error_name(std::uint32_t code);
+
+// The server ended one HTTP/2 stream with RST_STREAM (or GOAWAY) before the response was complete.
+class StreamResetError : public squall::Error {
+public:
+    StreamResetError(std::uint32_t code, const std::string& message) : squall::Error(message), code_(code) {}
+    std::uint32_t code() const noexcept { return code_; }
+    HTTP2ErrorCode error_code() const noexcept { return static_cast<HTTP2ErrorCode>(code_); }
+
+private:
+    std::uint32_t code_;
+};
+
+// The server did not process the request at all: RST_STREAM with REFUSED_STREAM, or the stream id was
+// above the last_stream_id of its GOAWAY. Safe to retry on another connection.
+class RefusedStreamError : public StreamResetError {
+public:
+    using StreamResetError::StreamResetError;
 };
 
 }  // namespace squall::http

@@ -39,6 +39,14 @@ using StreamingCallback = std::function<void(std::string_view piece)>;
 // line, then an empty line ("\r\n"); lines end with CRLF. Called again for each 1xx response.
 using HeaderCallback = std::function<void(std::string_view line)>;
 
+// Which HTTP version a request may use (curl's --http1.1, --http2, --http2-prior-knowledge).
+//   automatic              https:// offers h2 and http/1.1 by ALPN and uses what the server picks;
+//                          http:// speaks HTTP/1.1 (h2c only by prior knowledge, never by Upgrade)
+//   http1_1                HTTP/1.1 only (ALPN offers http/1.1)
+//   http2                  as automatic (a server that does not pick h2 is still served by HTTP/1.1)
+//   http2_prior_knowledge  HTTP/2 from the first byte, also on http:// (h2c); https:// requires h2 by ALPN
+enum class HTTPVersion { automatic, http1_1, http2, http2_prior_knowledge };
+
 struct HTTPRequest {
     std::string url{};
     std::string method = "GET";
@@ -73,6 +81,7 @@ struct HTTPRequest {
     // response byte arrives. GET, HEAD, OPTIONS, PUT and DELETE are then retried once on a fresh
     // connection; other methods (POST, PATCH...) fail with StreamClosedError unless this is true.
     bool retry_on_stale_connection = false;
+    HTTPVersion http_version = HTTPVersion::automatic;
 };
 
 }  // namespace squall::http

@@ -34,6 +34,7 @@ struct HTTPResponse {
     std::string body{};                        // empty when a streaming_callback received the body
     HTTPHeaders trailers{};                    // chunked responses only
     std::string effective_url{};               // the final URL after redirects
+    std::string protocol{};                    // which protocol served it: "HTTP/1.1" or "HTTP/2"
     std::chrono::nanoseconds request_time{0};  // from dequeue to the end of the body
     TimeInfo time_info{};
     std::shared_ptr<const HTTPRequest>

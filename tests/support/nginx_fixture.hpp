@@ -48,6 +48,15 @@ inline std::string nginx_tls_url() {
     return detail::required_nginx_var("SQUALL_NGINX_TLS_URL");
 }
 
+// HTTP/2 listeners (scripts/nginx start without --no-h2): http://127.0.0.1:PORT for h2c by prior
+// knowledge (SQUALL_NGINX_H2C_URL) and https://localhost:PORT with ALPN h2 (SQUALL_NGINX_H2_URL).
+inline std::string nginx_h2c_url() {
+    return detail::required_nginx_var("SQUALL_NGINX_H2C_URL");
+}
+inline std::string nginx_h2_url() {
+    return detail::required_nginx_var("SQUALL_NGINX_H2_URL");
+}
+
 // The CA that signed the TLS certificate (SQUALL_NGINX_CA_FILE); empty when nginx was started with its
 // own --cert/--key.
 inline std::string nginx_ca_file() {
