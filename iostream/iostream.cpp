@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <variant>
 
 namespace squall {
 
@@ -112,90 +113,153 @@ Future<void> IOStream::wait_closed() {
 }
 
 // ---------------------------------------------------------------- reads
+//
+// As in Tornado's iostream.py: each read kind records what it wants in a ReadRequest and hands it to
+// one driver (run_read), which alternates one find-position step per read kind (find_read_pos) with
+// one fill step (FillStep). TLS and the backend stay inside the fill step. A read is one coroutine
+// frame: the fill step is an awaitable, not a coroutine.
+
+struct IOStream::ReadRequest {
+    enum class Kind : std::uint8_t { delimiter, regex, bytes, bytes_partial, until_close };
+    using Search = std::variant<std::monostate, DelimiterSearch, StreamingSearch>;
+    ReadRequest(Kind kind, std::size_t n, Search search = {}) : kind(kind), n(n), search(std::move(search)) {}
+
+    Kind kind;
+    std::size_t n;  // bytes, bytes_partial: the count; delimiter, regex: max_bytes (0: no limit)
+    Search search;
+    // A big read_bytes on a plain stream receives straight into its result, not through the buffer.
+    bool direct = false;
+    std::string out;
+    std::size_t have = 0;
+
+    std::span<char> direct_space() noexcept {
+        if (!direct) return {};
+        return {out.data() + have, out.size() - have};
+    }
+};
+
+// One recv: into the TLS engine (TLS), into `direct` (when given), or into the read buffer. Resumes
+// with the bytes that landed in `direct`.
+class IOStream::RecvStep {
+public:
+    RecvStep(IOStream& s, const char* doing, std::span<char> direct = {}) noexcept
+        : s_(s), doing_(doing), direct_(direct) {}
+    bool await_ready() {
+        s_.prepare_recv(io_, direct_);
+        return false;
+    }
+    bool await_suspend(std::coroutine_handle<> h) {
+        s_.read_op_ = &io_.op;
+        return io_.await_suspend(h);
+    }
+    std::size_t await_resume() {
+        s_.read_op_ = nullptr;
+        return s_.finish_recv(io_.op.result, doing_, !direct_.empty());
+    }
+
+protected:
+    IOStream& s_;
+
+private:
+    const char* doing_;
+    std::span<char> direct_;
+    IoAwaitable io_{};
+};
+
+// The fill step: more plaintext in the read buffer (or bytes in `direct`), or nothing after an
+// interrupted recv or the end of the stream (the driver looks again and takes another step). Records
+// TLS has already received are decrypted without a recv. Throws StreamClosedError once the stream is
+// closed and StreamBufferFullError when the buffer is at max_buffer_size.
+class IOStream::FillStep : public RecvStep {
+public:
+    explicit FillStep(IOStream& s, std::span<char> direct = {}) noexcept : RecvStep(s, "reading", direct) {}
+    bool await_ready() {
+        ready_ = s_.fill_inline();
+        return ready_ || RecvStep::await_ready();
+    }
+    std::size_t await_resume() { return ready_ ? 0 : RecvStep::await_resume(); }
+
+private:
+    bool ready_ = false;
+};
+
+std::size_t IOStream::buffer_room() const noexcept {
+    return options_.max_buffer_size - std::min(options_.max_buffer_size, read_buffer_.size());
+}
+
+// The part of a fill step that needs no recv; true when the step is complete without one.
+bool IOStream::fill_inline() {
+    if (closed_) throw_closed("reading");
+    const std::size_t room = buffer_room();
+    if (room == 0) fail_buffer_full();
+    if (!tls_) return false;
+    std::size_t got = 0;
+    try {
+        got = tls_->read_plaintext(read_buffer_, room);
+    } catch (const TlsError&) {
+        close(std::current_exception());
+        throw_closed("reading");
+    }
+    if (move_tls_output()) schedule_flush();  // post-handshake records for the peer
+    if (got > 0) {
+        bytes_read_ += got;
+        return true;
+    }
+    if (tls_->peer_closed() || eof_) {
+        on_eof();
+        return true;
+    }
+    return false;
+}
+
+void IOStream::prepare_recv(IoAwaitable& io, std::span<char> direct) {
+    std::span<char> into = direct;
+    if (tls_) {
+        into = tls_->prepare_ciphertext(options_.read_chunk_size);
+    } else if (direct.empty()) {
+        const std::size_t want = std::min(options_.read_chunk_size, buffer_room());
+        into = read_buffer_.prepare(want).first(want);
+    }
+    io = loop_.recv(fd_, into.data(), into.size());
+}
+
+// A recv's result. EOF closes a plain stream; on TLS it is fed to the engine, which then reports a
+// clean close or a truncation. Socket errors close the stream and throw.
+std::size_t IOStream::finish_recv(int n, const char* doing, bool direct) {
+    if (n > 0) {
+        const auto got = static_cast<std::size_t>(n);
+        if (tls_) {
+            tls_->commit_ciphertext(got);
+            return 0;
+        }
+        bytes_read_ += got;
+        if (direct) return got;
+        read_buffer_.commit(got);
+        return 0;
+    }
+    if (n == 0) {
+        if (tls_) {
+            eof_ = true;
+            tls_->feed_eof();  // the next read_plaintext or handshake step throws if close_notify never came
+        } else {
+            on_eof();
+        }
+        return 0;
+    }
+    if (n == -EINTR || n == -EAGAIN) return 0;
+    if (!closed_) on_error(-n, "recv");
+    throw_closed(doing);
+}
 
 Task<void> IOStream::fill() {
     auto self = shared_from_this();
     ReadGuard guard(*this);
-    if (tls_)
-        co_await fill_tls();
-    else
-        co_await fill_plain();
-}
-
-Task<void> IOStream::fill_plain() {
-    for (;;) {
-        if (closed_) throw_closed("reading");
-        std::size_t room = options_.max_buffer_size - std::min(options_.max_buffer_size, read_buffer_.size());
-        if (room == 0) fail_buffer_full();
-        std::size_t want = std::min(options_.read_chunk_size, room);
-        auto span = read_buffer_.prepare(want);
-        IoAwaitable op = loop_.recv(fd_, span.data(), want);
-        read_op_ = &op.op;
-        int n = co_await op;
-        read_op_ = nullptr;
-        if (n > 0) {
-            read_buffer_.commit(static_cast<std::size_t>(n));
-            bytes_read_ += static_cast<std::uint64_t>(n);
-            co_return;
-        }
-        if (n == 0) {
-            on_eof();
-            throw_closed("reading");
-        }
-        if (n == -EINTR || n == -EAGAIN) continue;
-        if (!closed_) on_error(-n, "recv");
-        throw_closed("reading");
-    }
-}
-
-Task<void> IOStream::fill_tls() {
-    for (;;) {
-        if (closed_) throw_closed("reading");
-        std::size_t room = options_.max_buffer_size - std::min(options_.max_buffer_size, read_buffer_.size());
-        if (room == 0) fail_buffer_full();
-        std::size_t got = 0;
-        try {
-            got = tls_->read_plaintext(read_buffer_, room);
-        } catch (const TlsError&) {
-            close(std::current_exception());
-            throw_closed("reading");
-        }
-        if (!tls_->pending_ciphertext().empty()) {  // post-handshake records for the peer
-            write_queue_.append(tls_->pending_ciphertext());
-            tls_->consume_ciphertext(tls_->pending_ciphertext().size());
-            schedule_flush();
-        }
-        if (got > 0) {
-            bytes_read_ += got;
-            co_return;
-        }
-        if (tls_->peer_closed() || eof_) {
-            on_eof();
-            throw_closed("reading");
-        }
-        co_await recv_ciphertext("reading");
-    }
+    const std::size_t before = read_buffer_.size();
+    while (read_buffer_.size() == before) co_await FillStep(*this);
 }
 
 Task<std::string> IOStream::read_until(std::string delimiter, std::size_t max_bytes) {
-    auto self = shared_from_this();
-    ReadGuard guard(*this);
-    DelimiterSearch search(std::move(delimiter));
-    for (;;) {
-        auto m = search.search(read_buffer_.view());
-        if (m && (max_bytes == 0 || m->second <= max_bytes)) co_return read_buffer_.take(m->second);
-        if (max_bytes && (m || read_buffer_.size() >= max_bytes)) {
-            auto msg = "read_until: delimiter not found within max_bytes (" + std::to_string(max_bytes) + ")";
-            close(std::make_exception_ptr(UnsatisfiableReadError(msg)));
-            throw UnsatisfiableReadError(msg);
-        }
-        {
-            if (tls_)
-                co_await fill_tls();
-            else
-                co_await fill_plain();
-        }
-    }
+    return run_read({ReadRequest::Kind::delimiter, max_bytes, DelimiterSearch(std::move(delimiter))});
 }
 
 Task<std::string> IOStream::read_until_regex(std::string_view pattern, std::size_t max_bytes) {
@@ -204,103 +268,99 @@ Task<std::string> IOStream::read_until_regex(std::string_view pattern, std::size
 
 Task<std::string> IOStream::read_until_regex(std::shared_ptr<const StreamRegex> regex,
                                              std::size_t max_bytes) {
-    auto self = shared_from_this();
-    ReadGuard guard(*this);
-    StreamingSearch search(std::move(regex));
-    for (;;) {
-        auto m = search.search(read_buffer_.view());
-        if (m && (max_bytes == 0 || m->second <= max_bytes)) co_return read_buffer_.take(m->second);
-        if (max_bytes && (m || read_buffer_.size() >= max_bytes)) {
-            auto msg =
-                "read_until_regex: pattern not matched within max_bytes (" + std::to_string(max_bytes) + ")";
-            close(std::make_exception_ptr(UnsatisfiableReadError(msg)));
-            throw UnsatisfiableReadError(msg);
-        }
-        {
-            if (tls_)
-                co_await fill_tls();
-            else
-                co_await fill_plain();
-        }
-    }
+    return run_read({ReadRequest::Kind::regex, max_bytes, StreamingSearch(std::move(regex))});
 }
 
-Task<std::string> IOStream::read_bytes(std::size_t n, bool partial) {
-    auto self = shared_from_this();
-    ReadGuard guard(*this);
-    if (n == 0) co_return std::string();
-    if (partial) {
-        if (read_buffer_.empty()) {
-            if (tls_)
-                co_await fill_tls();
-            else
-                co_await fill_plain();
-        }
-        co_return read_buffer_.take(std::min(n, read_buffer_.size()));
-    }
-    if (read_buffer_.size() >= n) co_return read_buffer_.take(n);
-    if (n > options_.max_buffer_size) fail_buffer_full();
-    if (!tls_ && n - read_buffer_.size() >= options_.read_chunk_size) {
-        // Bulk read: receive straight into the result, no pass through the buffer.
-        std::string out;
-        out.resize(n);
-        std::size_t have = read_buffer_.size();
-        if (have) std::memcpy(out.data(), read_buffer_.data(), have);  // data() is null when never used
-        read_buffer_.consume(have);
-        while (have < n) {
-            if (closed_) {
-                read_buffer_.append(std::string_view(out.data(), have));  // keep what arrived
-                throw_closed("reading");
-            }
-            IoAwaitable op = loop_.recv(fd_, out.data() + have, n - have);
-            read_op_ = &op.op;
-            int r = co_await op;
-            read_op_ = nullptr;
-            if (r > 0) {
-                have += static_cast<std::size_t>(r);
-                bytes_read_ += static_cast<std::uint64_t>(r);
-            } else if (r == 0) {
-                read_buffer_.append(std::string_view(out.data(), have));
-                on_eof();
-                throw_closed("reading");
-            } else if (r != -EINTR && r != -EAGAIN) {
-                read_buffer_.append(std::string_view(out.data(), have));
-                if (!closed_) on_error(-r, "recv");
-                throw_closed("reading");
-            }
-        }
-        co_return out;
-    }
-    while (read_buffer_.size() < n) {
-        if (tls_)
-            co_await fill_tls();
-        else
-            co_await fill_plain();
-    }
-    co_return read_buffer_.take(n);
+Task<std::string> IOStream::read_bytes(std::size_t n) {
+    return run_read({ReadRequest::Kind::bytes, n});
+}
+
+Task<std::string> IOStream::read_bytes_partial(std::size_t n) {
+    return run_read({ReadRequest::Kind::bytes_partial, n});
 }
 
 Task<std::string> IOStream::read_until_close() {
+    return run_read({ReadRequest::Kind::until_close, 0});
+}
+
+Task<std::string> IOStream::run_read(ReadRequest request) {
     auto self = shared_from_this();
     ReadGuard guard(*this);
-    for (;;) {
-        if (closed_ && eof_ && !close_reason_) break;
-        try {
-            {
-                if (tls_)
-                    co_await fill_tls();
-                else
-                    co_await fill_plain();
+    start_read(request);
+    try {
+        for (;;) {
+            if (auto pos = find_read_pos(request)) {
+                if (request.direct) co_return std::move(request.out);
+                co_return read_buffer_.take(*pos);
             }
-        } catch (const StreamClosedError&) {
-            if (eof_ && !close_reason_) break;  // a clean end of stream is this read's success
-            throw;
+            request.have += co_await FillStep(*this, request.direct_space());
         }
+    } catch (...) {
+        if (request.direct)
+            read_buffer_.append(std::string_view(request.out.data(), request.have));  // keep them
+        throw;
     }
-    co_return read_buffer_.take(read_buffer_.size());
+}
+
+void IOStream::start_read(ReadRequest& r) {
+    if (r.kind != ReadRequest::Kind::bytes || read_buffer_.size() >= r.n) return;
+    if (r.n > options_.max_buffer_size) fail_buffer_full();
+    if (tls_ || r.n - read_buffer_.size() < options_.read_chunk_size) return;
+    r.direct = true;
+    r.out.resize(r.n);
+    r.have = read_buffer_.size();
+    if (r.have) std::memcpy(r.out.data(), read_buffer_.data(), r.have);  // data() is null when never used
+    read_buffer_.consume(r.have);
+}
+
+// Whether the request can complete now, and with how many bytes of the buffer.
+std::optional<std::size_t> IOStream::find_read_pos(ReadRequest& r) {
+    using Kind = ReadRequest::Kind;
+    switch (r.kind) {
+        case Kind::delimiter:
+            return match_within(std::get<DelimiterSearch>(r.search).search(read_buffer_.view()), r.n,
+                                "read_until: delimiter not found");
+        case Kind::regex:
+            return match_within(std::get<StreamingSearch>(r.search).search(read_buffer_.view()), r.n,
+                                "read_until_regex: pattern not matched");
+        case Kind::bytes:
+            if (r.direct) return r.have == r.n ? std::optional(r.n) : std::nullopt;
+            if (read_buffer_.size() >= r.n) return r.n;
+            return std::nullopt;
+        case Kind::bytes_partial:
+            if (r.n == 0 || !read_buffer_.empty()) return std::min(r.n, read_buffer_.size());
+            return std::nullopt;
+        case Kind::until_close:
+            if (closed_ && eof_ && !close_reason_) return read_buffer_.size();  // a clean end is success
+            return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+// A delimiter or regex search's verdict under max_bytes: the end of the match, nothing yet, or an
+// UnsatisfiableReadError (which closes the stream, as in Tornado).
+std::optional<std::size_t> IOStream::match_within(std::optional<std::pair<std::size_t, std::size_t>> m,
+                                                  std::size_t max_bytes, const char* failure) {
+    if (m && (max_bytes == 0 || m->second <= max_bytes)) return m->second;
+    if (max_bytes && (m || read_buffer_.size() >= max_bytes)) {
+        auto msg = std::string(failure) + " within max_bytes (" + std::to_string(max_bytes) + ")";
+        close(std::make_exception_ptr(UnsatisfiableReadError(msg)));
+        throw UnsatisfiableReadError(msg);
+    }
+    return std::nullopt;
 }
 
 // ---------------------------------------------------------------- writes
+
+// TLS records the engine produced (application data, handshake, alerts, close_notify) into the write
+// queue; true if there were any. The caller decides when they leave.
+bool IOStream::move_tls_output() {
+    auto out = tls_->pending_ciphertext();
+    if (out.empty()) return false;
+    write_queue_.append(out);
+    tls_->consume_ciphertext(out.size());
+    return true;
+}
 
 void IOStream::queue(std::string_view bytes) {
     if (options_.max_write_buffer_size && write_queue_.size() + bytes.size() > options_.max_write_buffer_size)
@@ -308,8 +368,7 @@ void IOStream::queue(std::string_view bytes) {
                                     std::to_string(options_.max_write_buffer_size) + " bytes)");
     if (tls_) {
         tls_->write_plaintext(bytes);
-        write_queue_.append(tls_->pending_ciphertext());
-        tls_->consume_ciphertext(tls_->pending_ciphertext().size());
+        move_tls_output();
     } else {
         write_queue_.append(bytes);
     }
@@ -332,28 +391,25 @@ void IOStream::write_buffered(std::string&& bytes) {
     queue(std::move(bytes));
 }
 
-Future<void> IOStream::write(std::string_view bytes) {
+template <class Bytes>
+Future<void> IOStream::write_with_future(Bytes&& bytes) {
     Promise<void> p;
     auto f = p.get_future();
     if (closed_) {
         p.set_exception(std::make_exception_ptr(closed_error("writing")));
         return f;
     }
-    queue(bytes);
+    queue(std::forward<Bytes>(bytes));
     write_waiters_.emplace_back(write_queue_.appended_total(), std::move(p));
     return f;
 }
 
+Future<void> IOStream::write(std::string_view bytes) {
+    return write_with_future(bytes);
+}
+
 Future<void> IOStream::write(std::string&& bytes) {
-    Promise<void> p;
-    auto f = p.get_future();
-    if (closed_) {
-        p.set_exception(std::make_exception_ptr(closed_error("writing")));
-        return f;
-    }
-    queue(std::move(bytes));
-    write_waiters_.emplace_back(write_queue_.appended_total(), std::move(p));
-    return f;
+    return write_with_future(std::move(bytes));
 }
 
 Future<void> IOStream::flush() {
@@ -439,38 +495,18 @@ Task<void> IOStream::close_after_flush() {
     if (!closed_) {
         if (tls_ && tls_->handshake_done()) {
             tls_->shutdown();
-            write_queue_.append(tls_->pending_ciphertext());
-            tls_->consume_ciphertext(tls_->pending_ciphertext().size());
-            schedule_flush();
+            if (move_tls_output()) schedule_flush();
         }
         try {
             co_await flush();
         } catch (const StreamClosedError&) {
+            // closed while flushing: nothing is left to wait for, and close() below is a no-op
         }
     }
     close();
 }
 
 // ---------------------------------------------------------------- TLS
-
-// One recv of ciphertext into the engine. EOF is fed to the engine (which then reports a clean close or
-// a truncation); socket errors close the stream.
-Task<void> IOStream::recv_ciphertext(const char* doing) {
-    auto span = tls_->prepare_ciphertext(options_.read_chunk_size);
-    IoAwaitable op = loop_.recv(fd_, span.data(), span.size());
-    read_op_ = &op.op;
-    int n = co_await op;
-    read_op_ = nullptr;
-    if (n > 0) {
-        tls_->commit_ciphertext(static_cast<std::size_t>(n));
-    } else if (n == 0) {
-        eof_ = true;
-        tls_->feed_eof();  // the next read_plaintext or handshake step throws if close_notify never came
-    } else if (n != -EINTR && n != -EAGAIN) {
-        if (!closed_) on_error(-n, "recv");
-        throw_closed(doing);
-    }
-}
 
 Task<void> IOStream::start_tls(std::shared_ptr<const TlsContext> context, std::string server_hostname) {
     auto self = shared_from_this();
@@ -485,24 +521,18 @@ Task<void> IOStream::start_tls(std::shared_ptr<const TlsContext> context, std::s
             st = tls_->handshake_step();
         } catch (const TlsError&) {
             auto reason = std::current_exception();
-            if (!tls_->pending_ciphertext().empty()) {  // our alert, best effort
-                write_queue_.append(tls_->pending_ciphertext());
-                tls_->consume_ciphertext(tls_->pending_ciphertext().size());
-                start_send();
-            }
+            if (move_tls_output()) start_send();  // our alert, best effort
             close(reason);
             std::rethrow_exception(reason);
         }
-        if (!tls_->pending_ciphertext().empty()) {
-            write_queue_.append(tls_->pending_ciphertext());
-            tls_->consume_ciphertext(tls_->pending_ciphertext().size());
+        if (move_tls_output()) {
             schedule_flush();
             co_await flush();
         }
         if (st == TlsEngine::Status::done) co_return;
         if (st == TlsEngine::Status::want_write) continue;
         if (closed_) throw_closed("TLS handshake");
-        co_await recv_ciphertext("TLS handshake");
+        co_await RecvStep(*this, "TLS handshake");
     }
 }
 

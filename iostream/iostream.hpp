@@ -28,6 +28,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,8 +74,10 @@ public:
     // Up to and including the first match of `regex`.
     Task<std::string> read_until_regex(std::shared_ptr<const StreamRegex> regex, std::size_t max_bytes = 0);
     Task<std::string> read_until_regex(std::string_view pattern, std::size_t max_bytes = 0);
-    // Exactly n bytes; with partial, at least 1 and at most n (whatever is available).
-    Task<std::string> read_bytes(std::size_t n, bool partial = false);
+    // Exactly n bytes.
+    Task<std::string> read_bytes(std::size_t n);
+    // At least 1 and at most n bytes: what is buffered, or what the next recv brings (n == 0: none).
+    Task<std::string> read_bytes_partial(std::size_t n);
     // Everything until the peer closes (bounded by max_buffer_size).
     Task<std::string> read_until_close();
 
@@ -129,12 +132,24 @@ public:
 
 private:
     class ReadGuard;
+    struct ReadRequest;
+    class RecvStep;
+    class FillStep;
+    Task<std::string> run_read(ReadRequest request);
+    void start_read(ReadRequest& request);
+    std::optional<std::size_t> find_read_pos(ReadRequest& request);
+    std::optional<std::size_t> match_within(std::optional<std::pair<std::size_t, std::size_t>> match,
+                                            std::size_t max_bytes, const char* failure);
     [[noreturn]] void throw_closed(const char* doing);
     StreamClosedError closed_error(const char* doing) const;
     void fail_buffer_full();
-    Task<void> fill_plain();
-    Task<void> fill_tls();
-    Task<void> recv_ciphertext(const char* doing);
+    std::size_t buffer_room() const noexcept;
+    bool fill_inline();
+    void prepare_recv(IoAwaitable& io, std::span<char> direct);
+    std::size_t finish_recv(int n, const char* doing, bool direct);
+    bool move_tls_output();
+    template <class Bytes>
+    Future<void> write_with_future(Bytes&& bytes);
     void queue(std::string_view bytes);
     void queue(std::string&& bytes);
     void schedule_flush();

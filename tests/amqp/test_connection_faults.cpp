@@ -25,7 +25,7 @@ Task<void> pump(std::shared_ptr<IOStream> from, std::shared_ptr<IOStream> to,
     ++*live;
     try {
         for (;;) {
-            std::string chunk = co_await from->read_bytes(65536, true);
+            std::string chunk = co_await from->read_bytes_partial(65536);
             if (*forwarding) to->write_buffered(std::move(chunk));
         }
     } catch (...) {

@@ -90,7 +90,7 @@ Task<void> send_all(std::shared_ptr<IOStream> s, std::string data) {
 }
 Task<std::string> receive(std::shared_ptr<IOStream> s, std::size_t n) {
     std::string out;
-    while (out.size() < n) out += co_await s->read_bytes(n - out.size(), true);
+    while (out.size() < n) out += co_await s->read_bytes_partial(n - out.size());
     co_return out;
 }
 }  // namespace
