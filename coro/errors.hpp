@@ -4,6 +4,7 @@
 // them. Errors travel through futures as std::exception_ptr and are rethrown at co_await.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -42,5 +43,17 @@ class QueueFull : public Error {
 public:
     QueueFull() : Error("queue is full") {}
 };
+
+// A Task that holds no coroutine (default-constructed, moved from or released) was awaited: the
+// counterpart of cppcoro's broken_promise.
+class EmptyTaskError : public UsageError {
+public:
+    using UsageError::UsageError;
+    EmptyTaskError() : UsageError("co_await on an empty Task (default-constructed or moved from)") {}
+};
+
+// e.what() of any exception: "no error" for a null pointer, a fixed text for a non-std exception.
+// For log lines and messages that carry a cause.
+std::string describe(const std::exception_ptr& e);
 
 }  // namespace squall

@@ -2,7 +2,8 @@
 //
 // A Task is lazy: the coroutine body starts when the Task is awaited (or handed to spawn / run_sync /
 // gather). When it finishes, its awaiter resumes by symmetric transfer, so long chains of tasks do not
-// grow the stack. Exceptions propagate to the awaiter. A Task is move-only and owns its frame.
+// grow the stack. Exceptions propagate to the awaiter. A Task is move-only and owns its frame; awaiting
+// an empty one (default-constructed or moved from) throws EmptyTaskError.
 //
 //     squall::Task<int> answer() { co_return 42; }
 //     squall::Task<void> caller() { int x = co_await answer(); }
@@ -14,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "squall/coro/errors.hpp"
 #include "squall/coro/frame_allocator.hpp"
 
 namespace squall {
@@ -100,7 +102,10 @@ public:
             handle.promise().continuation = awaiting;
             return handle;
         }
-        T await_resume() { return handle.promise().take(); }
+        T await_resume() {
+            if (!handle) throw EmptyTaskError();
+            return handle.promise().take();
+        }
     };
     Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
     Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "squall/coro/errors.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/start.hpp"
 #include "squall/coro/task.hpp"
@@ -41,6 +42,15 @@ Task<std::string> catches(Task<int> inner) {
         co_return std::string("caught: ") + e.what();
     }
     co_return "nothing thrown";
+}
+
+// Awaits `t` (by reference, so an empty Task stays reachable) and reports what happened.
+Task<std::string> await_reporting(Task<int>& t) {
+    try {
+        co_return "value " + std::to_string(co_await t);
+    } catch (const squall::EmptyTaskError& e) {
+        co_return std::string("EmptyTaskError: ") + e.what();
+    }
 }
 
 Task<std::unique_ptr<int>> make_unique_value(int v) {
@@ -188,6 +198,22 @@ TEST_SUITE("coro") {
             if (f.done()) result = f.result();
         });
         CHECK(result == kDepth);
+    }
+
+    TEST_CASE("awaiting an empty Task (default-constructed or moved from) throws EmptyTaskError") {
+        Task<int> never_set;
+        auto f = squall::start(await_reporting(never_set));
+        REQUIRE(f.done());
+        CHECK(f.result() == "EmptyTaskError: co_await on an empty Task (default-constructed or moved from)");
+        Task<int> a = answer();
+        Task<int> b = std::move(a);
+        auto g = squall::start(await_reporting(a));
+        REQUIRE(g.done());
+        CHECK(g.result().rfind("EmptyTaskError", 0) == 0);
+        auto h = squall::start(await_reporting(b));
+        REQUIRE(h.done());
+        CHECK(h.result() == "value 42");
+        CHECK_THROWS_AS(squall::start(std::move(a)).result(), squall::UsageError);  // a UsageError too
     }
 
     TEST_CASE("a moved-from Task is empty and a move-assigned Task destroys its old frame") {
