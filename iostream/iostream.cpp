@@ -183,10 +183,6 @@ private:
     bool ready_ = false;
 };
 
-std::size_t IOStream::buffer_room() const noexcept {
-    return options_.max_buffer_size - std::min(options_.max_buffer_size, read_buffer_.size());
-}
-
 // The part of a fill step that needs no recv; true when the step is complete without one.
 bool IOStream::fill_inline() {
     if (closed_) throw_closed("reading");
@@ -220,7 +216,11 @@ void IOStream::prepare_recv(IoAwaitable& io, std::span<char> direct) {
         const std::size_t want = std::min(options_.read_chunk_size, buffer_room());
         into = read_buffer_.prepare(want).first(want);
     }
-    io = loop_.recv(fd_, into.data(), into.size());
+    io.loop = &loop_;  // as IOLoop::recv builds it, in place in the awaiting frame
+    io.op.kind = IoKind::recv;
+    io.op.fd = fd_;
+    io.op.buf = into.data();
+    io.op.len = into.size();
 }
 
 // A recv's result. EOF closes a plain stream; on TLS it is fed to the engine, which then reports a

@@ -22,6 +22,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -143,7 +144,9 @@ private:
     [[noreturn]] void throw_closed(const char* doing);
     StreamClosedError closed_error(const char* doing) const;
     void fail_buffer_full();
-    std::size_t buffer_room() const noexcept;
+    std::size_t buffer_room() const noexcept {  // what the read buffer may still take
+        return options_.max_buffer_size - std::min(options_.max_buffer_size, read_buffer_.size());
+    }
     bool fill_inline();
     void prepare_recv(IoAwaitable& io, std::span<char> direct);
     std::size_t finish_recv(int n, const char* doing, bool direct);
