@@ -25,10 +25,8 @@
 namespace squall::http {
 
 // Produces the request body piece by piece for streamed uploads (sent chunked unless the request sets
-// Content-Length): each call returns the next piece, std::nullopt at the end.
-// NOTE: this synchronous signature is provisional. When the connection code lands it is expected to become
-// a coroutine (e.g. Task<std::optional<std::string>>) so a producer can wait on I/O; callers should
-// treat it as "next piece or end" and not rely on it being synchronous.
+// Content-Length): each call returns the next piece, std::nullopt at the end. It is called on the loop's
+// thread between writes and must return without blocking.
 using BodyProducer = std::function<std::optional<std::string>()>;
 
 // Receives body pieces as they arrive (after decompression when decompress_response); when set, the

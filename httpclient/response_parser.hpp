@@ -4,15 +4,20 @@
 //   ResponseParser parser({.method = "GET", .max_header_size = req.max_header_size},
 //                         {.on_headers = [&](const ResponseParser& p) { ... p.code() ... },
 //                          .on_body = [&](std::span<const char> piece) { sink(piece); }});
+//   squall::Buffer& buffer = stream->read_buffer();   // contiguous bytes already read
 //   while (!parser.complete()) {
-//       auto data = stream.buffered();              // contiguous bytes already read
-//       if (data.empty()) {
-//           if (!co_await stream.read_more()) { parser.finish_eof(); break; }   // EOF
+//       if (buffer.empty()) {
+//           try {
+//               co_await stream->fill();
+//           } catch (const squall::StreamClosedError&) {
+//               parser.finish_eof();                  // ends a close-delimited body, else throws
+//               break;
+//           }
 //           continue;
 //       }
-//       stream.consume(parser.feed(data));          // never consumes past the end of the response
+//       buffer.consume(parser.feed(buffer.view()));   // never consumes past the end of the response
 //   }
-//   bool reusable = parser.keep_alive() && stream.buffered().empty();
+//   bool reusable = parser.keep_alive() && buffer.empty();
 //
 // 1xx responses (100 Continue, 103 Early Hints) are reported through on_interim and skipped; the parser
 // then reads the final response. Every malformed input throws ProtocolError saying what and at which byte

@@ -6,9 +6,9 @@
 //
 //     messaging::BrokerOptions options;
 //     options.on_connection_lost = [](const std::exception_ptr& why) { ... };
-//     auto conn = co_await messaging::BrokerConnection::open(loop, "amqp://h1:5672/;amqp://h2:5672/",
-//     options); messaging::Producer producer(conn, producer_options);     // publishes with retry survive a
-//     restart messaging::Consumer consumer(conn, {video}, consumer_options);  // re-consumes after recovery
+//     auto conn = co_await messaging::BrokerConnection::open(loop, "amqp://h1:5672/;amqp://h2/", options);
+//     messaging::Producer producer(conn, producer_options);           // its retries survive restarts
+//     messaging::Consumer consumer(conn, {video}, consumer_options);  // re-consumes after recovery
 //
 // Brokers: URLs separated by ';' (or a vector). Failover: round_robin tries them in the given order,
 // shuffle in an order shuffled once at creation; after a failure the next broker is tried at once, and

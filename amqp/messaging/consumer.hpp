@@ -4,8 +4,10 @@
 //     messaging::ConsumerOptions options;
 //     options.prefetch_count = 100;
 //     messaging::Consumer consumer(conn, {video, image}, options);   // conn: a BrokerConnection
-//     co_await consumer.consume();              // declares the queues, qos, basic.consume (next() does it
-//     too) messaging::Message msg = co_await consumer.next(); std::cout << msg.decode() << "\n"; msg.ack();
+//     co_await consumer.consume();              // declares the queues, qos, basic.consume (next() too)
+//     messaging::Message msg = co_await consumer.next();
+//     std::cout << msg.decode() << "\n";
+//     msg.ack();
 //
 // Named messaging::Consumer: amqp::Consumer is the low-level basic.consume subscription it is built on.
 //

@@ -3,9 +3,9 @@
 //
 //     messaging::Exchange media{"media", "direct"};
 //     messaging::Queue video{"video", media, "video"};
-//     messaging::Producer producer(conn, {.exchange = media, .serializer = "json"});   // conn:
-//     BrokerConnection messaging::PublishOptions po{.routing_key = "video", .declare = {video}}; co_await
-//     producer.publish(R"({"name": "/tmp/lolcat1.avi", "size": 1301013})", po);
+//     messaging::Producer producer(conn, {.exchange = media, .serializer = "json"});  // a BrokerConnection
+//     messaging::PublishOptions po{.routing_key = "video", .declare = {video}};
+//     co_await producer.publish(R"({"name": "/tmp/lolcat1.avi", "size": 1301013})", po);
 //
 // (Declare the options first with g++ 12: an aggregate temporary inside a co_await expression is
 // miscompiled; see shared notes. The form `co_await producer.publish(body, {...})` is fine with clang.)
