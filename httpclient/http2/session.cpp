@@ -449,6 +449,7 @@ std::shared_ptr<Http2Session> Http2Session::start(std::shared_ptr<IOStream> stre
     auto self = std::make_shared<Http2Session>(Key{}, std::move(stream), std::move(pool_key), options);
     spawn(self->stream_->loop(), read_loop(self));
     self->arm_ping_timer();
+    self->update_idle_timer();
     return self;
 }
 
@@ -487,6 +488,7 @@ Http2Session::Http2Session(Key, std::shared_ptr<IOStream> stream, std::string po
 
 Http2Session::~Http2Session() {
     if (ping_timer_set_) stream_->loop().remove_timeout(ping_timer_);
+    if (idle_timer_set_) stream_->loop().remove_timeout(idle_timer_);
     if (session_ != nullptr) nghttp2_session_del(session_);
     stream_->close();
 }
@@ -578,6 +580,10 @@ void Http2Session::close(std::exception_ptr reason) {
     if (ping_timer_set_) {
         stream_->loop().remove_timeout(ping_timer_);
         ping_timer_set_ = false;
+    }
+    if (idle_timer_set_) {
+        stream_->loop().remove_timeout(idle_timer_);
+        idle_timer_set_ = false;
     }
     auto keep = shared_from_this();
     fail_all(reason);
@@ -691,8 +697,39 @@ void Http2Session::on_ping_timer() {
 
 // ------------------------------------------------------------------------------------------ exchange
 
+void Http2Session::cancel_stream(Stream& st, std::exception_ptr reason) {
+    if (st.settled) return;
+    st.fail(std::move(reason));
+    if (st.attached && !closed_) {
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_CANCEL);
+        detach(st);
+        flush_output();
+    }
+    finish(st);
+}
+
+void Http2Session::abort(Ticket& ticket, std::exception_ptr reason) {
+    if (ticket.stream != nullptr) cancel_stream(*ticket.stream, std::move(reason));
+}
+
+void Http2Session::update_idle_timer() {
+    if (idle_timer_set_) {
+        stream_->loop().remove_timeout(idle_timer_);
+        idle_timer_set_ = false;
+    }
+    if (closed_ || active_ > 0 || options_.idle_timeout <= Duration::zero()) return;
+    idle_timer_set_ = true;
+    std::weak_ptr<Http2Session> weak = weak_from_this();
+    idle_timer_ = stream_->loop().call_later(options_.idle_timeout, [weak] {
+        if (auto self = weak.lock()) {
+            self->idle_timer_set_ = false;
+            if (self->active_ == 0) self->shutdown();
+        }
+    });
+}
+
 Task<void> Http2Session::exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
-                                  TimePoint deadline, HTTPResponse& response) {
+                                  TimePoint deadline, HTTPResponse& response, Ticket* ticket) {
     auto self = shared_from_this();  // the session outlives this exchange even if the Client forgets it
     if (closed_) std::rethrow_exception(close_reason_);
     if (!usable())
@@ -733,22 +770,20 @@ Task<void> Http2Session::exchange(const HTTPRequest& request, const URL& url, co
         timer_set = true;
         timer = loop.call_at(deadline, [&] {
             timer_set = false;
-            if (st.settled) return;
-            st.fail_with(TimeoutError("request_timeout of " +
-                                      ::squall::detail::describe_timeout(request.request_timeout) +
-                                      " expired before the response was complete (" + st.what() + ")"));
-            if (st.attached && !closed_) {
-                nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_CANCEL);
-                detach(st);
-                flush_output();
-            }
-            finish(st);
+            cancel_stream(
+                st, std::make_exception_ptr(TimeoutError(
+                        "request_timeout of " + ::squall::detail::describe_timeout(request.request_timeout) +
+                        " expired before the response was complete (" + st.what() + ")")));
         });
     }
+    if (ticket != nullptr) ticket->stream = &st;
+    update_idle_timer();
     co_await st.done.get_future();
+    if (ticket != nullptr) ticket->stream = nullptr;
     if (timer_set) loop.remove_timeout(timer);
     std::erase(live_, &st);
     detach(st);
+    update_idle_timer();
     check_drained();
     if (st.error) std::rethrow_exception(st.error);
     if (!st.consumed_encoding.empty()) {

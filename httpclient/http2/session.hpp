@@ -68,10 +68,16 @@ struct Http2Options {
     // connection (StreamClosedError). Zero disables.
     Duration ping_interval = std::chrono::seconds(30);
     Duration ping_timeout = std::chrono::seconds(10);
+    // With no stream in flight for this long, the session says GOAWAY and closes. Zero: never.
+    Duration idle_timeout = std::chrono::seconds(60);
 };
 
 class Http2Session : public std::enable_shared_from_this<Http2Session> {
 public:
+    // Internal: the state of one exchange, shared with the nghttp2 callbacks.
+    struct Stream;
+    struct Callbacks;
+
     // Sends the connection preface and SETTINGS and starts reading. The stream must be connected (and
     // TLS-negotiated to "h2" for https).
     static std::shared_ptr<Http2Session> start(std::shared_ptr<IOStream> stream, std::string pool_key,
@@ -85,8 +91,15 @@ public:
     // the task. A deadline other than TimePoint::max() cancels the stream when it passes (TimeoutError
     // saying "request_timeout of <request.request_timeout> expired ..."). After an error `response` holds
     // whatever was read and should be discarded.
+    // With a ticket, abort(ticket, reason) can end this exchange early (the ticket must outlive it).
+    struct Ticket {
+        Stream* stream = nullptr;  // set while the exchange runs
+    };
     Task<void> exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
-                        TimePoint deadline, HTTPResponse& response);
+                        TimePoint deadline, HTTPResponse& response, Ticket* ticket = nullptr);
+    // Cancels the ticket's exchange (RST_STREAM CANCEL): it fails with `reason`; other streams go on.
+    // Nothing happens when it already finished.
+    void abort(Ticket& ticket, std::exception_ptr reason);
 
     // One more stream fits now: open, no GOAWAY received or sent, below the stream limit.
     bool can_open_stream() const noexcept;
@@ -109,10 +122,6 @@ public:
     // flight); the Client uses it to forget the session.
     void set_close_callback(std::function<void()> callback) { close_callback_ = std::move(callback); }
 
-    // Internal: the state of one exchange, shared with the nghttp2 callbacks.
-    struct Stream;
-    struct Callbacks;
-
 private:
     struct Key {};
 
@@ -127,6 +136,8 @@ private:
     void settle_finished();
     void detach(Stream& stream);
     void check_drained();
+    void cancel_stream(Stream& stream, std::exception_ptr reason);
+    void update_idle_timer();
     void arm_ping_timer();
     void on_ping_timer();
     std::exception_ptr connection_error(const char* when) const;
@@ -147,6 +158,8 @@ private:
     std::vector<Stream*> live_;      // streams with an exchange waiting
     std::vector<Stream*> finished_;  // streams closed during mem_recv/mem_send, resolved afterwards
     std::vector<char> nv_names_;     // lowercase request header names for one submit
+    TimeoutHandle idle_timer_{};
+    bool idle_timer_set_ = false;
     TimeoutHandle ping_timer_{};
     bool ping_timer_set_ = false;
     bool ping_outstanding_ = false;
