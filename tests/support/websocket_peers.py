@@ -23,6 +23,7 @@ Subprotocols offered to the servers: "chat" and "superchat" are accepted (server
 Usage: websocket_peers.py [--cert CERT --key KEY] [--port-base N]
 """
 import argparse
+import http
 import asyncio
 import json
 import signal
@@ -64,7 +65,7 @@ async def handler(ws, path=None):
 
 async def process_request(path, headers):
     if path.startswith("/reject"):
-        return 403, [("Content-Type", "text/plain"), ("X-Reason", "not allowed")], b"forbidden here\n"
+        return http.HTTPStatus.FORBIDDEN, [("Content-Type", "text/plain"), ("X-Reason", "not allowed")], b"forbidden here\n"
     return None
 
 
