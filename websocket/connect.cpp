@@ -147,7 +147,8 @@ Task<WebSocketConnection> connect_impl(IOLoop& loop, std::shared_ptr<ConnectArgs
                               " expired while tunnelling to " + url.host_port() + " through the proxy");
         std::exception_ptr failure;
         try {
-            co_await stream->write(http::write_connect_request(req, url));
+            std::string connect_head = http::write_connect_request(req, url);
+            co_await stream->write(std::move(connect_head));
             auto resp = co_await read_response(*stream, "CONNECT", req.max_header_size, ws_url);
             if (resp->code / 100 != 2) {
                 throw WebSocketHandshakeError("websocket: the proxy refused the CONNECT tunnel to " +

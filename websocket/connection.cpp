@@ -60,7 +60,7 @@ void Core::send_close(int close_code, std::string_view why) {
     payload[0] = static_cast<char>(close_code >> 8);
     payload[1] = static_cast<char>(close_code & 0xff);
     const std::size_t n = std::min<std::size_t>(why.size(), 123);
-    std::memcpy(payload + 2, why.data(), n);
+    if (n != 0) std::memcpy(payload + 2, why.data(), n);
     send_frame_now(Opcode::close, std::string_view(payload, 2 + n));
 }
 
@@ -120,7 +120,8 @@ void Core::deliver(WebSocketMessage&& msg) {
         waiter.set_value(std::optional<WebSocketMessage>(std::move(msg)));
         return;
     }
-    ready = std::move(msg);
+    if (close_sent && ready.size() >= kMaxPendingWhileClosing) return;  // dropped while closing
+    ready.push_back(std::move(msg));
 }
 
 void Core::finish() {
@@ -177,9 +178,9 @@ void WebSocketConnection::abort() {
 
 Future<std::optional<WebSocketMessage>> WebSocketConnection::read_message() {
     auto& c = *core_;
-    if (c.ready) {
-        std::optional<WebSocketMessage> msg(std::move(*c.ready));
-        c.ready.reset();
+    if (!c.ready.empty()) {
+        std::optional<WebSocketMessage> msg(std::move(c.ready.front()));
+        c.ready.pop_front();
         if (c.room) {
             // Resume the reader from the loop, not from inside this call.
             c.loop.add_callback([p = std::move(*c.room)]() mutable { p.set_value(); });

@@ -23,7 +23,8 @@
 //
 // Ending (close_code() / close_reason() after it):
 //   peer's close frame    echoed; read_message() -> nullopt; close_code() is the peer's (1005 if none)
-//   close() by us         our close frame, then the peer's answer and its TCP close, or close_timeout
+//   close() by us         our close frame, then the peer's answer and its TCP close, or close_timeout;
+//                         messages arriving meanwhile are still readable (up to 16, then dropped)
 //   protocol violation    our close frame with 1002 / 1007 / 1009, then read_message() throws the
 //                         WebSocketProtocolError (MessageTooBigError for 1009)
 //   TCP EOF, no close     close_code() 1006; read_message() throws WebSocketClosedError

@@ -125,10 +125,6 @@ void end_message(Core& c, Assembly& m) {
         m.data.clear();
         return;
     }
-    if (c.close_sent) {
-        m.data.clear();  // closing: data after our close frame is dropped
-        return;
-    }
     c.deliver(WebSocketMessage{std::move(m.data), m.binary});
     m.data = std::string();
 }
@@ -242,7 +238,7 @@ Task<void> read_loop(std::shared_ptr<Core> core) {
             }
             if (h.fin) end_message(c, m);
             // While read_message() has not taken the last message, read no further (backpressure).
-            while (c.ready && !c.close_sent) {
+            while (!c.ready.empty() && !c.close_sent) {
                 c.room.emplace();
                 auto wait = c.room->get_future();
                 co_await wait;

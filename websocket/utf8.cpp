@@ -6,18 +6,18 @@ namespace squall::websocket {
 
 namespace {
 
-using Lane = std::uint8_t __attribute__((vector_size(32)));
+using Lane = std::uint8_t __attribute__((vector_size(16)));  // one SSE2 register
 
-// Index of the first byte >= 0x80 at or after i (n when none), 64 bytes per step while all are ASCII.
+// Index of the first byte >= 0x80 at or after i (n when none), 32 bytes per step while all are ASCII.
 inline std::size_t skip_ascii(const unsigned char* p, std::size_t i, std::size_t n) noexcept {
     for (; i + 2 * sizeof(Lane) <= n; i += 2 * sizeof(Lane)) {
         Lane a, b;
         std::memcpy(&a, p + i, sizeof a);
         std::memcpy(&b, p + i + sizeof(Lane), sizeof b);
         Lane top = (a | b) & 0x80;
-        std::uint64_t w[4];
+        std::uint64_t w[2];
         std::memcpy(w, &top, sizeof w);
-        if ((w[0] | w[1] | w[2] | w[3]) != 0) break;
+        if ((w[0] | w[1]) != 0) break;
     }
     for (; i + 8 <= n; i += 8) {
         std::uint64_t w;
@@ -54,9 +54,20 @@ bool Utf8Validator::feed(std::string_view bytes) noexcept {
             hi = 0xbf;
             --need;
         }
-        i = skip_ascii(p, i, n);
         if (i == n) break;
-        const unsigned char c = p[i++];
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            // Short ASCII runs (text mixed with other scripts) go byte by byte; a run of 8 or more is
+            // skipped a register at a time.
+            std::uint64_t w;
+            if (i + 8 <= n && (std::memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0)) {
+                i = skip_ascii(p, i + 8, n);
+            } else {
+                ++i;
+            }
+            continue;
+        }
+        ++i;
         if (c >= 0xc2 && c <= 0xdf) {
             need = 1;
         } else if (c >= 0xe0 && c <= 0xef) {

@@ -8,8 +8,8 @@ Starts, in one asyncio loop (Debian's python3-websockets 10.4 and python3-tornad
   wss          wss:// with the given certificate (same routes)
   tornado      Tornado's WebSocketHandler (compression on), at /echo and /close
 
-and prints one line "ports websockets=P nct=P plain=P wss=P tornado=P", then serves until stdin closes
-(the test process that started it exits) or SIGTERM.
+and prints one line "ports websockets=P nct=P plain=P wss=P tornado=P", then serves until SIGTERM or, with
+--watch-stdin, until stdin closes (the test process that started it exited).
 
 Routes of the websockets servers (the path selects the behaviour):
   /echo            every message back with its type
@@ -18,9 +18,10 @@ Routes of the websockets servers (the path selects the behaviour):
   /fragments       sends one text message in three fragments, then echoes
   /headers         sends the request headers as JSON, then echoes
   /reject          answered 403 with a body (handshake refused)
+  /chat            a chat room: every text message is sent to every client in the room
 Subprotocols offered to the servers: "chat" and "superchat" are accepted (server preference: superchat).
 
-Usage: websocket_peers.py [--cert CERT --key KEY] [--port-base N]
+Usage: websocket_peers.py [--cert CERT --key KEY] [--port-base N] [--watch-stdin]
 """
 import argparse
 import http
@@ -42,9 +43,20 @@ import tornado.websocket
 MAX = 64 * 1024 * 1024
 
 
+CHAT_ROOM = set()
+
+
 async def handler(ws, path=None):
     path = ws.path.split("?")[0]
     try:
+        if path == "/chat":
+            CHAT_ROOM.add(ws)
+            try:
+                async for message in ws:
+                    websockets.broadcast(CHAT_ROOM, message)
+            finally:
+                CHAT_ROOM.discard(ws)
+            return
         if path == "/close":
             await ws.recv()
             await ws.close(4001, "server says bye")
@@ -94,6 +106,7 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--watch-stdin", action="store_true", help="exit at EOF on stdin")
     ap.add_argument("--port-base", type=int, default=0, help="fixed ports base, base+1... (0: any free)")
     args = ap.parse_args()
 
@@ -127,7 +140,8 @@ async def main():
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     loop.add_signal_handler(signal.SIGTERM, lambda: stop.done() or stop.set_result(None))
-    loop.add_reader(sys.stdin.fileno(), lambda: (sys.stdin.buffer.read1(4096) or stop.done() or stop.set_result(None)))
+    if args.watch_stdin:
+        loop.add_reader(sys.stdin.fileno(), lambda: (sys.stdin.buffer.read1(4096) or stop.done() or stop.set_result(None)))
     await stop
 
 

@@ -30,7 +30,7 @@ Peers::Peers() {
         ::close(out[0]);
         ::close(out[1]);
         ::execl("/usr/bin/python3", "python3", script.c_str(), "--cert", certs.server_cert.c_str(), "--key",
-                certs.server_key.c_str(), static_cast<char*>(nullptr));
+                certs.server_key.c_str(), "--watch-stdin", static_cast<char*>(nullptr));
         ::_exit(127);
     }
     ::close(in[0]);

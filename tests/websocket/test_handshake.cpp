@@ -149,16 +149,17 @@ SQUALL_TEST_CASE("a server that never answers the handshake: request_timeout rai
 
 SQUALL_TEST_CASE("URLs other than ws:// and wss:// raise InvalidURLError; nothing listening: ConnectError",
                  10s) {
+    const std::string http_url = "http://127.0.0.1:1/", closed_port = "ws://127.0.0.1:1/";
     bool invalid = false;
     try {
-        auto ws = co_await websocket_connect(loop, std::string("http://127.0.0.1:1/"));
+        auto ws = co_await websocket_connect(loop, http_url);
     } catch (const squall::http::InvalidURLError&) {
         invalid = true;
     }
     CHECK(invalid);
     bool refused = false;
     try {
-        auto ws = co_await websocket_connect(loop, std::string("ws://127.0.0.1:1/"));
+        auto ws = co_await websocket_connect(loop, closed_port);
     } catch (const squall::ConnectError&) {
         refused = true;
     }

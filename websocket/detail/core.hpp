@@ -3,12 +3,13 @@
 //
 // States of the closing handshake:
 //   open       messages both ways
-//   closing    our close frame is sent (close(), or a protocol error): incoming data is dropped, the
+//   closing    our close frame is sent (close(), or a protocol error): up to 16 more messages are kept, the
 //              reader waits for the peer's close frame and then the TCP end, at most close_timeout
 //   ended      the reader has finished: close_code/close_reason are final, the stream is closed
 // A close frame from the peer while open is echoed, then as closing.
 #pragma once
 
+#include <deque>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -39,8 +40,11 @@ struct Core : std::enable_shared_from_this<Core> {
     std::unique_ptr<MessageDeflater> deflater;
     std::unique_ptr<MessageInflater> inflater;
 
-    // Delivery: at most one message waits for read_message(); the reader waits for room meanwhile.
-    std::optional<WebSocketMessage> ready;
+    // Delivery: while open, at most one message waits for read_message() and the reader waits for room
+    // meanwhile. Once our close frame is out the reader no longer waits (the closing handshake must
+    // finish): up to kMaxPendingWhileClosing messages that arrive before the peer's close frame are kept.
+    static constexpr std::size_t kMaxPendingWhileClosing = 16;
+    std::deque<WebSocketMessage> ready;
     std::optional<Promise<std::optional<WebSocketMessage>>> read_waiter;
     std::optional<Promise<void>> room;
 
