@@ -23,16 +23,6 @@ LogHandler& handler() {
     return h;
 }
 
-std::string describe(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
-
 }  // namespace
 
 LogHandler set_log_handler(LogHandler h) {
@@ -60,4 +50,14 @@ void log_secondary_exception(const std::exception_ptr& e) noexcept {
 }
 
 }  // namespace detail
+std::string describe(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
 }  // namespace squall
