@@ -89,12 +89,17 @@ namespace {
 using Lane = std::uint8_t __attribute__((vector_size(16)));
 
 inline void mask_span(char* dst, const char* src, std::size_t n, MaskKey key, std::size_t offset) noexcept {
-    std::uint8_t k[4];
-    for (int i = 0; i < 4; ++i) k[i] = key[(offset + static_cast<std::size_t>(i)) & 3];
+    // The key rotated to the payload offset, as one 32-bit word and as an 8-byte word (byte order as in
+    // memory, so XOR with a memcpy'd word masks the right bytes).
+    std::uint8_t k[8];
+    for (int i = 0; i < 8; ++i) k[i] = key[(offset + static_cast<std::size_t>(i)) & 3];
+    std::uint64_t word;
+    std::memcpy(&word, k, 8);
     std::size_t i = 0;
     if (n >= sizeof(Lane)) {
         Lane pattern;
-        for (std::size_t j = 0; j < sizeof(Lane); ++j) pattern[j] = k[j & 3];
+        std::memcpy(&pattern, k, 8);
+        std::memcpy(reinterpret_cast<char*>(&pattern) + 8, k, 8);
         for (; i + 4 * sizeof(Lane) <= n; i += 4 * sizeof(Lane)) {
             Lane a, b, c, d;
             std::memcpy(&a, src + i, sizeof a);
@@ -117,7 +122,13 @@ inline void mask_span(char* dst, const char* src, std::size_t n, MaskKey key, st
             std::memcpy(dst + i, &a, sizeof a);
         }
     }
-    // i is a multiple of 4 here, so the key phase is unchanged.
+    // i is a multiple of 8 here, so the key phase is unchanged.
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, src + i, 8);
+        w ^= word;
+        std::memcpy(dst + i, &w, 8);
+    }
     for (; i < n; ++i) dst[i] = static_cast<char>(static_cast<std::uint8_t>(src[i]) ^ k[i & 3]);
 }
 

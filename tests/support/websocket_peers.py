@@ -6,6 +6,7 @@ Starts, in one asyncio loop (Debian's python3-websockets 10.4 and python3-tornad
   nct          ws://, permessage-deflate with server_ and client_no_context_takeover, 10-bit server window
   plain        ws://, no compression offered back
   wss          wss:// with the given certificate (same routes)
+  wss_mtls     wss:// that requires a client certificate signed by --ca
   tornado      Tornado's WebSocketHandler (compression on), at /echo and /close
 
 and prints one line "ports websockets=P nct=P plain=P wss=P tornado=P", then serves until SIGTERM or, with
@@ -21,7 +22,7 @@ Routes of the websockets servers (the path selects the behaviour):
   /chat            a chat room: every text message is sent to every client in the room
 Subprotocols offered to the servers: "chat" and "superchat" are accepted (server preference: superchat).
 
-Usage: websocket_peers.py [--cert CERT --key KEY] [--port-base N] [--watch-stdin]
+Usage: websocket_peers.py [--cert CERT --key KEY [--ca CA]] [--port-base N] [--watch-stdin]
 """
 import argparse
 import http
@@ -106,6 +107,7 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--ca", help="CA of the client certificates wss_mtls accepts")
     ap.add_argument("--watch-stdin", action="store_true", help="exit at EOF on stdin")
     ap.add_argument("--port-base", type=int, default=0, help="fixed ports base, base+1... (0: any free)")
     args = ap.parse_args()
@@ -128,6 +130,12 @@ async def main():
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key or args.cert)
         servers["wss"] = await websockets.serve(handler, "127.0.0.1", port(3), ssl=ctx, **common)
+        if args.ca:
+            mtls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            mtls.load_cert_chain(args.cert, args.key or args.cert)
+            mtls.verify_mode = ssl.CERT_REQUIRED
+            mtls.load_verify_locations(args.ca)
+            servers["wss_mtls"] = await websockets.serve(handler, "127.0.0.1", port(5), ssl=mtls, **common)
 
     app = tornado.web.Application([(r"/.*", TornadoEcho)], websocket_max_message_size=MAX)
     sockets = tornado.netutil.bind_sockets(port(4), "127.0.0.1")

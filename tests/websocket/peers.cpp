@@ -30,7 +30,8 @@ Peers::Peers() {
         ::close(out[0]);
         ::close(out[1]);
         ::execl("/usr/bin/python3", "python3", script.c_str(), "--cert", certs.server_cert.c_str(), "--key",
-                certs.server_key.c_str(), "--watch-stdin", static_cast<char*>(nullptr));
+                certs.server_key.c_str(), "--ca", certs.ca_file.c_str(), "--watch-stdin",
+                static_cast<char*>(nullptr));
         ::_exit(127);
     }
     ::close(in[0]);
@@ -75,7 +76,8 @@ int Peers::port(const std::string& name) const {
 }
 
 std::string Peers::url(const std::string& name, const std::string& path) const {
-    return std::string(name == "wss" ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(port(name)) + path;
+    return std::string(name.rfind("wss", 0) == 0 ? "wss" : "ws") +
+           "://127.0.0.1:" + std::to_string(port(name)) + path;
 }
 
 const Peers& peers() {

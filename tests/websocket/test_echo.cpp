@@ -208,3 +208,18 @@ SQUALL_TEST_CASE("ping and pong: our ping is answered (on_pong), the server's pi
     CHECK(pongs[0] == "hello");
     co_await ws.close();
 }
+
+SQUALL_TEST_CASE("keepalive against a live server: pings are answered and the connection stays up", 10s) {
+    int pongs = 0;
+    WebSocketOptions options{
+        .ping_interval = 20ms, .ping_timeout = 2s, .on_pong = [&](std::string_view) { ++pongs; }};
+    auto ws = co_await websocket_connect(loop, peers().url("plain"), options);
+    for (int i = 0; i < 400 && pongs < 3; ++i) co_await squall::sleep(loop, 5ms);
+    CHECK(pongs >= 3);
+    co_await ws.write_message("still here");
+    auto got = co_await ws.read_message();
+    REQUIRE(got.has_value());
+    CHECK(got->data == "still here");
+    co_await ws.close();
+    CHECK(ws.close_code() == 1000);
+}

@@ -98,3 +98,26 @@ SQUALL_TEST_CASE("a proxy refusing the tunnel (407) raises WebSocketHandshakeErr
     CHECK(code == 407);
     CHECK(proxy.refused() == 1);
 }
+
+SQUALL_TEST_CASE("wss:// to a server that requires a client certificate: refused without, echo with", 20s) {
+    const auto& certs = squall::testing::test_certs();
+    squall::http::HTTPRequest anonymous{.url = peers().url("wss_mtls"), .ca_certs = certs.ca_file};
+    WebSocketOptions options;
+    bool refused = false;
+    try {
+        auto ws = co_await websocket_connect(loop, anonymous, options);
+        co_await ws.write_message("no certificate");
+        co_await ws.read_message();
+    } catch (const squall::Error&) {
+        refused = true;  // TLS 1.3 reports the missing certificate after the handshake, on the first read
+    }
+    CHECK(refused);
+    squall::http::HTTPRequest with_cert{.url = peers().url("wss_mtls"),
+                                        .ca_certs = certs.ca_file,
+                                        .client_cert = certs.client_cert,
+                                        .client_key = certs.client_key};
+    auto ws = co_await websocket_connect(loop, with_cert, options);
+    co_await echo_once(ws, "with a client certificate");
+    co_await ws.close();
+    CHECK(ws.close_code() == 1000);
+}
