@@ -28,16 +28,6 @@ public:
 
 namespace {
 
-std::string describe(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
-
 // One connection: the Transport a Protocol talks to, and the reading coroutine that feeds it.
 class StreamTransport final : public Transport {
 public:
