@@ -3,7 +3,8 @@
 // Ops try their syscall at once and only wait on EAGAIN. A socket used with ops is registered once,
 // edge-triggered for both directions (no epoll_ctl per op); an edge retries the queued ops of that
 // direction in FIFO order until one would block. Readiness handlers (add_handler) use separate
-// level-triggered registrations; one fd cannot be used both ways.
+// level-triggered registrations; one fd cannot be used both ways. Their records live in a HandlerTable
+// (detail/handler_table.hpp), as on io_uring.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "squall/ioloop/detail/handler_table.hpp"
 #include "squall/ioloop/detail/op_list.hpp"
 #include "squall/ioloop/detail/poller.hpp"
 
@@ -32,8 +34,6 @@ struct FdState {
     int sock_type = -1;        // SO_TYPE, asked once at the first short recv; 0 when not a socket
     bool hangup_seen = false;  // an event reported EPOLLRDHUP, EPOLLHUP or EPOLLERR (no edge follows it)
     bool ops_registered = false;
-    bool has_handler = false;
-    std::unique_ptr<HandlerCallback> handler;  // heap: it must not move while it runs
 };
 
 bool is_read_kind(IoKind k) {
@@ -98,7 +98,7 @@ public:
 
     bool start(IoOp& op) override {
         FdState& st = state(op.fd);
-        if (st.has_handler) {
+        if (handlers_.find(op.fd)) {
             op.result = -EBUSY;  // the fd is in readiness mode
             return true;
         }
@@ -162,13 +162,14 @@ public:
                 loop_.add_callback([op] { op->on_complete(op); });
             }
         }
-        if (st.ops_registered || st.has_handler) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+        if (st.ops_registered) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
         st = FdState{};
+        remove_handler(fd);
     }
 
     void add_handler(int fd, std::uint32_t events, HandlerCallback cb) override {
         FdState& st = state(fd);
-        if (st.ops_registered || st.has_handler)
+        if (st.ops_registered || handlers_.find(fd))
             throw UsageError("add_handler: fd " + std::to_string(fd) +
                              " is already registered with this loop");
         epoll_event ev{};
@@ -177,13 +178,12 @@ public:
         if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0)
             throw Error("add_handler: epoll_ctl failed for fd " + std::to_string(fd) + ": " +
                         std::strerror(errno));
-        st.has_handler = true;
-        st.handler = std::make_unique<HandlerCallback>(std::move(cb));
+        handlers_.add(fd, events, std::move(cb));
     }
 
     void update_handler(int fd, std::uint32_t events) override {
-        FdState& st = state(fd);
-        if (!st.has_handler) throw UsageError("update_handler: fd " + std::to_string(fd) + " has no handler");
+        if (!handlers_.find(fd))
+            throw UsageError("update_handler: fd " + std::to_string(fd) + " has no handler");
         epoll_event ev{};
         ev.events = events;
         ev.data.u64 = static_cast<std::uint64_t>(fd);
@@ -192,11 +192,16 @@ public:
     }
 
     void remove_handler(int fd) override {
-        if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size() || !fds_[fd].has_handler) return;
+        if (!handlers_.retire(fd)) return;
         ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
-        fds_[fd].has_handler = false;
-        // The callback may be the one running now: destroy it later.
-        loop_.add_callback([h = std::move(fds_[fd].handler)] {});
+        // The callback may be the one running now: free the record on a later iteration.
+        if (!sweep_scheduled_) {
+            sweep_scheduled_ = true;
+            loop_.add_callback([this] {
+                sweep_scheduled_ = false;
+                handlers_.sweep();
+            });
+        }
     }
 
     void poll(std::int64_t timeout_ns) override {
@@ -216,11 +221,11 @@ public:
                 continue;
             }
             int fd = static_cast<int>(tag);
-            if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
-            if (fds_[fd].has_handler) {
-                (*fds_[fd].handler)(fd, ev);
+            if (HandlerRec* rec = handlers_.find(fd)) {
+                rec->cb(fd, ev);
                 continue;
             }
+            if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
             if (ev & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) fds_[fd].hangup_seen = true;
             if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) drain(fd, /*read_side=*/true);
             if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) drain(fd, /*read_side=*/false);
@@ -277,6 +282,8 @@ private:
     int epfd_ = -1;
     int wakefd_ = -1;
     std::vector<FdState> fds_;
+    HandlerTable handlers_;
+    bool sweep_scheduled_ = false;
     std::uint64_t waits_ = 1;  // epoll_wait calls (+1: 0 means "never blocked" in FdState)
     epoll_event events_[kMaxEvents];
 };

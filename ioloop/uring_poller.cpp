@@ -3,9 +3,15 @@
 // Ops are real io_uring requests (recv, send, sendmsg, connect, accept) whose user_data is the IoOp.
 // SQEs prepared during an iteration are submitted together by the one io_uring_submit_and_wait* call
 // that also waits, so a burst of writes costs one syscall. The ring is set up with the newest flags the
-// kernel accepts (single issuer + deferred task running, else cooperative task running, else none).
+// kernel accepts (single issuer + deferred task running, else cooperative task running, else none), with
+// IORING_SETUP_TASKRUN_FLAG where the kernel has it, and its fd is registered (io_uring_enter then skips the
+// fd lookup). An iteration that must not wait (callbacks are pending) and has nothing to submit costs no
+// syscall: it reads the completion ring in user space, unless the kernel flags completions it has not
+// posted yet (IORING_SQ_TASKRUN: deferred task work; IORING_SQ_CQ_OVERFLOW), which only an
+// io_uring_enter delivers.
 // Cross-thread wakeups use an eventfd with a read request kept armed. Readiness handlers use one-shot
-// poll requests re-armed after each callback, which gives level-triggered semantics like epoll's.
+// poll requests re-armed after each callback, which gives level-triggered semantics like epoll's; their
+// records live in a HandlerTable (detail/handler_table.hpp), as on epoll.
 #include <liburing.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -15,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "squall/ioloop/detail/handler_table.hpp"
 #include "squall/ioloop/detail/poller.hpp"
 
 namespace squall::detail {
@@ -23,14 +30,6 @@ namespace {
 constexpr std::uint64_t kIgnore = 0;      // cancel / poll-remove requests
 constexpr std::uint64_t kWakeTag = 1;     // the eventfd read
 constexpr std::uint64_t kHandlerBit = 2;  // user_data = HandlerRec* | 2 (records are 8-byte aligned)
-
-struct HandlerRec {
-    int fd;
-    std::uint32_t events;
-    HandlerCallback cb;
-    bool active = true;
-    bool armed = false;
-};
 
 struct Completion {
     std::uint64_t user_data;
@@ -44,8 +43,10 @@ class UringPoller final : public Poller {
 public:
     UringPoller(IOLoop& loop, int& error) : Poller(loop) {
         static constexpr unsigned kFlagSets[] = {
+            IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
             IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-            IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
+            IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+            IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
             IORING_SETUP_COOP_TASKRUN,
             0,
         };
@@ -56,7 +57,10 @@ public:
             params.cq_entries = 4 * kEntries;
             ret = io_uring_queue_init_params(kEntries, &ring_, &params);
             if (ret == 0) {
-                flags_ = flags;
+                // Without the task-run flag a cooperative ring may hold completions the CQ does not show
+                // yet: then only io_uring_enter may look. With no task-run flags the kernel posts them
+                // itself.
+                peek_ok_ = (flags & IORING_SETUP_TASKRUN_FLAG) || flags == 0;
                 break;
             }
             if (ret != -EINVAL) break;  // refused (EPERM, ENOSYS...): no point trying other flags
@@ -66,6 +70,9 @@ public:
             return;
         }
         ok_ = true;
+        // Optional (kernel 5.18): fails harmlessly elsewhere. The registration belongs to this thread,
+        // the one that runs the loop.
+        (void)io_uring_register_ring_fd(&ring_);
         wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (wakefd_ < 0) {
             error = errno;
@@ -78,12 +85,9 @@ public:
         if (!ok_) return;
         if (wakefd_ >= 0) ::close(wakefd_);
         io_uring_queue_exit(&ring_);
-        for (HandlerRec* r : handlers_) delete r;
-        for (HandlerRec* r : retired_) delete r;
     }
 
     bool ready() const noexcept { return ok_ && wakefd_ >= 0; }
-    unsigned flags() const noexcept { return flags_; }
 
     bool start(IoOp& op) override {
         io_uring_sqe* sqe = get_sqe();
@@ -129,18 +133,11 @@ public:
     }
 
     void add_handler(int fd, std::uint32_t events, HandlerCallback cb) override {
-        if (fd < 0) throw UsageError("invalid file descriptor");
-        if (static_cast<std::size_t>(fd) >= handlers_.size())
-            handlers_.resize(static_cast<std::size_t>(fd) * 2 + 16);
-        if (handlers_[fd])
-            throw UsageError("add_handler: fd " + std::to_string(fd) + " already has a handler");
-        auto* rec = new HandlerRec{fd, events, std::move(cb)};
-        handlers_[fd] = rec;
-        arm(rec);
+        arm(&handlers_.add(fd, events, std::move(cb)));
     }
 
     void update_handler(int fd, std::uint32_t events) override {
-        HandlerRec* rec = find(fd);
+        HandlerRec* rec = handlers_.find(fd);
         if (!rec) throw UsageError("update_handler: fd " + std::to_string(fd) + " has no handler");
         if (rec->events == events) return;
         rec->events = events;
@@ -158,13 +155,22 @@ public:
     }
 
     void remove_handler(int fd) override {
-        HandlerRec* rec = find(fd);
+        HandlerRec* rec = handlers_.retire(fd);
         if (!rec) return;
-        handlers_[fd] = nullptr;
-        retire(rec);
+        if (rec->armed) {  // its record is freed after the poll's completion (-ECANCELED) arrives
+            io_uring_sqe* sqe = get_sqe();
+            io_uring_prep_poll_remove(sqe, reinterpret_cast<std::uint64_t>(rec) | kHandlerBit);
+            io_uring_sqe_set_data64(sqe, kIgnore);
+        }
+        schedule_sweep();
     }
 
     void poll(std::int64_t timeout_ns) override {
+        if (timeout_ns == 0 && peek_ok_ && io_uring_sq_ready(&ring_) == 0 &&
+            !(IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
+            reap();  // nothing to submit, nothing held back by the kernel: no syscall
+            return;
+        }
         int ret;
         if (timeout_ns == 0) {
             ret = io_uring_submit_and_get_events(&ring_);
@@ -210,33 +216,14 @@ private:
         rec->armed = true;
     }
 
-    void retire(HandlerRec* rec) {
-        rec->active = false;
-        if (rec->armed) {
-            io_uring_sqe* sqe = get_sqe();
-            io_uring_prep_poll_remove(sqe, reinterpret_cast<std::uint64_t>(rec) | kHandlerBit);
-            io_uring_sqe_set_data64(sqe, kIgnore);
-            retired_.push_back(rec);  // freed when its poll completes
-        } else {
-            retired_.push_back(rec);
-            free_retired_later();
-        }
-    }
-
-    void free_retired_later() {
-        // The record may be running its callback right now: free on the next iteration.
+    void schedule_sweep() {
+        // A record may be running its callback right now: free retired records on a later iteration.
+        if (sweep_scheduled_) return;
+        sweep_scheduled_ = true;
         loop_.add_callback([this] {
-            std::erase_if(retired_, [](HandlerRec* r) {
-                if (r->armed) return false;
-                delete r;
-                return true;
-            });
+            sweep_scheduled_ = false;
+            handlers_.sweep();
         });
-    }
-
-    HandlerRec* find(int fd) const noexcept {
-        if (fd < 0 || static_cast<std::size_t>(fd) >= handlers_.size()) return nullptr;
-        return handlers_[fd];
     }
 
     void reap() {
@@ -263,7 +250,7 @@ private:
             auto* rec = reinterpret_cast<HandlerRec*>(c.user_data & ~kHandlerBit);
             rec->armed = false;
             if (!rec->active) {
-                free_retired_later();
+                schedule_sweep();
                 return;
             }
             std::uint32_t ev = c.res < 0 ? events::kError : static_cast<std::uint32_t>(c.res);
@@ -280,11 +267,11 @@ private:
     static constexpr unsigned kEntries = 1024;
     io_uring ring_{};
     bool ok_ = false;
-    unsigned flags_ = 0;
+    bool peek_ok_ = false;  // the CQ shows every completion without an io_uring_enter (see the top)
+    bool sweep_scheduled_ = false;
     int wakefd_ = -1;
     std::uint64_t wake_buf_ = 0;
-    std::vector<HandlerRec*> handlers_;
-    std::vector<HandlerRec*> retired_;
+    HandlerTable handlers_;
     std::vector<Completion> batch_;
 };
 
