@@ -208,6 +208,7 @@ public:
         int timeout_ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
         int n = ::epoll_wait(epfd_, events_, kMaxEvents, timeout_ms);
         ++waits_;
+        count_kernel_poll();
         if (n < 0) {
             if (errno == EINTR) return;
             throw Error(std::string("epoll_wait failed: ") + std::strerror(errno));

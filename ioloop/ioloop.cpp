@@ -145,16 +145,19 @@ void IOLoop::run() {
     while (!stop_requested_.load(std::memory_order_relaxed)) {
         ++stats_.iterations;
         run_callbacks();
-        timers_.run_due(time());
+        if (!timers_.empty()) timers_.run_due(time());
         run_end_of_iteration();
         if (stop_requested_.load(std::memory_order_relaxed)) break;
 
         std::int64_t timeout_ns = -1;
         if (!callbacks_.empty() || !end_of_iteration_.empty()) {
             timeout_ns = 0;
-        } else if (auto next = timers_.next_deadline()) {
-            auto delta = std::chrono::duration_cast<std::chrono::nanoseconds>(*next - time()).count();
-            timeout_ns = delta > 0 ? delta : 0;
+        } else if (!timers_.empty()) {
+            TimePoint now = time();
+            if (auto next = timers_.next_deadline(now)) {
+                auto delta = std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now).count();
+                timeout_ns = delta > 0 ? delta : 0;
+            }
         }
         if (timeout_ns != 0) {
             polling_.store(true);

@@ -85,9 +85,9 @@ public:
     void add_callback(Callback cb);
 
     TimeoutHandle call_at(TimePoint deadline, Callback cb) { return timers_.add(deadline, std::move(cb)); }
-    TimeoutHandle call_later(Duration delay, Callback cb) {
-        return timers_.add(time() + delay, std::move(cb));
-    }
+    // The delay counts from the loop's next clock reading (this iteration's end at the latest): no clock
+    // is read here, and the timer never fires before `delay` has passed (see TimerQueue).
+    TimeoutHandle call_later(Duration delay, Callback cb) { return timers_.add_after(delay, std::move(cb)); }
     // Returns false when the timeout already ran or was removed.
     bool remove_timeout(TimeoutHandle h) noexcept { return timers_.cancel(h); }
     std::size_t pending_timeouts() const noexcept { return timers_.size(); }
@@ -119,6 +119,9 @@ public:
     struct Stats {
         std::uint64_t iterations = 0;
         std::uint64_t waits = 0;  // blocking waits (syscalls that may sleep)
+        // Poll steps that entered the kernel (epoll_wait, io_uring_enter). On io_uring an iteration with
+        // pending callbacks and nothing to submit reads the completion ring in user space instead.
+        std::uint64_t kernel_polls = 0;
     };
     const Stats& stats() const noexcept { return stats_; }
 

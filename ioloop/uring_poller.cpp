@@ -171,6 +171,7 @@ public:
             reap();  // nothing to submit, nothing held back by the kernel: no syscall
             return;
         }
+        count_kernel_poll();
         int ret;
         if (timeout_ns == 0) {
             ret = io_uring_submit_and_get_events(&ring_);

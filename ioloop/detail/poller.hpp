@@ -29,6 +29,7 @@ public:
     virtual void wake() = 0;
 
 protected:
+    void count_kernel_poll() noexcept { ++loop_.stats_.kernel_polls; }
     IOLoop& loop_;
 };
 
