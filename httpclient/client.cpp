@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <exception>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -50,29 +51,31 @@ bool retryable_when_stale(const HTTPRequest& r) {
            std::find(std::begin(kIdempotent), std::end(kIdempotent), r.method) != std::end(kIdempotent);
 }
 
-// Closes a stream when a deadline passes, so whatever waits on it (connect handshake, write, read) fails
-// at once; the caller then reports the TimeoutError this guard describes. No timer for TimePoint::max().
-class StreamDeadline {
+// Ends what waits on a connection or stream when a deadline passes (closes the stream, or aborts the
+// connection's exchange), so the connect handshake, write or read fails at once; the caller then reports
+// the TimeoutError this guard describes. No timer for TimePoint::max(). `target` must outlive the guard.
+class Deadline {
 public:
-    StreamDeadline(IOLoop& loop, std::shared_ptr<IOStream> stream, TimePoint deadline, const char* which,
-                   Duration limit, const char* doing, const HTTPRequest& request)
-        : loop_(loop),
-          stream_(std::move(stream)),
-          which_(which),
-          limit_(limit),
-          doing_(doing),
-          request_(request) {
+    template <class Target>
+    Deadline(IOLoop& loop, Target& target, TimePoint deadline, const char* which, Duration limit,
+             const char* doing, const HTTPRequest& request)
+        : loop_(loop), which_(which), limit_(limit), doing_(doing), request_(request) {
         if (deadline == TimePoint::max()) return;
         armed_ = true;
-        timer_ = loop_.call_at(deadline, [this] {
+        timer_ = loop_.call_at(deadline, [this, t = &target] {
             armed_ = false;
             fired_ = true;
-            stream_->close(std::make_exception_ptr(TimeoutError(message())));
+            auto reason = std::make_exception_ptr(TimeoutError(message()));
+            if constexpr (std::is_base_of_v<Connection, Target>) {
+                t->abort(std::move(reason));
+            } else {
+                t->close(std::move(reason));
+            }
         });
     }
-    ~StreamDeadline() { cancel(); }
-    StreamDeadline(const StreamDeadline&) = delete;
-    StreamDeadline& operator=(const StreamDeadline&) = delete;
+    ~Deadline() { cancel(); }
+    Deadline(const Deadline&) = delete;
+    Deadline& operator=(const Deadline&) = delete;
 
     void cancel() {
         if (armed_) loop_.remove_timeout(timer_);
@@ -86,7 +89,6 @@ public:
 
 private:
     IOLoop& loop_;
-    std::shared_ptr<IOStream> stream_;
     const char* which_;
     Duration limit_;
     const char* doing_;
@@ -297,19 +299,18 @@ Task<void> ClientCore::open_tunnel(IOStream& stream, const HTTPRequest& request,
     stream.write_buffered(write_connect_request(request, url));
     co_await stream.flush();
     ResponseParser parser({.method = "CONNECT", .max_header_size = request.max_header_size});
-    auto& buffer = stream.read_buffer();
-    while (!parser.headers_complete()) {
-        if (!buffer.empty()) {
-            buffer.consume(parser.feed(buffer.view()));
-            continue;
-        }
-        try {
-            co_await stream.fill();
-        } catch (const StreamClosedError& e) {
-            throw ProtocolError("proxy " + proxy + " closed the connection before answering CONNECT " +
-                                url.host_port() + ": " + e.what());
-        }
+    ResponseReader reader(stream, parser);
+    bool answered = false;
+    try {
+        answered = co_await reader.read_until(ReadGoal::head);
+    } catch (const StreamClosedError& e) {
+        throw ProtocolError("proxy " + proxy + " closed the connection before answering CONNECT " +
+                            url.host_port() + ": " + e.what());
     }
+    if (!answered)
+        throw ProtocolError("proxy " + proxy + " closed the connection before answering CONNECT " +
+                            url.host_port() + ": stream closed (while reading): connection closed by peer");
+    auto& buffer = stream.read_buffer();
     if (parser.code() < 200 || parser.code() > 299) {
         auto response = std::make_shared<HTTPResponse>();
         response->code = parser.code();
@@ -360,9 +361,9 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
     times.connect = loop_.time() - start;
 
     if (url.is_https()) {
-        StreamDeadline guard(loop_, stream, deadline, which, limit,
-                             proxied ? "during CONNECT and the TLS handshake" : "during the TLS handshake",
-                             request);
+        Deadline guard(loop_, *stream, deadline, which, limit,
+                       proxied ? "during CONNECT and the TLS handshake" : "during the TLS handshake",
+                       request);
         std::exception_ptr error;
         try {
             if (proxied) co_await open_tunnel(*stream, request, url);
@@ -378,7 +379,7 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
             std::rethrow_exception(error);
         }
     }
-    co_return std::make_unique<Connection>(std::move(stream), std::move(key));
+    co_return std::make_unique<HTTP1Connection>(std::move(stream), std::move(key));
 }
 
 Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
@@ -395,8 +396,8 @@ Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, con
             connection = co_await open_connection(request, url, key_scratch_, deadline, times);
         }
         ++stats_.requests;
-        StreamDeadline guard(loop_, connection->stream_ptr(), deadline, "request_timeout",
-                             request.request_timeout, "before the response was complete", request);
+        Deadline guard(loop_, *connection, deadline, "request_timeout", request.request_timeout,
+                       "before the response was complete", request);
         std::exception_ptr error;
         bool stale = false;
         try {

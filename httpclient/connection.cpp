@@ -1,5 +1,8 @@
 #include "squall/httpclient/connection.hpp"
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <optional>
 #include <span>
@@ -42,12 +45,13 @@ void report_head(const HeaderCallback& cb, int major, int minor, int code, std::
     cb("\r\n");
 }
 
-// Queues the whole body without waiting (a synchronous body_producer is drained). Used when the body
-// must go out from a callback (100 Continue arrived, or the expect timer fired).
-void queue_body_now(IOStream& stream, const HTTPRequest& request, const SerializedRequest& out) {
+// Queues the next piece of the body (chunk-framed when it is chunked) and says whether more may follow:
+// the one body loop, driven piece by piece with a flush between (send_request) or drained at once from a
+// callback (the expect-100 timer). A body held in memory is one piece; the last chunk ends a chunked one.
+bool queue_body_piece(IOStream& stream, const HTTPRequest& request, const SerializedRequest& out) {
     if (!out.streamed) {
         if (!out.body.empty()) stream.write_buffered(out.body);
-        return;
+        return false;
     }
     while (auto piece = request.body_producer()) {
         if (piece->empty()) continue;
@@ -58,8 +62,15 @@ void queue_body_now(IOStream& stream, const HTTPRequest& request, const Serializ
         } else {
             stream.write_buffered(std::move(*piece));
         }
+        return true;
     }
     if (out.chunked) stream.write_buffered(kLastChunk);
+    return false;
+}
+
+void queue_whole_body(IOStream& stream, const HTTPRequest& request, const SerializedRequest& out) {
+    while (queue_body_piece(stream, request, out)) {
+    }
 }
 
 // The peer went away (EOF, reset, broken pipe) rather than our own timers or limits closing the stream.
@@ -70,73 +81,95 @@ bool peer_went_away(const StreamClosedError& e, const IOStream& stream) {
 
 }  // namespace
 
-Connection::Connection(std::shared_ptr<IOStream> stream, std::string pool_key)
-    : stream_(std::move(stream)), pool_key_(std::move(pool_key)) {}
+// ------------------------------------------------------------------------------------------ reader
 
-Connection::~Connection() {
-    if (stream_) stream_->close();
+bool ResponseReader::reached(ReadGoal goal, const bool* continue_received) const {
+    switch (goal) {
+        case ReadGoal::head:
+            return parser_.headers_complete();
+        case ReadGoal::continue_or_head:
+            return parser_.headers_complete() || (continue_received != nullptr && *continue_received);
+        case ReadGoal::complete:
+            return parser_.complete();
+    }
+    return false;
 }
 
-Task<void> Connection::exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
-                                HTTPResponse& response) {
-    auto stream = stream_;  // the stream outlives this task even if the Connection goes first
-    const bool reused = requests_ > 0;
-    ++requests_;
-    reusable_ = false;
+Task<bool> ResponseReader::read_until(ReadGoal goal, const bool* continue_received) {
+    auto& buffer = stream_.read_buffer();
+    for (;;) {
+        if (!buffer.empty()) {
+            if (first_byte_at_ == TimePoint{}) first_byte_at_ = stream_.loop().time();
+            buffer.consume(parser_.feed(buffer.view()));
+        }
+        if (reached(goal, continue_received)) co_return true;
+        try {
+            co_await stream_.fill();
+        } catch (const StreamClosedError&) {
+            if (stream_.close_reason() || !buffer.empty()) throw;
+            co_return false;  // EOF from the peer
+        }
+    }
+}
 
+// ------------------------------------------------------------------------------------------ exchange
+
+// Per-exchange state. The parser callbacks capture only its address, which fits std::function's inline
+// storage: no allocation per exchange.
+struct HTTP1Connection::Exchange {
+    Exchange(HTTP1Connection& c, const HTTPRequest& req, const URL& u, const ExchangeOptions& opts,
+             HTTPResponse& resp);
+    ~Exchange() {
+        if (expect_timer_set) loop.remove_timeout(expect_timer);  // must not fire on a later exchange
+    }
+
+    std::shared_ptr<IOStream> stream;  // outlives this exchange even if the connection goes first
+    IOLoop& loop;
+    const HTTPRequest& request;
+    const URL& url;
+    const ExchangeOptions& options;
+    HTTPResponse& response;
+    const bool reused;
     SerializedRequest out;
-    out.head = std::move(head_buffer_);  // its capacity is reused; handed back after a clean exchange
-    write_request_into(out, request, url, {.via_proxy = options.via_proxy, .keep_alive = true});
+    bool following = false;          // the response is a redirect the client will follow
+    bool continue_received = false;  // a "100 Continue" arrived
+    bool body_sent = false;
+    std::optional<Decompressor> inflater;
+    std::string consumed_encoding;  // the Content-Encoding we decoded, to expose under a new name
+    TimeoutHandle expect_timer{};
+    bool expect_timer_set = false;
+    TimePoint sent_at{};
+    ResponseParser parser;
+    ResponseReader reader;
 
-    // Per-exchange state the parser callbacks share with this frame. The callbacks capture only its
-    // address, which fits std::function's inline storage: no allocation per exchange.
-    struct State {
-        const HTTPRequest& request;
-        const ExchangeOptions& options;
-        HTTPResponse& response;
-        bool following = false;          // the response is a redirect the client will follow
-        bool continue_received = false;  // a "100 Continue" arrived
-        std::optional<Decompressor> inflater;
-        std::string consumed_encoding;  // the Content-Encoding we decoded, to expose under a new name
-    } st{request, options, response, false, false, std::nullopt, {}};
-    bool body_sent = !out.expect_continue;
+private:
+    ResponseParserCallbacks callbacks();
+    void on_headers(const ResponseParser& p);
+};
 
-    ResponseParserCallbacks callbacks;
-    callbacks.on_interim = [s = &st](int code, const HTTPHeaders& headers) {
+HTTP1Connection::Exchange::Exchange(HTTP1Connection& c, const HTTPRequest& req, const URL& u,
+                                    const ExchangeOptions& opts, HTTPResponse& resp)
+    : stream(c.stream_),
+      loop(stream->loop()),
+      request(req),
+      url(u),
+      options(opts),
+      response(resp),
+      reused(c.requests_ > 0),
+      parser(
+          {.method = req.method, .max_header_size = req.max_header_size, .max_body_size = req.max_body_size},
+          callbacks()),
+      reader(*stream, parser) {}
+
+ResponseParserCallbacks HTTP1Connection::Exchange::callbacks() {
+    ResponseParserCallbacks cb;
+    cb.on_interim = [s = this](int code, const HTTPHeaders& headers) {
         if (code == 100) s->continue_received = true;
         if (s->request.header_callback)
             report_head(s->request.header_callback, 1, 1, code, interim_reason(code), headers);
     };
-    callbacks.on_headers = [s = &st](const ResponseParser& p) {
-        const HTTPRequest& request = s->request;
-        s->following = s->options.will_follow && s->options.will_follow(p.code(), p.headers());
-        if (s->following) return;
-        if (request.header_callback)
-            report_head(request.header_callback, p.http_major(), p.http_minor(), p.code(), p.reason(),
-                        p.headers());
-        if (request.decompress_response && request.method != "HEAD") {
-            if (auto ce = p.headers().get("Content-Encoding")) {
-                if (auto encoding = Decompressor::encoding_of(*ce)) {
-                    s->consumed_encoding = std::string(*ce);
-                    Decompressor::Sink sink;
-                    if (request.streaming_callback) {
-                        sink = [s](std::string_view piece) { s->request.streaming_callback(piece); };
-                    } else {
-                        sink = [s](std::string_view piece) { s->response.body.append(piece); };
-                    }
-                    s->inflater.emplace(*encoding,
-                                        DecompressorOptions{.max_output_size = request.max_body_size},
-                                        std::move(sink));
-                    return;
-                }
-            }
-        }
-        // Size the body once for a known length (bounded: the header is untrusted).
-        if (!request.streaming_callback && p.content_length())
-            s->response.body.reserve(static_cast<std::size_t>(
-                std::min<std::uint64_t>(*p.content_length(), request.max_body_size)));
-    };
-    callbacks.on_body = [s = &st](std::span<const char> piece) {
+    cb.on_headers = [s = this](const ResponseParser& p) { s->on_headers(p); };
+    cb.on_body = [s = this](std::span<const char> piece) {
         if (s->following) return;
         std::string_view data(piece.data(), piece.size());
         if (s->inflater) {
@@ -147,135 +180,175 @@ Task<void> Connection::exchange(const HTTPRequest& request, const URL& url, cons
             s->response.body.append(data);
         }
     };
-    ResponseParser parser({.method = request.method,
-                           .max_header_size = request.max_header_size,
-                           .max_body_size = request.max_body_size},
-                          std::move(callbacks));
+    return cb;
+}
 
-    IOLoop& loop = stream->loop();
-    TimeoutHandle expect_timer{};
-    bool expect_timer_set = false;
-    // Whatever way this exchange ends, a pending expect timer must not fire on a later exchange.
-    struct TimerGuard {
-        IOLoop& loop;
-        TimeoutHandle& handle;
-        bool& set;
-        ~TimerGuard() {
-            if (set) loop.remove_timeout(handle);
-        }
-    } timer_guard{loop, expect_timer, expect_timer_set};
-
-    auto& buffer = stream->read_buffer();
-    TimePoint sent_at{};
-    try {
-        // --- request
-        if (out.expect_continue) {
-            stream->write_buffered(std::string_view(out.head));
-            co_await stream->flush();
-            expect_timer_set = true;
-            expect_timer = loop.call_later(kExpectContinueTimeout, [&, stream] {
-                expect_timer_set = false;
-                if (body_sent || stream->closed()) return;
-                body_sent = true;
-                try {
-                    queue_body_now(*stream, request, out);
-                } catch (...) {  // a throwing body_producer: the exchange fails with its error
-                    stream->close(std::current_exception());
-                }
-            });
-        } else if (!out.streamed) {
-            // Head and body leave in one writev (corked); the head is copied into the write queue.
-            stream->write_buffered(std::string_view(out.head));
-            if (!out.body.empty()) stream->write_buffered(out.body);
-            co_await stream->flush();
-        } else {
-            stream->write_buffered(std::string_view(out.head));
-            // One piece in flight at a time, so a large upload is not queued whole.
-            while (auto piece = request.body_producer()) {
-                if (piece->empty()) continue;
-                if (out.chunked) {
-                    stream->write_buffered(chunk_size_line(piece->size()));
-                    stream->write_buffered(std::move(*piece));
-                    stream->write_buffered(kChunkEnd);
+void HTTP1Connection::Exchange::on_headers(const ResponseParser& p) {
+    following = options.will_follow && options.will_follow(p.code(), p.headers());
+    if (following) return;
+    if (request.header_callback)
+        report_head(request.header_callback, p.http_major(), p.http_minor(), p.code(), p.reason(),
+                    p.headers());
+    if (request.decompress_response && request.method != "HEAD") {
+        if (auto ce = p.headers().get("Content-Encoding")) {
+            if (auto encoding = Decompressor::encoding_of(*ce)) {
+                consumed_encoding = std::string(*ce);
+                Decompressor::Sink sink;
+                if (request.streaming_callback) {
+                    sink = [s = this](std::string_view piece) { s->request.streaming_callback(piece); };
                 } else {
-                    stream->write_buffered(std::move(*piece));
+                    sink = [s = this](std::string_view piece) { s->response.body.append(piece); };
                 }
-                co_await stream->flush();
-            }
-            if (out.chunked) stream->write_buffered(kLastChunk);
-            co_await stream->flush();
-        }
-        sent_at = loop.time();
-
-        // --- response
-        bool first_byte = false;
-        for (;;) {
-            if (!buffer.empty()) {
-                if (!first_byte) {
-                    first_byte = true;
-                    response.time_info.first_byte = loop.time() - sent_at;
-                }
-                buffer.consume(parser.feed(buffer.view()));
-                if (!body_sent && (st.continue_received || parser.headers_complete())) {
-                    if (expect_timer_set) {
-                        loop.remove_timeout(expect_timer);
-                        expect_timer_set = false;
-                    }
-                    // A final response before "100 Continue" means the server does not want the body;
-                    // the connection is then not reusable (the server may still be waiting for it).
-                    if (st.continue_received && !parser.headers_complete()) {
-                        body_sent = true;
-                        queue_body_now(*stream, request, out);
-                    }
-                }
-                if (parser.complete()) break;
-            }
-            try {
-                co_await stream->fill();
-            } catch (const StreamClosedError& e) {
-                if (!stream->close_reason() && buffer.empty()) {
-                    if (reused && parser.bytes_consumed() == 0)
-                        throw StaleConnectionError("keep-alive connection " + pool_key_ +
-                                                   " was closed by the server before any byte of "
-                                                   "the response to " +
-                                                   request.method + " " + url.to_string() + " (" + e.what() +
-                                                   ")");
-                    parser.finish_eof();  // ends a close-delimited body, else throws what was cut short
-                    break;
-                }
-                throw;
+                inflater.emplace(*encoding, DecompressorOptions{.max_output_size = request.max_body_size},
+                                 std::move(sink));
+                return;
             }
         }
-        if (st.inflater) st.inflater->finish();
-    } catch (const StaleConnectionError&) {
-        stream->close();
-        throw;
-    } catch (const StreamClosedError& e) {
-        stream->close();
-        if (reused && parser.bytes_consumed() == 0 && peer_went_away(e, *stream))
-            throw StaleConnectionError("keep-alive connection " + pool_key_ +
-                                           " failed before any byte of the response to " + request.method +
-                                           " " + url.to_string() + ": " + e.what(),
-                                       e.real_error(), e.error_code());
-        throw;
-    } catch (...) {
-        stream->close();
-        throw;
     }
+    // Size the body once for a known length (bounded: the header is untrusted).
+    if (!request.streaming_callback && p.content_length())
+        response.body.reserve(
+            static_cast<std::size_t>(std::min<std::uint64_t>(*p.content_length(), request.max_body_size)));
+}
 
-    response.code = parser.code();
-    response.protocol = parser.http_minor() == 0 ? "HTTP/1.0" : "HTTP/1.1";
-    response.reason = parser.take_reason();
-    response.headers = parser.take_headers();
-    response.trailers = parser.take_trailers();
-    if (!st.consumed_encoding.empty()) {
+HTTP1Connection::HTTP1Connection(std::shared_ptr<IOStream> stream, std::string pool_key)
+    : stream_(std::move(stream)), pool_key_(std::move(pool_key)) {}
+
+HTTP1Connection::~HTTP1Connection() {
+    if (stream_) stream_->close();
+}
+
+void HTTP1Connection::on_idle() {
+    stream_->read_buffer().shrink(stream_->options().read_chunk_size);
+}
+
+bool HTTP1Connection::usable_after_idle(bool check_alive) {
+    IOStream& stream = *stream_;
+    if (stream.closed() || stream.fd() < 0) return false;
+    // Plaintext nobody asked for: the connection is out of step.
+    if (!stream.read_buffer().empty()) return false;
+    if (!check_alive) return true;
+    char byte;
+    ssize_t n = ::recv(stream.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return false;           // the server closed it while idle
+    if (n > 0) return stream.is_tls();  // TLS: may be a session ticket or close_notify, found out on use
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
+Task<void> HTTP1Connection::exchange(const HTTPRequest& request, const URL& url,
+                                     const ExchangeOptions& options, HTTPResponse& response) {
+    Exchange ex(*this, request, url, options, response);
+    ++requests_;
+    reusable_ = false;
+    ex.out.head = std::move(head_buffer_);  // its capacity is reused; handed back after a clean exchange
+    write_request_into(ex.out, request, url, {.via_proxy = options.via_proxy, .keep_alive = true});
+    ex.body_sent = !ex.out.expect_continue;
+
+    std::exception_ptr error;
+    try {
+        co_await send_request(ex);
+        if (ex.out.expect_continue) co_await await_continue(ex);
+        co_await read_response(ex);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) std::rethrow_exception(failure_of(ex, std::move(error)));
+    finish(ex);
+}
+
+// Step 1: the head and, unless it waits for "100 Continue", the body. A body in memory leaves with the
+// head in one writev (corked; the head is copied into the write queue); a body_producer's pieces go one
+// at a time, so a large upload is not queued whole.
+Task<void> HTTP1Connection::send_request(Exchange& ex) {
+    IOStream& stream = *ex.stream;
+    stream.write_buffered(std::string_view(ex.out.head));
+    if (ex.body_sent) {
+        while (queue_body_piece(stream, ex.request, ex.out)) co_await stream.flush();
+    }
+    co_await stream.flush();
+    ex.sent_at = ex.loop.time();
+}
+
+// Step 2 (expect_100_continue): the body goes on "100 Continue", or when kExpectContinueTimeout passes
+// first (from the timer, while the read waits). A final response before "100 Continue" means the server
+// does not want the body; the connection is then not reusable (the server may still be waiting for it).
+Task<void> HTTP1Connection::await_continue(Exchange& ex) {
+    ex.expect_timer_set = true;
+    ex.expect_timer = ex.loop.call_later(kExpectContinueTimeout, [s = &ex] {
+        s->expect_timer_set = false;
+        if (s->body_sent || s->stream->closed()) return;
+        s->body_sent = true;
+        try {
+            queue_whole_body(*s->stream, s->request, s->out);
+        } catch (...) {  // a throwing body_producer: the exchange fails with its error
+            s->stream->close(std::current_exception());
+        }
+    });
+    const bool answered = co_await ex.reader.read_until(ReadGoal::continue_or_head, &ex.continue_received);
+    if (ex.expect_timer_set) {
+        ex.loop.remove_timeout(ex.expect_timer);
+        ex.expect_timer_set = false;
+    }
+    if (!answered || ex.body_sent || ex.parser.headers_complete()) co_return;
+    ex.body_sent = true;
+    while (queue_body_piece(*ex.stream, ex.request, ex.out)) co_await ex.stream->flush();
+    co_await ex.stream->flush();
+}
+
+// Step 3: the rest of the response. EOF ends a close-delimited body (finish_eof), or reports what was
+// cut short; on a reused connection with no byte received it is left to failure_of (stale).
+Task<void> HTTP1Connection::read_response(Exchange& ex) {
+    // Named, not `if (!co_await ...)`: GCC 12 never ran the awaited task in that form.
+    const bool complete = co_await ex.reader.read_until(ReadGoal::complete);
+    if (!complete) {
+        if (ex.reused && ex.parser.bytes_consumed() == 0)
+            throw StreamClosedError("stream closed (while reading): connection closed by peer");
+        ex.parser.finish_eof();
+    }
+    if (ex.reader.first_byte_at() != TimePoint{})
+        ex.response.time_info.first_byte = ex.reader.first_byte_at() - ex.sent_at;
+    if (ex.inflater) ex.inflater->finish();
+}
+
+// Any failure closes the stream. A reused connection that the peer closed or reset before the first
+// response byte is stale (the one place that decides it): the caller may retry on a fresh connection.
+std::exception_ptr HTTP1Connection::failure_of(Exchange& ex, std::exception_ptr error) {
+    ex.stream->close();
+    if (!ex.reused || ex.parser.bytes_consumed() != 0) return error;
+    try {
+        std::rethrow_exception(error);
+    } catch (const StaleConnectionError&) {
+        return error;
+    } catch (const StreamClosedError& e) {
+        if (!peer_went_away(e, *ex.stream)) return error;
+        return std::make_exception_ptr(
+            StaleConnectionError("keep-alive connection " + pool_key_ +
+                                     " was closed by the server before any byte of the response to " +
+                                     ex.request.method + " " + ex.url.to_string() + " (" + e.what() + ")",
+                                 e.real_error(), e.error_code()));
+    } catch (...) {
+        return error;
+    }
+}
+
+// Step 4: the response's head moves into `response`; the connection is reusable when the response
+// allows it, the body went out whole and nothing stray is buffered.
+void HTTP1Connection::finish(Exchange& ex) {
+    HTTPResponse& response = ex.response;
+    response.code = ex.parser.code();
+    response.protocol = ex.parser.http_minor() == 0 ? "HTTP/1.0" : "HTTP/1.1";
+    response.reason = ex.parser.take_reason();
+    response.headers = ex.parser.take_headers();
+    response.trailers = ex.parser.take_trailers();
+    if (!ex.consumed_encoding.empty()) {
         // The body is decoded: its encoding stays visible under Tornado's name.
         response.headers.remove("Content-Encoding");
-        response.headers.add("X-Consumed-Content-Encoding", std::move(st.consumed_encoding));
+        response.headers.add("X-Consumed-Content-Encoding", std::move(ex.consumed_encoding));
     }
-    reusable_ = parser.keep_alive() && body_sent && buffer.empty() && !stream->closed();
-    if (!reusable_) stream->close();
-    head_buffer_ = std::move(out.head);
+    IOStream& stream = *ex.stream;
+    reusable_ = ex.parser.keep_alive() && ex.body_sent && stream.read_buffer().empty() && !stream.closed();
+    if (!reusable_) stream.close();
+    head_buffer_ = std::move(ex.out.head);
 }
 
 }  // namespace squall::http

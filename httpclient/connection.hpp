@@ -1,17 +1,26 @@
-// Connection: one HTTP/1.1 client connection (an IOStream) and the request/response exchanges it carries,
-// one at a time. The Client and the keep-alive pool decide where requests go; this file only speaks HTTP
-// over a stream that is already connected (and TLS-wrapped, and tunnelled, when needed).
+// Connection: the seam between the Client core and a protocol. The core (client.cpp: queue, redirects,
+// timeouts, retries, time_info, raise_error) and the pool (pool.hpp) only ever hold a Connection, "a way
+// to run one exchange" for one origin (pool key); they never see which protocol carries it.
 //
-//     Connection conn(stream, "http://127.0.0.1:8080");
+//   Connection (abstract)          exchange(request, url, options, response) fills one response;
+//                                  abort(reason) ends the exchange in progress now (a deadline);
+//                                  reusable() / close() / pool_key() / requests() for the pool;
+//                                  on_idle() / usable_after_idle() / set_idle_close_callback() while pooled.
+//   HTTP1Connection (this file)    HTTP/1.1 over one IOStream, one exchange at a time.
+//   an HTTP/2 session (later)      many exchanges (streams) on one IOStream; abort() resets one stream.
+//
+//     auto conn = std::make_unique<HTTP1Connection>(stream, "http://127.0.0.1:8080");
 //     HTTPResponse resp;
-//     co_await conn.exchange(request, URL::parse(request.url), {}, resp);
-//     if (conn.reusable()) pool.put(std::move(conn_ptr));
+//     co_await conn->exchange(request, URL::parse(request.url), {}, resp);
+//     if (conn->reusable()) pool.put(std::move(conn));
 //
-// One exchange: the request head and body leave in one writev (a body_producer's pieces follow,
-// chunk-framed unless the request set Content-Length; with expect_100_continue the body waits for
-// "100 Continue", for the final response, or for kExpectContinueTimeout). The response is parsed straight
-// from the stream's read buffer (no copy of the head), the body goes to HTTPResponse::body or to the
-// streaming_callback, gzip/deflate is inflated when asked, 1xx responses are skipped.
+// One HTTP/1.1 exchange, in four steps (connection.cpp): send_request writes the head and body in one
+// writev (a body_producer's pieces follow, chunk-framed unless the request set Content-Length; the
+// piece loop is queue_body_piece, written once); await_continue (expect_100_continue only) waits for
+// "100 Continue", for the final response, or for kExpectContinueTimeout before the body goes; read_response
+// parses straight from the stream's read buffer (no copy of the head), the body goes to
+// HTTPResponse::body or to the streaming_callback, gzip/deflate is inflated when asked, 1xx responses are
+// skipped; on failure, failure_of closes the stream and decides once whether the connection was stale.
 //
 // Errors: ProtocolError for bad bytes or exceeded limits, StreamClosedError when the transport fails, and
 // StaleConnectionError when a reused connection died before the server sent a single byte (the caller
@@ -20,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,10 +40,13 @@
 #include "squall/httpclient/request.hpp"
 #include "squall/httpclient/response.hpp"
 #include "squall/httpclient/url.hpp"
+#include "squall/ioloop/ioloop.hpp"
 #include "squall/iostream/errors.hpp"
 #include "squall/iostream/iostream.hpp"
 
 namespace squall::http {
+
+class ResponseParser;
 
 // How long an expect_100_continue request waits for "100 Continue" before sending its body anyway (as
 // curl does: servers that ignore Expect would otherwise wait for a body that never comes).
@@ -48,38 +61,113 @@ struct ExchangeOptions {
     std::function<bool(int code, const HTTPHeaders& headers)> will_follow{};
 };
 
+// What the Client core and the pool call. See the top of this file.
 class Connection {
 public:
-    Connection(std::shared_ptr<IOStream> stream, std::string pool_key);
-    ~Connection();  // closes the stream
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
+    virtual ~Connection() = default;
 
-    IOStream& stream() noexcept { return *stream_; }
-    const std::shared_ptr<IOStream>& stream_ptr() const noexcept { return stream_; }
-    const std::string& pool_key() const noexcept { return pool_key_; }
+    // The origin (scheme, host, port, proxy and TLS settings) this connection serves.
+    virtual const std::string& pool_key() const noexcept = 0;
     // Exchanges started on this connection (1 during the first).
-    std::uint64_t requests() const noexcept { return requests_; }
-    // After an exchange: the response was complete, neither side asked to close, nothing stray is
-    // buffered and the stream is open. False before the first exchange ends and after any error.
-    bool reusable() const noexcept { return reusable_ && !stream_->closed(); }
-    bool closed() const noexcept { return stream_->closed(); }
-    void close(std::exception_ptr reason = nullptr) { stream_->close(std::move(reason)); }
+    virtual std::uint64_t requests() const noexcept = 0;
+    // After an exchange: another one may start on this connection. False before the first exchange ends
+    // and after any error.
+    virtual bool reusable() const noexcept = 0;
+    virtual bool closed() const noexcept = 0;
+    virtual void close(std::exception_ptr reason = nullptr) = 0;
 
     // Sends `request` (addressed to `url`, the current hop's URL) and reads the whole response into
     // `response` (a default-constructed one; filled in place, so the response is never moved between
     // coroutines). `request`, `options` and `response` must stay alive until the task completes. Fills
     // code, reason, headers, body, trailers and time_info.first_byte; the Client fills the rest. After an
     // error `response` holds whatever was read and should be discarded.
+    virtual Task<void> exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
+                                HTTPResponse& response) = 0;
+    // Ends the exchange in progress at once: it fails, and its error is the caller's to replace (a
+    // deadline reports its own TimeoutError). HTTP/1.1 closes the connection.
+    virtual void abort(std::exception_ptr reason) = 0;
+
+    // --- while pooled
+    // The connection goes idle in the pool (after a reusable exchange).
+    virtual void on_idle() {}
+    // Leaving the pool for a new exchange: false if it cannot carry one (closed, out of step). With
+    // check_alive, also ask the transport (costs a syscall; the pool uses it only for requests that may
+    // not be retried).
+    virtual bool usable_after_idle(bool check_alive) = 0;
+    // Called (at most once) when the connection closes itself while idle; the pool then drops it.
+    virtual void set_idle_close_callback(std::function<void()> callback) { (void)callback; }
+};
+
+// One HTTP/1.1 client connection (an IOStream) and the request/response exchanges it carries, one at a
+// time. The Client and the keep-alive pool decide where requests go; this class only speaks HTTP over a
+// stream that is already connected (and TLS-wrapped, and tunnelled, when needed).
+class HTTP1Connection final : public Connection {
+public:
+    HTTP1Connection(std::shared_ptr<IOStream> stream, std::string pool_key);
+    ~HTTP1Connection() override;  // closes the stream
+    HTTP1Connection(const HTTP1Connection&) = delete;
+    HTTP1Connection& operator=(const HTTP1Connection&) = delete;
+
+    IOStream& stream() noexcept { return *stream_; }
+    const std::shared_ptr<IOStream>& stream_ptr() const noexcept { return stream_; }
+
+    const std::string& pool_key() const noexcept override { return pool_key_; }
+    std::uint64_t requests() const noexcept override { return requests_; }
+    // The response was complete, neither side asked to close, nothing stray is buffered and the stream
+    // is open.
+    bool reusable() const noexcept override { return reusable_ && !stream_->closed(); }
+    bool closed() const noexcept override { return stream_->closed(); }
+    void close(std::exception_ptr reason = nullptr) override { stream_->close(std::move(reason)); }
+
     Task<void> exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
-                        HTTPResponse& response);
+                        HTTPResponse& response) override;
+    void abort(std::exception_ptr reason) override { stream_->close(std::move(reason)); }
+
+    // An idle connection keeps at most one read chunk of buffer (a large body's growth is given back).
+    void on_idle() override;
+    bool usable_after_idle(bool check_alive) override;
 
 private:
+    struct Exchange;  // one exchange's state (connection.cpp)
+    Task<void> send_request(Exchange& ex);
+    Task<void> await_continue(Exchange& ex);
+    Task<void> read_response(Exchange& ex);
+    std::exception_ptr failure_of(Exchange& ex, std::exception_ptr error);
+    void finish(Exchange& ex);
+
     std::shared_ptr<IOStream> stream_;
     std::string pool_key_;
     std::string head_buffer_;  // request head storage, reused by every exchange
     std::uint64_t requests_ = 0;
     bool reusable_ = false;
+};
+
+// The one read loop of the HTTP/1.1 client (exchanges and CONNECT tunnels): feeds a ResponseParser from
+// the stream's read buffer and reads more until a goal holds.
+enum class ReadGoal {
+    head,              // the final response's head (headers_complete())
+    continue_or_head,  // "100 Continue" or the final head (the expect-100 wait)
+    complete,          // the whole response
+};
+
+class ResponseReader {
+public:
+    ResponseReader(IOStream& stream, ResponseParser& parser) : stream_(stream), parser_(parser) {}
+
+    // Returns true once `goal` holds (`continue_received` is the flag the parser's on_interim sets).
+    // Returns false when the peer closed the stream (EOF, no close reason) with nothing left buffered
+    // before the goal; the parser has then not been told (finish_eof is the caller's choice). Other
+    // stream failures and the parser's errors propagate.
+    Task<bool> read_until(ReadGoal goal, const bool* continue_received = nullptr);
+    // Loop time when the first response byte was seen (TimePoint{} before).
+    TimePoint first_byte_at() const noexcept { return first_byte_at_; }
+
+private:
+    bool reached(ReadGoal goal, const bool* continue_received) const;
+
+    IOStream& stream_;
+    ResponseParser& parser_;
+    TimePoint first_byte_at_{};
 };
 
 }  // namespace squall::http

@@ -1,8 +1,5 @@
 #include "squall/httpclient/pool.hpp"
 
-#include <sys/socket.h>
-
-#include <cerrno>
 #include <utility>
 #include <vector>
 
@@ -14,19 +11,6 @@ ConnectionPool::~ConnectionPool() {
     close_all();
 }
 
-bool ConnectionPool::looks_alive(Connection& connection, bool peek) {
-    IOStream& stream = connection.stream();
-    if (stream.closed() || stream.fd() < 0) return false;
-    // Plaintext nobody asked for: the connection is out of step.
-    if (!stream.read_buffer().empty()) return false;
-    if (!peek) return true;
-    char byte;
-    ssize_t n = ::recv(stream.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) return false;           // the server closed it while idle
-    if (n > 0) return stream.is_tls();  // TLS: may be a session ticket or close_notify, found out on use
-    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-}
-
 std::unique_ptr<Connection> ConnectionPool::take(std::string_view key, bool check_alive) {
     auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
@@ -36,7 +20,7 @@ std::unique_ptr<Connection> ConnectionPool::take(std::string_view key, bool chec
         entries.pop_back();
         --idle_count_;
         loop_.remove_timeout(entry.timer);
-        if (looks_alive(*entry.connection, check_alive)) return std::move(entry.connection);
+        if (entry.connection->usable_after_idle(check_alive)) return std::move(entry.connection);
         entry.connection->close();
     }
     return nullptr;
@@ -48,9 +32,7 @@ void ConnectionPool::put(std::unique_ptr<Connection> connection) {
         connection->close();
         return;
     }
-    // An idle connection keeps at most one read chunk of buffer (a large body's growth is given back).
-    IOStream& stream = connection->stream();
-    stream.read_buffer().shrink(stream.options().read_chunk_size);
+    connection->on_idle();
     const std::string& key = connection->pool_key();
     auto it = idle_.find(key);
     if (it == idle_.end()) {

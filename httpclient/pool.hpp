@@ -6,8 +6,9 @@
 //     if (conn->reusable()) pool.put(std::move(conn));
 //
 // take() hands out the most recently used connection (its TCP window and TLS session are warm), dropping
-// one that is closed or has stray bytes buffered. With check_alive it also peeks at the socket (one
-// non-blocking recv): one the server closed (EOF, reset) or that has unread bytes waiting is dropped. The
+// one that is closed or has stray bytes buffered (Connection::usable_after_idle). With check_alive it also
+// peeks at the socket (one non-blocking recv): one the server closed (EOF, reset) or that has unread
+// bytes waiting is dropped. The
 // Client asks for that peek only for requests it may not retry: an idempotent request skips the syscall
 // and, if the connection turns out dead before any response byte, is retried on a fresh one
 // (StaleConnectionError), as Go's Transport does. Idle connections close after idle_timeout (one timer
@@ -57,7 +58,6 @@ private:
     };
     void expire(Connection* connection);
     void prune_empty_keys();
-    static bool looks_alive(Connection& connection, bool peek);
 
     IOLoop& loop_;
     PoolOptions options_;
