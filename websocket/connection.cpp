@@ -96,6 +96,13 @@ void Core::keepalive_tick() {
     const Duration timeout =
         options.ping_timeout > Duration::zero() ? options.ping_timeout : options.ping_interval;
     const TimePoint now = loop.time();
+    if (!ready.empty()) {
+        // The application has not taken the last message, so the reader is paused: frames from the peer
+        // wait in the socket. That is no sign of a dead peer; check again later.
+        ping_outstanding = false;
+        schedule_keepalive(options.ping_interval);
+        return;
+    }
     if (ping_outstanding) {
         if (now - ping_sent_at >= timeout) {
             kill_reason =
