@@ -161,8 +161,10 @@ void count_error(LoopResult& r, ErrorKind k, std::string what, bool measured) {
 
 squall::Task<void> connection_worker(LoopRun& run) {
     LoopResult& r = run.result;
+    // One clock read per request: a request starts when the previous one ended (the clock costs up to
+    // 0.4 us on a VM whose TSC reads trap).
+    std::uint64_t t0 = now_ns();
     for (;;) {
-        std::uint64_t t0 = now_ns();
         if (t0 >= run.end_ns) co_return;
         bool measured = t0 >= run.warm_end_ns;
         try {
@@ -175,6 +177,7 @@ squall::Task<void> connection_worker(LoopRun& run) {
             }
             if (resp.code >= 400)
                 count_error(r, kErrStatus, "HTTP " + std::to_string(resp.code) + " " + resp.reason, measured);
+            t0 = t1;
             continue;
         } catch (const squall::TimeoutError& e) {
             count_error(r, kErrTimeout, e.what(), measured);
@@ -190,9 +193,9 @@ squall::Task<void> connection_worker(LoopRun& run) {
             count_error(r, kErrOther, e.what(), measured);
         }
         if (measured) ++r.requests;
-        // A failed request costs at least a loop turn (the fetch suspended on its connect or read);
-        // a refused connect on loopback fails fast, so back off a little before the next attempt.
+        // A refused connect on loopback fails fast: back off a little before the next attempt.
         co_await squall::sleep(std::chrono::milliseconds(1));
+        t0 = now_ns();
     }
 }
 
