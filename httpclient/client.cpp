@@ -10,6 +10,8 @@
 #include "squall/coro/future.hpp"
 #include "squall/httpclient/connection.hpp"
 #include "squall/httpclient/errors.hpp"
+#include "squall/httpclient/http2/h2_connection.hpp"
+#include "squall/httpclient/http2/registry.hpp"
 #include "squall/httpclient/pool.hpp"
 #include "squall/httpclient/request_writer.hpp"
 #include "squall/httpclient/response_parser.hpp"
@@ -43,6 +45,14 @@ milliseconds queue_timeout(const HTTPRequest& r) {
     if (r.connect_timeout.count() > 0 && r.request_timeout.count() > 0)
         return std::min(r.connect_timeout, r.request_timeout);
     return r.connect_timeout.count() > 0 ? r.connect_timeout : r.request_timeout;
+}
+
+// HTTP/2 is possible: https:// unless http1_1 (ALPN decides), http:// only by prior knowledge (h2c) and
+// never through a plain HTTP proxy.
+bool may_use_http2(const HTTPRequest& r, const URL& url) {
+    if (r.http_version == HTTPVersion::http1_1) return false;
+    if (url.is_https()) return true;
+    return r.http_version == HTTPVersion::http2_prior_knowledge && r.proxy_host.empty();
 }
 
 bool retryable_when_stale(const HTTPRequest& r) {
@@ -155,6 +165,7 @@ public:
             w->promise.set_error(Error("http::Client closed while the request was queued"));
         }
         pool_.close_all();
+        http2_.close_all();
     }
 
     void apply_defaults(HTTPRequest& request) const {
@@ -168,6 +179,7 @@ public:
     Resolver resolver_;
     TCPClient tcp_;
     ConnectionPool pool_;
+    Http2Sessions http2_;  // live HTTP/2 sessions: shared by fetches, never in pool_
     std::map<std::string, std::shared_ptr<const TlsContext>> tls_contexts_;
     std::size_t active_ = 0;
     struct Waiter {
@@ -281,15 +293,21 @@ void ClientCore::pool_key(const HTTPRequest& request, const URL& url, std::strin
 }
 
 std::shared_ptr<const TlsContext> ClientCore::tls_context(const HTTPRequest& request) {
-    std::string key = (request.validate_cert ? "1|" : "0|") + request.ca_certs + "|" + request.client_cert +
-                      "|" + request.client_key;
+    // ALPN: h2 and http/1.1 (the server picks), http/1.1 alone for http1_1, h2 alone by prior knowledge.
+    const auto version = request.http_version;
+    std::vector<std::string> alpn{"h2", "http/1.1"};
+    if (version == HTTPVersion::http1_1) alpn = {"http/1.1"};
+    if (version == HTTPVersion::http2_prior_knowledge) alpn = {"h2"};
+    std::string key = std::to_string(static_cast<int>(version)) + (request.validate_cert ? "|1|" : "|0|") +
+                      request.ca_certs + "|" + request.client_cert + "|" + request.client_key;
     auto it = tls_contexts_.find(key);
     if (it != tls_contexts_.end()) return it->second;
     auto context = TlsContext::client({.verify_peer = request.validate_cert,
                                        .check_hostname = request.validate_cert,
                                        .ca_file = request.ca_certs,
                                        .cert_file = request.client_cert,
-                                       .key_file = request.client_key});
+                                       .key_file = request.client_key,
+                                       .alpn = std::move(alpn)});
     tls_contexts_.emplace(std::move(key), context);
     return context;
 }
@@ -334,6 +352,19 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
         throw RequestError("proxy_host " + request.proxy_host + " given without proxy_port");
     const std::string host = proxied ? request.proxy_host : url.host;
     const std::uint16_t port = proxied ? request.proxy_port : url.port;
+    // While this connect to an origin that may speak HTTP/2 runs, other fetches to it wait for its session.
+    struct Coalesce {
+        Http2Sessions* sessions;
+        std::string key;  // a copy: the connection takes `key` by move
+        ~Coalesce() {
+            if (sessions) sessions->connect_finished(key);
+        }
+    } coalesce{nullptr, {}};
+    if (may_use_http2(request, url)) {
+        coalesce.sessions = &http2_;
+        coalesce.key = key;
+        http2_.connect_started(key);
+    }
 
     const TimePoint start = loop_.time();
     TimePoint deadline = TimePoint::max();
@@ -368,7 +399,8 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
         try {
             if (proxied) co_await open_tunnel(*stream, request, url);
             const TimePoint tls_start = loop_.time();
-            co_await stream->start_tls(tls_context(request), url.host);
+            auto context = tls_context(request);
+            co_await stream->start_tls(context, url.host);
             times.tls = loop_.time() - tls_start;
         } catch (...) {
             error = std::current_exception();
@@ -379,6 +411,19 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
             std::rethrow_exception(error);
         }
     }
+    const bool h2 = url.is_https() ? stream->tls()->alpn_selected() == "h2" : coalesce.sessions != nullptr;
+    if (url.is_https() && !h2 && request.http_version == HTTPVersion::http2_prior_knowledge) {
+        stream->close();
+        throw ProtocolError("http2_prior_knowledge: " + url.host_port() + " did not select h2 by ALPN (" +
+                            what_of(request) + ")");
+    }
+    if (h2) {
+        Http2Options h2_options = options_.http2;
+        h2_options.idle_timeout = options_.idle_timeout;
+        auto session = Http2Session::start(std::move(stream), key, h2_options);
+        http2_.add(session);
+        co_return std::make_unique<HTTP2Connection>(std::move(session));
+    }
     co_return std::make_unique<HTTP1Connection>(std::move(stream), std::move(key));
 }
 
@@ -387,8 +432,22 @@ Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, con
     for (int attempt = 0;; ++attempt) {
         pool_key(request, url, key_scratch_);
         std::unique_ptr<Connection> connection;
+        // HTTP/2: a live session of this origin with a free stream; while another fetch connects to the
+        // origin, wait for it (it may bring a session) rather than open a connection of our own.
+        if (attempt == 0 && !closed_ && may_use_http2(request, url)) {
+            for (;;) {
+                if (auto session = http2_.find(key_scratch_)) {
+                    connection = std::make_unique<HTTP2Connection>(std::move(session));
+                    break;
+                }
+                if (!http2_.connecting(key_scratch_)) break;
+                co_await http2_.wait_for_connect(key_scratch_);
+                pool_key(request, url, key_scratch_);  // shared scratch: another fetch used it meanwhile
+            }
+        }
         // A retry always connects anew. Only a request that may not be retried pays for a liveness peek.
-        if (attempt == 0 && !closed_) connection = pool_.take(key_scratch_, !retryable_when_stale(request));
+        if (!connection && attempt == 0 && !closed_)
+            connection = pool_.take(key_scratch_, !retryable_when_stale(request));
         if (connection) {
             ++stats_.connections_reused;
             times.connect = times.tls = Duration::zero();
@@ -405,6 +464,17 @@ Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, con
         } catch (const StaleConnectionError&) {
             stale = true;
             error = std::current_exception();
+        } catch (const RefusedStreamError& e) {
+            // HTTP/2: not processed (REFUSED_STREAM, or above GOAWAY's last_stream_id): as a stale connection.
+            if (attempt == 0 && retryable_when_stale(request)) {
+                ++stats_.stale_retries;
+                response = HTTPResponse{};
+                continue;
+            }
+            if (retryable_when_stale(request)) throw;
+            throw RefusedStreamError(e.code(),
+                                     std::string(e.what()) + "; not retried: " + request.method +
+                                         " is not idempotent (set retry_on_stale_connection to allow it)");
         } catch (...) {
             error = std::current_exception();
         }

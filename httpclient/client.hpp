@@ -53,6 +53,7 @@
 #include <string>
 
 #include "squall/coro/task.hpp"
+#include "squall/httpclient/http2/session.hpp"
 #include "squall/httpclient/request.hpp"
 #include "squall/httpclient/response.hpp"
 #include "squall/ioloop/ioloop.hpp"
@@ -65,6 +66,8 @@ struct ClientOptions {
     std::map<std::string, std::string> hostname_mapping{};
     std::size_t max_idle_per_host = 16;                // 0: no keep-alive reuse
     Duration idle_timeout = std::chrono::seconds(60);  // an idle pooled connection is closed after this
+    // HTTP/2 sessions (streams per connection, windows, PING); their idle_timeout is the one above.
+    Http2Options http2{};
 };
 
 // Counters for tests and benchmarks.

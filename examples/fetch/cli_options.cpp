@@ -12,7 +12,8 @@ namespace {
 
 constexpr const char* kHelp = R"(usage: squall-fetch [options] URL...
 
-Fetches each URL with squall's HTTP client (keep-alive pool, redirects, gzip) and writes the bodies to
+Fetches each URL with squall's HTTP client (keep-alive pool, redirects, gzip; HTTP/2 where the server
+picks h2 by ALPN, several URLs of one origin multiplexed on one connection) and writes the bodies to
 standard output in URL order, or to files.
 
   -c N          fetch at most N URLs at once (default 4)
@@ -23,7 +24,10 @@ standard output in URL order, or to files.
   -d DATA       request body; -d @FILE reads it from FILE
   --timeout S   connect and request timeout in seconds (default 20 each)
   -k            do not verify TLS certificates
-  -v            print the request and response heads to stderr
+  -v            print the request and response heads (and the protocol that served them) to stderr
+  --http1.1     HTTP/1.1 only (ALPN offers http/1.1)
+  --http2       offer h2 by ALPN on https:// (the default; http:// stays HTTP/1.1)
+  --http2-prior-knowledge  HTTP/2 from the first byte, also on http:// (h2c)
   -h, --help    this help
 
 A progress bar (bytes, rate, ETA) is drawn on stderr when it is a terminal.
@@ -116,6 +120,12 @@ std::optional<CliOptions> parse_cli(int argc, char** argv, int* exit_code) {
             o.insecure = true;
         } else if (a == "-v") {
             o.verbose = true;
+        } else if (a == "--http1.1") {
+            o.http_version = 1;
+        } else if (a == "--http2") {
+            o.http_version = 2;
+        } else if (a == "--http2-prior-knowledge") {
+            o.http_version = 3;
         } else if (a.starts_with("-") && a.size() > 1) {
             return usage_error("unknown option " + std::string(a), exit_code), std::nullopt;
         } else {

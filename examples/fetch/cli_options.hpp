@@ -31,6 +31,8 @@ struct CliOptions {
     double timeout_s = 0;             // 0: the client's defaults (20 s connect, 20 s request)
     bool insecure = false;            // -k
     bool verbose = false;             // -v
+    // --http1.1 / --http2 / --http2-prior-knowledge (squall::http::HTTPVersion); automatic by default
+    int http_version = 0;
     std::vector<std::string> urls;
 };
 

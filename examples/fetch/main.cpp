@@ -126,6 +126,7 @@ squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
         req.request_timeout = ms;
     }
     req.validate_cert = !o.insecure;
+    req.http_version = static_cast<squall::http::HTTPVersion>(o.http_version);
     req.raise_error = false;  // a 404 body is still written, as curl does; the exit code says 5
     req.max_body_size = std::size_t{1} << 40;  // bodies stream to their output, never held whole
     std::int64_t announced = 0;
@@ -161,6 +162,8 @@ squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
     std::string what;
     try {
         auto resp = co_await sh.client.fetch(req);
+        if (o.verbose)
+            std::fprintf(stderr, "* %s served by %s\n", resp.effective_url.c_str(), resp.protocol.c_str());
         if (resp.code >= 400) {
             code = fetch::kHttpError;
             what = "HTTP " + std::to_string(resp.code) + " " + resp.reason;

@@ -20,6 +20,7 @@ Each request's :path picks what the server does, including the ways a server can
   /window-overflow/N   N bytes of DATA in 16 KiB frames regardless of the client's window
   /bad-status          :status "abc"
   /length-mismatch     content-length: 10 with a 5-byte body
+  /never               never answers this stream (the connection keeps serving others)
   /silent              stops reading and writing on this connection (a dead peer: no PING answer)
 
 Usage: h2_test_server.py [--port P]   prints "PORT <port>" once listening; exits when stdin closes.
@@ -164,6 +165,8 @@ class Connection:
             self.conn.send_headers(sid, [(":status", "200"), ("content-length", "10")])
             self.flush()
             self.send_raw(raw_frame(0x0, 0x1, sid, b"12345"))
+        elif kind == "never":
+            pass
         elif kind == "silent":
             self.flush()
             while True:
