@@ -25,7 +25,7 @@ from runner import Runner  # noqa: E402
 from spec import Benchmark  # noqa: E402
 
 ROOT = HERE.parent.parent
-ORDER = ["ioloop", "iostream", "http", "amqp", "rpc", "websocket"]
+ORDER = ["ioloop", "iostream", "http", "http2", "amqp", "rpc", "websocket"]
 
 
 def load_benchmarks() -> dict[str, Benchmark]:

@@ -94,7 +94,7 @@ class RunningServer:
                                 str(NGINX_BENCH_PORT), "--no-tls", *self.server.options],
                                ["scripts/nginx", "stop", "--dir", str(NGINX_BENCH_DIR)])
             self.context.update(url=self.env["SQUALL_NGINX_URL"], port=self.env["SQUALL_NGINX_PORT"],
-                                host="127.0.0.1")
+                                host="127.0.0.1", h2c_url=self.env.get("SQUALL_NGINX_H2C_URL", ""))
             _pin_tree(int((NGINX_BENCH_DIR / "nginx.pid").read_text().strip()))
         elif kind == "rabbitmq":
             self._start_script(["scripts/rabbitmq", "start", "--name", RABBITMQ_BENCH_NAME, "--port",
