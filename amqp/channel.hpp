@@ -1,8 +1,10 @@
 // amqp::Channel: one AMQP channel and every method RabbitMQ speaks on it (py-amqp's Channel).
 //
 //     auto ch = co_await conn->channel();
-//     co_await ch->exchange_declare("media", "direct", {.durable = true});
-//     auto q = co_await ch->queue_declare("", {.exclusive = true});          // server-named
+//     amqp::ExchangeDeclareOptions durable{.durable = true};     // named first: the co_await
+//     co_await ch->exchange_declare("media", "direct", durable);  // temporaries rule (coro/task.hpp)
+//     amqp::QueueDeclareOptions exclusive{.exclusive = true};
+//     auto q = co_await ch->queue_declare("", exclusive);          // server-named
 //     co_await ch->queue_bind(q.queue, "media", "video");
 //     co_await ch->confirm_select();
 //     co_await ch->basic_publish("media", "video", body, props);             // waits for the broker's ack
@@ -140,20 +142,42 @@ public:
     Task<bool> flow(bool active);
 
     // --- exchange class
-    Task<void> exchange_declare(std::string exchange, std::string type, ExchangeDeclareOptions options = {});
+    // Option structs that own heap memory (a FieldTable, strings, a callback) are never defaulted parameters:
+    // the shorter overloads stand for the defaults (the co_await temporaries rule, squall/coro/task.hpp).
+    Task<void> exchange_declare(std::string exchange, std::string type) {
+        return exchange_declare(std::move(exchange), std::move(type), ExchangeDeclareOptions());
+    }
+    Task<void> exchange_declare(std::string exchange, std::string type, ExchangeDeclareOptions options);
     Task<void> exchange_delete(std::string exchange, ExchangeDeleteOptions options = {});
-    Task<void> exchange_bind(std::string destination, std::string source, std::string routing_key = {},
-                             BindOptions options = {});
-    Task<void> exchange_unbind(std::string destination, std::string source, std::string routing_key = {},
-                               BindOptions options = {});
+    Task<void> exchange_bind(std::string destination, std::string source, std::string routing_key = {}) {
+        return exchange_bind(std::move(destination), std::move(source), std::move(routing_key),
+                             BindOptions());
+    }
+    Task<void> exchange_bind(std::string destination, std::string source, std::string routing_key,
+                             BindOptions options);
+    Task<void> exchange_unbind(std::string destination, std::string source, std::string routing_key = {}) {
+        return exchange_unbind(std::move(destination), std::move(source), std::move(routing_key),
+                               BindOptions());
+    }
+    Task<void> exchange_unbind(std::string destination, std::string source, std::string routing_key,
+                               BindOptions options);
 
     // --- queue class
     // An empty name asks the broker to name the queue (returned in the result).
-    Task<QueueDeclareResult> queue_declare(std::string queue = {}, QueueDeclareOptions options = {});
-    Task<void> queue_bind(std::string queue, std::string exchange, std::string routing_key = {},
-                          BindOptions options = {});
-    Task<void> queue_unbind(std::string queue, std::string exchange, std::string routing_key = {},
-                            BindOptions options = {});
+    Task<QueueDeclareResult> queue_declare(std::string queue = {}) {
+        return queue_declare(std::move(queue), QueueDeclareOptions());
+    }
+    Task<QueueDeclareResult> queue_declare(std::string queue, QueueDeclareOptions options);
+    Task<void> queue_bind(std::string queue, std::string exchange, std::string routing_key = {}) {
+        return queue_bind(std::move(queue), std::move(exchange), std::move(routing_key), BindOptions());
+    }
+    Task<void> queue_bind(std::string queue, std::string exchange, std::string routing_key,
+                          BindOptions options);
+    Task<void> queue_unbind(std::string queue, std::string exchange, std::string routing_key = {}) {
+        return queue_unbind(std::move(queue), std::move(exchange), std::move(routing_key), BindOptions());
+    }
+    Task<void> queue_unbind(std::string queue, std::string exchange, std::string routing_key,
+                            BindOptions options);
     // Returns the number of messages purged (0 with nowait).
     Task<uint32_t> queue_purge(std::string queue, bool nowait = false);
     // Returns the number of messages deleted with the queue (0 with nowait).
@@ -162,9 +186,6 @@ public:
     // --- basic class
     Task<void> basic_qos(QosOptions options);
     // Deliveries go to `on_message`; returns the consumer (its tag is the broker's or options').
-    // Overloads rather than a defaulted ConsumeOptions: GCC 12 mishandles an aggregate temporary that owns
-    // a std::string (a default argument included) inside a co_await expression. Under GCC 12, name an
-    // options struct that owns strings or tables before co_await-ing a call that takes it.
     Task<std::shared_ptr<Consumer>> basic_consume(std::string queue, DeliveryCallback on_message);
     Task<std::shared_ptr<Consumer>> basic_consume(std::string queue, DeliveryCallback on_message,
                                                   ConsumeOptions options);
@@ -173,12 +194,20 @@ public:
     Task<std::shared_ptr<Consumer>> consume(std::string queue, ConsumeOptions options);
     Task<void> basic_cancel(std::string consumer_tag, bool nowait = false);
 
+    Confirmation basic_publish(std::string_view exchange, std::string_view routing_key,
+                               std::string_view body) {
+        return basic_publish(exchange, routing_key, body, no_properties());
+    }
     Confirmation basic_publish(std::string_view exchange, std::string_view routing_key, std::string_view body,
-                               const BasicProperties& properties = {}, PublishOptions options = {});
+                               const BasicProperties& properties, PublishOptions options = {});
     // Waits while the connection is blocked (TimeoutError after ConnectionOptions::blocked_timeout), then
     // basic_publish and await its Confirmation.
+    Task<void> publish(std::string exchange, std::string routing_key, std::string body) {
+        return publish(std::move(exchange), std::move(routing_key), std::move(body), BasicProperties(),
+                       PublishOptions());
+    }
     Task<void> publish(std::string exchange, std::string routing_key, std::string body,
-                       BasicProperties properties = {}, PublishOptions options = {});
+                       BasicProperties properties, PublishOptions options = {});
     // Handler of basic.return (mandatory messages the broker could not route).
     void set_return_handler(std::function<void(ReturnedMessage&&)> handler) {
         on_return_ = std::move(handler);
@@ -205,6 +234,10 @@ public:
     Task<void> tx_rollback();
 
 private:
+    static const BasicProperties& no_properties() noexcept {
+        static const BasicProperties none{};
+        return none;
+    }
     friend class Connection;
     friend class Consumer;
     struct Key {};

@@ -2,7 +2,8 @@
 //
 //     auto conn = co_await squall::amqp::Connection::open(loop, "amqp://guest:guest@127.0.0.1:5672/");
 //     auto ch = co_await conn->channel();
-//     co_await ch->queue_declare("jobs", {.durable = true});
+//     squall::amqp::QueueDeclareOptions durable{.durable = true};  // named: the co_await temporaries rule
+//     co_await ch->queue_declare("jobs", durable);                 // (squall/coro/task.hpp)
 //     ch->basic_publish("", "jobs", "hello");
 //     co_await conn->close();
 //

@@ -1,7 +1,8 @@
 // amqp::Consumer: one basic.consume subscription. Deliveries go to a callback, or are buffered for
 // `co_await consumer->next()`.
 //
-//     auto consumer = co_await ch->consume("jobs", {.no_ack = false});
+//     amqp::ConsumeOptions acked{.no_ack = false};          // named: the co_await temporaries rule
+//     auto consumer = co_await ch->consume("jobs", acked);  // (squall/coro/task.hpp)
 //     for (;;) {
 //         amqp::Message msg = co_await consumer->next();   // ConsumerCancelledError when it ends
 //         handle(msg);

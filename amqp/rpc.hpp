@@ -77,8 +77,8 @@ public:
     // Publishes `body` to routing_key and returns the reply's body. `properties` may carry anything but
     // correlation_id and reply_to, which the client sets. timeout 0 waits forever.
     Task<std::string> call(std::string routing_key, std::string body, Duration timeout);
-    // The same, returning the whole reply message. (An overload rather than a defaulted `properties`:
-    // GCC 12 corrupts defaulted aggregate arguments of coroutines called inside co_await.)
+    // The same, returning the whole reply message. (An overload rather than a defaulted `properties`: the
+    // co_await temporaries rule, squall/coro/task.hpp.)
     Task<Message> call_message(std::string routing_key, std::string body, Duration timeout);
     Task<Message> call_message(std::string routing_key, std::string body, Duration timeout,
                                BasicProperties properties);

@@ -7,6 +7,25 @@
 //
 //     squall::Task<int> answer() { co_return 42; }
 //     squall::Task<void> caller() { int x = co_await answer(); }
+//
+// The co_await temporaries rule (a GCC 12 bug; squall's one statement of it, the README repeats it):
+//
+// Inside a co_await expression, do not create a temporary aggregate whose members have destructors: an
+// options struct built with braces (`Opts{...}`, `{.field = x}`, or a parameter defaulted with `= {}`)
+// holding a std::string, vector, FieldTable, std::function or shared_ptr, or a lambda capturing such a
+// thing by value. Name it first and pass the name:
+//
+//     squall::http::HTTPRequest req{.url = url, .method = "POST", .body = "x=1"};
+//     auto resp = co_await client.fetch(req);
+//
+// g++ 12.2 copies such a temporary into the coroutine frame bitwise and destroys it twice: AddressSanitizer
+// reports a double free or a free of a pointer into the frame (a short std::string's inline buffer), and
+// without it the heap is corrupted. Named objects, std::move of a named object, and temporaries made by a
+// constructor (`std::string(s)`, `Opts(o)`) are not affected, nor is clang.
+// tests/coro/test_await_temporaries.cpp runs the documented form under AddressSanitizer. In squall's API, a
+// function meant to be awaited never defaults an options struct that owns heap memory (overloads instead),
+// and fetch(HTTPRequest&&) and TCPClient::connect(..., ConnectOptions&&) are deleted on affected compilers
+// (SQUALL_AWAIT_TEMPORARIES_BUG below), so the hazardous form does not compile there.
 #pragma once
 
 #include <coroutine>
@@ -17,6 +36,14 @@
 
 #include "squall/coro/errors.hpp"
 #include "squall/coro/frame_allocator.hpp"
+
+// 1 on compilers that mishandle temporaries in co_await expressions (the rule above): GCC before 13 (GCC 13
+// and later were not tested here and are treated as fixed), 0 elsewhere.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#define SQUALL_AWAIT_TEMPORARIES_BUG 1
+#else
+#define SQUALL_AWAIT_TEMPORARIES_BUG 0
+#endif
 
 namespace squall {
 

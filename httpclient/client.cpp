@@ -606,11 +606,19 @@ Task<HTTPResponse> Client::fetch(std::string url) {
     return detail::ClientCore::run(core_, std::move(request));
 }
 
-Task<HTTPResponse> Client::fetch(HTTPRequest request) {
+Task<HTTPResponse> Client::fetch(const HTTPRequest& request) {
+    auto shared = std::make_shared<HTTPRequest>(request);
+    core_->apply_defaults(*shared);
+    return detail::ClientCore::run(core_, std::move(shared));
+}
+
+#if !SQUALL_AWAIT_TEMPORARIES_BUG
+Task<HTTPResponse> Client::fetch(HTTPRequest&& request) {
     auto shared = std::make_shared<HTTPRequest>(std::move(request));
     core_->apply_defaults(*shared);
     return detail::ClientCore::run(core_, std::move(shared));
 }
+#endif
 
 void Client::close() {
     core_->close();

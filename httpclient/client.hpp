@@ -3,8 +3,10 @@
 //
 //     squall::http::Client http(loop, {.max_clients = 10});
 //     auto resp = co_await http.fetch("http://127.0.0.1:8080/data");
-//     auto post = co_await http.fetch({.url = "http://127.0.0.1:8080/upload", .method = "POST",
-//                                      .body = "x=1", .raise_error = false});
+//     squall::http::HTTPRequest upload{.url = "http://127.0.0.1:8080/upload", .method = "POST",
+//                                      .body = "x=1", .raise_error = false};
+//     auto post = co_await http.fetch(upload);   // named first: the co_await temporaries rule
+//     (coro/task.hpp)
 //
 // One fetch: queue (at most max_clients requests run at once; a queued request gives up after the
 // smaller non-zero of its connect_timeout and request_timeout) -> an idle keep-alive connection to the
@@ -37,9 +39,8 @@
 // time_info: dns is folded into connect (TCPClient resolves and connects as one step); tls is the
 // handshake with the origin (after CONNECT when proxied).
 //
-// GCC 12: build an HTTPRequest in a named variable, not as a temporary inside the co_await expression
-// (`co_await client.fetch(HTTPRequest{...})`): GCC 12 frees the strings of an aggregate temporary's
-// default member initializers twice there. Clang is not affected.
+// Requests follow the co_await temporaries rule (squall/coro/task.hpp): build an HTTPRequest in a named
+// variable; on affected GCC versions fetch(HTTPRequest&&) is deleted, so the temporary form does not compile.
 //
 // Lifetime: the Client may be destroyed with fetches in flight; they keep its internals alive and finish.
 // Destroying it (or close()) fails queued fetches and closes idle connections.
@@ -91,7 +92,15 @@ public:
 
     // Fetches `url` with options.defaults.
     Task<HTTPResponse> fetch(std::string url);
-    Task<HTTPResponse> fetch(HTTPRequest request);
+    Task<HTTPResponse> fetch(const HTTPRequest& request);  // copies the request before returning
+#if SQUALL_AWAIT_TEMPORARIES_BUG
+    // Deleted where GCC mishandles temporaries in co_await (squall/coro/task.hpp, "the co_await temporaries
+    // rule"): `co_await fetch(HTTPRequest{...})` and `co_await fetch({.url = ...})` would corrupt the heap.
+    // Name the request first: `HTTPRequest req{...}; co_await client.fetch(req);`.
+    Task<HTTPResponse> fetch(HTTPRequest&& request) = delete;
+#else
+    Task<HTTPResponse> fetch(HTTPRequest&& request);
+#endif
 
     // Fails every queued fetch (squall::Error "client closed") and closes idle connections; fetches in
     // progress finish, and their connections are closed rather than pooled. Later fetches fail at once.

@@ -11,7 +11,9 @@
 //
 //     auto conn = std::make_unique<HTTP1Connection>(stream, "http://127.0.0.1:8080");
 //     HTTPResponse resp;
-//     co_await conn->exchange(request, URL::parse(request.url), {}, resp);
+//     URL url = URL::parse(request.url);
+//     ExchangeOptions options;                        // named: the co_await temporaries rule (coro/task.hpp)
+//     co_await conn->exchange(request, url, options, resp);
 //     if (conn->reusable()) pool.put(std::move(conn));
 //
 // One HTTP/1.1 exchange, in four steps (connection.cpp): send_request writes the head and body in one

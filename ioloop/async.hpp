@@ -106,8 +106,7 @@ Task<T> with_timeout_impl(IOLoop& loop, Duration timeout, Future<T> fut) {
             }
             void await_resume() const noexcept {}
         };
-        // A named awaiter, not a temporary: g++ 12 destroys an aggregate temporary of a co_await
-        // expression twice when the coroutine is resumed from elsewhere (double release of `race`).
+        // A named awaiter, not a temporary: the co_await temporaries rule (squall/coro/task.hpp).
         Awaiter awaiter{loop, timeout, fut, race, {}};
         co_await awaiter;
         if (race->timed_out) throw TimeoutError("with_timeout: timed out after " + describe_timeout(timeout));

@@ -2,8 +2,10 @@
 // IOStream (Tornado's TCPClient).
 //
 //     squall::TCPClient client(loop);
-//     auto stream = co_await client.connect("localhost", 8080, {.timeout = std::chrono::seconds(5)});
-//     auto tls = co_await client.connect("example.com", 443, {.tls = squall::TlsContext::client()});
+//     squall::ConnectOptions bounded{.timeout = std::chrono::seconds(5)};
+//     auto stream = co_await client.connect("localhost", 8080, bounded);
+//     squall::ConnectOptions tls{.tls = squall::TlsContext::client()};
+//     auto secure = co_await client.connect("example.com", 443, tls);
 //
 // Addresses are tried as Tornado's _Connector does: those of the first address's family ("primary")
 // one after the other; the other family starts 0.3 s later, or at once when the primary ones have all
@@ -12,10 +14,9 @@
 // 2 s expired while connecting to HOST:PORT") when options.timeout covers resolve + connect + TLS. When
 // it expires, the connects in flight are cancelled and their sockets closed before the error is raised.
 //
-// GCC 12 caveat: do not build the options inside the co_await expression
-// (`co_await client.connect(h, p, {.timeout = t})`): GCC 12 moves aggregate temporaries that hold a
-// std::string into the coroutine frame bitwise, which corrupts them (free() of an invalid pointer). Declare
-// `squall::ConnectOptions options{.timeout = t};` first, or create the Task in its own statement.
+// Options follow the co_await temporaries rule (squall/coro/task.hpp): name them first. On affected GCC
+// versions connect(host, port, ConnectOptions&&) is deleted, so `connect(h, p, {.timeout = t})` does not
+// compile.
 #pragma once
 
 #include <cerrno>
@@ -67,12 +68,19 @@ public:
                                             const ConnectOptions& options) {
         return connect_impl(std::move(host), port, std::make_shared<const ConnectOptions>(options));
     }
-    // No default argument on purpose: a defaulted options temporary would hit the GCC 12 bug above.
+#if SQUALL_AWAIT_TEMPORARIES_BUG
+    // Deleted where GCC mishandles temporaries in co_await (the co_await temporaries rule,
+    // squall/coro/task.hpp): name the options first.
+    Task<std::shared_ptr<IOStream>> connect(std::string host, std::uint16_t port, ConnectOptions&&) = delete;
+#endif
+    // No default argument on purpose (the co_await temporaries rule).
     Task<std::shared_ptr<IOStream>> connect(std::string host, std::uint16_t port) {
         return connect_impl(std::move(host), port, std::make_shared<const ConnectOptions>());
     }
 
-    Resolver& resolver() noexcept { return *resolver_; }
+    Resolver& resolver() noexcept {
+        return *resolver_;
+    }
 
 private:
     Task<std::shared_ptr<IOStream>> connect_impl(std::string host, std::uint16_t port,

@@ -7,8 +7,7 @@
 //     messaging::PublishOptions po{.routing_key = "video", .declare = {video}};
 //     co_await producer.publish(R"({"name": "/tmp/lolcat1.avi", "size": 1301013})", po);
 //
-// (Declare the options first with g++ 12: an aggregate temporary inside a co_await expression is
-// miscompiled; see shared notes. The form `co_await producer.publish(body, {...})` is fine with clang.)
+// The options are named before co_await: the co_await temporaries rule (squall/coro/task.hpp).
 //
 // Decisions:
 // - Confirms: on unless ProducerOptions::confirm says otherwise, when the producer's exchange is durable

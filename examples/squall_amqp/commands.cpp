@@ -177,7 +177,7 @@ Task<int> get(Channel& ch, const Cli& cli) {
 Task<int> rpc(const std::shared_ptr<Channel>& ch, const Cli& cli) {
     auto client = co_await RpcClient::create(ch);
     auto timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(cli.timeout));
-    BasicProperties props = properties_of(cli);  // not a temporary inside co_await (GCC 12)
+    BasicProperties props = properties_of(cli);  // named: the co_await temporaries rule (coro/task.hpp)
     Message reply;
     try {
         reply = co_await client->call_message(cli.routing_key, cli.args[0], timeout, std::move(props));
