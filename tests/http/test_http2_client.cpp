@@ -91,7 +91,7 @@ SQUALL_TEST_CASE("http2 client: 100 concurrent fetches share one connection (cou
         for (int i = 0; i < 100; ++i) {
             HTTPRequest r = tls_request(base + "/small.txt");
             r.http_version = HTTPVersion::http2_prior_knowledge;  // only matters for h2c
-            fetches.push_back(client.fetch(std::move(r)));
+            fetches.push_back(client.fetch(r));  // copied: fetch(HTTPRequest&&) is deleted on GCC < 13
         }
         auto responses = co_await squall::gather(std::move(fetches));
         for (auto& r : responses) {
