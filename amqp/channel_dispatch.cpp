@@ -1,11 +1,9 @@
 // Channel: what the connection's reader hands to a channel (methods, content frames) and the end of a
 // channel (finish).
-#include <bit>
-#include <cstring>
-
 #include "squall/amqp/channel.hpp"
 #include "squall/amqp/connection.hpp"
 #include "squall/amqp/detail/channel_send.hpp"
+#include "squall/amqp/detail/deliver.hpp"
 #include "squall/amqp/detail/wire.hpp"
 #include "squall/amqp/errors.hpp"
 #include "squall/coro/log.hpp"
@@ -22,13 +20,6 @@ inline void assign_if_changed(std::string& dst, std::string_view src) {
     if (std::string_view(dst) != src) dst.assign(src);
 }
 
-inline uint64_t load_be64(const unsigned char* p) {
-    uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
-    return v;
-}
-
 }  // namespace
 
 void Channel::begin_content(Incoming::Kind kind, std::unique_ptr<Message> message) {
@@ -40,37 +31,19 @@ void Channel::begin_content(Incoming::Kind kind, std::unique_ptr<Message> messag
 }
 
 void Channel::handle_deliver(std::string_view payload) {
-    // method id (4), consumer-tag (shortstr), delivery-tag (u64), redelivered (bit octet), exchange
-    // (shortstr), routing-key (shortstr): bounds-checked here without a Reader; anything malformed goes
-    // to the Reader below for its precise FrameError.
-    const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
-    const size_t n = payload.size();
-    size_t at = 4;
-    if (at < n) {
-        const size_t tag_at = at + 1, tag_len = p[at];
-        at = tag_at + tag_len;
-        if (at + 9 < n) {
-            const uint64_t delivery_tag = load_be64(p + at);
-            const bool redelivered = (p[at + 8] & 1) != 0;
-            at += 9;
-            const size_t exchange_at = at + 1, exchange_len = p[at];
-            at = exchange_at + exchange_len;
-            if (at < n) {
-                const size_t key_at = at + 1, key_len = p[at];
-                if (key_at + key_len == n) {
-                    std::unique_ptr<Message> m = take_message();
-                    assign_if_changed(m->consumer_tag, payload.substr(tag_at, tag_len));
-                    m->delivery_tag = delivery_tag;
-                    m->redelivered = redelivered;
-                    assign_if_changed(m->exchange, payload.substr(exchange_at, exchange_len));
-                    assign_if_changed(m->routing_key, payload.substr(key_at, key_len));
-                    m->channel = id_;
-                    begin_content(Incoming::Kind::deliver, std::move(m));
-                    return;
-                }
-            }
-        }
+    detail::DeliverView d;
+    if (detail::decode_deliver(payload, d)) [[likely]] {
+        std::unique_ptr<Message> m = take_message();
+        assign_if_changed(m->consumer_tag, d.consumer_tag);
+        m->delivery_tag = d.delivery_tag;
+        m->redelivered = d.redelivered;
+        assign_if_changed(m->exchange, d.exchange);
+        assign_if_changed(m->routing_key, d.routing_key);
+        m->channel = id_;
+        begin_content(Incoming::Kind::deliver, std::move(m));
+        return;
     }
+    // Malformed: the Reader names what is wrong and where (a FrameError).
     detail::Reader in(payload, spec::BasicDeliver::kName);
     in.bytes(4, "method id");
     in.shortstr_view("basic.deliver consumer-tag");
