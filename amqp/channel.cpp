@@ -6,6 +6,7 @@
 #include "squall/amqp/errors.hpp"
 #include "squall/amqp/frame.hpp"
 #include "squall/coro/log.hpp"
+#include "squall/coro/start.hpp"
 #include "squall/ioloop/async.hpp"
 
 namespace squall::amqp {
@@ -257,9 +258,30 @@ Task<void> Channel::basic_cancel(std::string consumer_tag, bool nowait) {
     }
 }
 
+namespace {
+
+// The slow path of a publish that left the connection over its high-water mark: the drain, then the confirm.
+Task<void> drain_then_confirm(std::shared_ptr<Connection> conn,
+                              std::optional<std::chrono::milliseconds> timeout, Confirmation confirm) {
+    auto drained = conn->wait_writable(timeout);
+    co_await std::move(drained);
+    co_await confirm;
+}
+
+}  // namespace
+
 Confirmation Channel::basic_publish(std::string_view exchange, std::string_view routing_key,
                                     std::string_view body, const BasicProperties& properties,
                                     PublishOptions options) {
+    Confirmation confirmation = write_publish(exchange, routing_key, body, properties, options);
+    if (conn_->over_high_water()) [[unlikely]]
+        return Confirmation(start(drain_then_confirm(conn_, options.timeout, std::move(confirmation))));
+    return confirmation;
+}
+
+Confirmation Channel::write_publish(std::string_view exchange, std::string_view routing_key,
+                                    std::string_view body, const BasicProperties& properties,
+                                    const PublishOptions& options) {
     if (options.immediate) {
         throw UsageError(
             "amqp: basic.publish with immediate=true is refused: RabbitMQ does not implement it (it would "
@@ -270,22 +292,28 @@ Confirmation Channel::basic_publish(std::string_view exchange, std::string_view 
     append_publish(conn_->out_buffer(), id_, exchange, routing_key, options.mandatory ? 1 : 0, properties,
                    body, conn_->frame_max());
     conn_->flush_out();
-    if (!confirm_mode_) return Confirmation();
-    uint64_t tag = next_publish_tag_++;
-    confirm_slots_.emplace_back();
-    ++unconfirmed_count_;
-    if (options.mandatory)
-        mandatory_unconfirmed_.emplace(tag, std::make_pair(std::string(exchange), std::string(routing_key)));
-    return Confirmation(confirm_slots_.back().promise.get_future());
+    Confirmation confirmation;
+    if (confirm_mode_) {
+        uint64_t tag = next_publish_tag_++;
+        confirm_slots_.emplace_back();
+        ++unconfirmed_count_;
+        if (options.mandatory)
+            mandatory_unconfirmed_.emplace(tag,
+                                           std::make_pair(std::string(exchange), std::string(routing_key)));
+        confirmation = Confirmation(confirm_slots_.back().promise.get_future());
+    }
+    return confirmation;
 }
 
 Task<void> Channel::publish(std::string exchange, std::string routing_key, std::string body,
                             BasicProperties properties, PublishOptions options) {
     auto self = shared_from_this();
     auto conn = conn_;
+    const auto bound = options.timeout ? options.timeout : conn->options().blocked_timeout;
+    const TimePoint started = conn->loop().time();
     if (conn->blocked()) {
         Future<void> unblocked = conn->wait_unblocked();
-        if (auto bound = conn->options().blocked_timeout) {
+        if (bound) {
             bool expired = false;
             try {
                 co_await with_timeout(*bound, unblocked);
@@ -294,14 +322,23 @@ Task<void> Channel::publish(std::string exchange, std::string routing_key, std::
             }
             if (expired) {
                 throw TimeoutError("amqp: the broker blocked the connection (" + conn->blocked_reason() +
-                                   ") for longer than blocked_timeout of " + std::to_string(bound->count()) +
-                                   " ms");
+                                   ") for longer than the publish timeout of " +
+                                   std::to_string(bound->count()) + " ms");
             }
         } else {
             co_await unblocked;
         }
     }
-    Confirmation confirmation = basic_publish(exchange, routing_key, body, properties, options);
+    if (conn->over_high_water()) {
+        std::optional<std::chrono::milliseconds> left;
+        if (bound)
+            left = std::chrono::ceil<std::chrono::milliseconds>(
+                std::max<Duration>(*bound - (conn->loop().time() - started), Duration::zero()));
+        auto drained = conn->wait_writable(left);
+        co_await std::move(drained);
+    }
+    // Waited above: this message may take the buffer over the mark; the next publish waits for it.
+    Confirmation confirmation = write_publish(exchange, routing_key, body, properties, options);
     co_await confirmation;
 }
 

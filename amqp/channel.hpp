@@ -25,7 +25,12 @@
 // Publishing: basic_publish writes the frames at once and returns a Confirmation (see confirmation.hpp)
 // that resolves on the broker's ack in confirm mode (MessageNackedError on nack; MessageReturnedError
 // when a mandatory message came back unroutable) and at once otherwise. It does not wait while the
-// broker has blocked the connection; publish() does (bounded by ConnectionOptions::blocked_timeout).
+// broker has blocked the connection; publish() does (bounded by PublishOptions::timeout, default
+// ConnectionOptions::blocked_timeout). Backpressure: publish() waits before writing while the connection
+// has more than ConnectionOptions::write_high_water bytes unsent; a basic_publish that leaves more than that
+// unsent returns a Confirmation that first waits for them to drain (same bound; TimeoutError then means the
+// message is queued on the connection but the broker is not reading). A message whose frame would exceed
+// frame_max (e.g. its header table) is MessageTooLargeError, raised before anything is written.
 // `immediate` is refused client-side (RabbitMQ does not implement it and would close the connection).
 //
 // Deliveries for an unknown or cancelled consumer tag are rejected with requeue (py-amqp's behaviour).
@@ -36,6 +41,7 @@
 //                                |-- connection closed --> closed
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -114,6 +120,10 @@ struct ConsumeOptions {
 struct PublishOptions {
     bool mandatory = false;
     bool immediate = false;  // refused: UsageError
+    // Bounds publish()'s waits while the connection is blocked or has more than write_high_water bytes
+    // unsent (and the same wait when awaiting basic_publish's Confirmation); TimeoutError after it.
+    // nullopt: ConnectionOptions::blocked_timeout.
+    std::optional<std::chrono::milliseconds> timeout{};
 };
 struct NackOptions {
     bool multiple = false;
@@ -291,6 +301,9 @@ private:
                      Hook before_send = {});
     template <class M>
     void send(const M& method);  // amqp/detail/channel_send.hpp
+    // basic_publish without the backpressure wait: writes the frames, counts the confirm.
+    Confirmation write_publish(std::string_view exchange, std::string_view routing_key, std::string_view body,
+                               const BasicProperties& properties, const PublishOptions& options);
     void throw_if_unusable() const;
     [[noreturn]] void throw_unusable() const;
     Task<std::shared_ptr<Consumer>> start_consumer(std::string queue, DeliveryCallback callback,

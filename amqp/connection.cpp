@@ -23,6 +23,37 @@ squall::detail::Detached flush_then_close(std::shared_ptr<IOStream> stream) {
     }
 }
 
+// After the client sent connection.close for a protocol error: reads until the broker's close-ok (or its
+// connection.close, or EOF). The rest of a malformed stream cannot be framed reliably: bytes that do not
+// parse are dropped and reading goes on. Never throws (with_timeout's caller closes the stream on expiry,
+// which ends the read here).
+Task<void> await_close_ok_frame(std::shared_ptr<IOStream> stream) {
+    try {
+        for (;;) {
+            Buffer& buf = stream->read_buffer();
+            std::string_view view(buf.data(), buf.size());
+            size_t used = 0;
+            try {
+                for (;;) {
+                    FrameParse p = parse_frame(view.substr(used), 0);
+                    if (!p.complete()) break;
+                    used += p.size;
+                    if (p.frame->channel == 0 && p.frame->type == spec::kFrameMethod) {
+                        spec::MethodId id = spec::peek_method_id(p.frame->payload);
+                        if (id == spec::ConnectionCloseOk::kId || id == spec::ConnectionClose::kId) co_return;
+                    }
+                }
+            } catch (const FrameError&) {
+                used = view.size();  // unframeable: drop what is buffered and keep waiting
+            }
+            buf.consume(used);
+            co_await stream->fill();
+        }
+    } catch (const std::exception&) {
+        // EOF or the stream closed: the close is complete either way.
+    }
+}
+
 std::string describe_ms(std::chrono::milliseconds d) {
     if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
     return std::to_string(d.count()) + " ms";
@@ -101,13 +132,12 @@ Task<std::shared_ptr<Connection>> Connection::open(IOLoop& loop, ConnectionOptio
         conn->close_reason_ = failure;
         if (!stream->closed()) {
             // Deliver what was queued (a close-ok), briefly; awaited so nothing outlives the failure.
-            bool flushed = false;
+            auto flushed = with_timeout(std::chrono::seconds(1), stream->flush());
             try {
-                co_await with_timeout(std::chrono::seconds(1), stream->flush());
-                flushed = true;
-            } catch (...) {
+                co_await std::move(flushed);
+            } catch (const std::exception&) {
+                // Best effort: the handshake already failed with `failure`, which the caller gets.
             }
-            (void)flushed;
             stream->close();
         }
         if (*timed_out) {
@@ -151,11 +181,56 @@ void Connection::flush_out() {
     }
 }
 
+// --- backpressure
+
+Task<void> Connection::flush(std::optional<std::chrono::milliseconds> timeout) {
+    auto self = shared_from_this();
+    const auto bound = timeout ? timeout : options_.blocked_timeout;
+    check_writable();
+    if (stream_->write_buffer_size() == 0) co_return;
+    Future<void> written = stream_->flush();
+    std::exception_ptr error;
+    try {
+        if (bound)
+            co_await with_timeout(*bound, written);
+        else
+            co_await Future<void>(written);
+    } catch (const TimeoutError&) {
+        written.cancel();  // the stream resolves it later (or fails it on close): nobody waits any more
+        throw TimeoutError("amqp: " + std::to_string(stream_->write_buffer_size()) +
+                           " bytes still unsent to the broker after " + describe_ms(*bound) +
+                           " (it does not read: flow control, or a frozen or overloaded node)");
+    } catch (const StreamClosedError&) {
+        error = std::current_exception();
+    }
+    if (error) {
+        check_writable();  // the connection's close reason when it closed
+        std::rethrow_exception(error);
+    }
+}
+
+Task<void> Connection::wait_writable(std::optional<std::chrono::milliseconds> timeout) {
+    auto self = shared_from_this();
+    const auto bound = timeout ? timeout : options_.blocked_timeout;
+    const TimePoint started = loop_.time();
+    while (over_high_water()) {
+        std::optional<std::chrono::milliseconds> left;
+        if (bound) {
+            left = std::chrono::ceil<std::chrono::milliseconds>(
+                std::max<Duration>(*bound - (loop_.time() - started), Duration::zero()));
+        }
+        auto t = flush(left ? left : std::optional<std::chrono::milliseconds>());
+        co_await std::move(t);
+    }
+    check_writable();
+}
+
 // --- frames in
 
 Task<void> Connection::read_loop() {
     auto self = shared_from_this();
     std::exception_ptr failure;
+    bool await_close_ok = false;
     try {
         for (;;) {
             Buffer& buf = stream_->read_buffer();
@@ -170,17 +245,20 @@ Task<void> Connection::read_loop() {
         }
     } catch (const FrameError& e) {
         end_dispatch();
-        // Malformed input: tell the broker why (best effort) and give up on the connection.
+        // Malformed input: tell the broker why and give up on the connection (every pending operation
+        // fails at once, below); the socket stays open until the broker's close-ok, bounded.
         if (state_ != State::closed && !stream_->closed()) {
+            out_.clear();
+            append_method_frame(out_, 0,
+                                spec::ConnectionClose{.reply_code = pending_error_code_,
+                                                      .reply_text = std::string(e.what()).substr(0, 255),
+                                                      .class_id = 0,
+                                                      .method_id = 0});
             try {
-                out_.clear();
-                append_method_frame(out_, 0,
-                                    spec::ConnectionClose{.reply_code = pending_error_code_,
-                                                          .reply_text = std::string(e.what()).substr(0, 255),
-                                                          .class_id = 0,
-                                                          .method_id = 0});
                 flush_out();
-            } catch (...) {
+                await_close_ok = true;
+            } catch (const StreamClosedError&) {
+                // The socket is already gone: there is nobody to tell, and the FrameError stays the reason.
             }
         }
         failure = std::current_exception();
@@ -199,12 +277,23 @@ Task<void> Connection::read_loop() {
         failure = std::current_exception();
     }
     if (state_ != State::closed) finish(failure, /*flush=*/true);
+    if (await_close_ok && !stream_->closed()) {
+        // After a protocol error: wait (bounded by connection_timeout) for the broker's close-ok, so it
+        // logs an orderly close rather than a reset. Anything else it sends meanwhile is dropped.
+        auto close_ok = with_timeout(options_.connection_timeout, await_close_ok_frame(stream_));
+        try {
+            co_await std::move(close_ok);
+        } catch (const TimeoutError&) {
+            // No close-ok in time: close anyway (closing the stream ends the waiting read).
+        }
+    }
     // The reader outlives finish(): it flushes what finish() left queued (a close-ok), and wait_closed()
     // resolves only once the reader is gone, so nothing of the connection runs after it.
     if (flush_on_exit_ && !stream_->closed()) {
         try {
             co_await stream_->close_after_flush();
-        } catch (...) {
+        } catch (const StreamClosedError&) {
+            // The broker closed first: nothing is left to deliver, and the close reason is already set.
         }
     }
     if (!stream_->closed()) stream_->close();
@@ -242,8 +331,7 @@ size_t Connection::dispatch_frames(std::string_view buffered) {
 void Connection::handle_frame(const FrameView& frame) {
     pending_error_code_ = spec::kFrameError;
     // The common case first: a well-formed frame for an open channel in the state it expects.
-    Channel* ch =
-        frame.channel != 0 && frame.channel < channels_.size() ? channels_[frame.channel].get() : nullptr;
+    Channel* ch = open_channel(frame.channel);
     if (ch) {
         const std::string_view payload = frame.payload;
         if (ch->expecting_content()) {
@@ -278,7 +366,7 @@ void Connection::handle_other_frame(const FrameView& frame) {
                 handle_connection_method(frame);
                 return;
             }
-            Channel* ch = frame.channel < channels_.size() ? channels_[frame.channel].get() : nullptr;
+            Channel* ch = open_channel(frame.channel);
             if (!ch) {
                 protocol_error(spec::kChannelError,
                                "method " + spec::to_string(spec::peek_method_id(frame.payload)) +
@@ -294,7 +382,7 @@ void Connection::handle_other_frame(const FrameView& frame) {
         }
         case spec::kFrameHeader:
         case spec::kFrameBody: {
-            Channel* ch = frame.channel < channels_.size() ? channels_[frame.channel].get() : nullptr;
+            Channel* ch = open_channel(frame.channel);
             if (!ch || !ch->expecting_content()) {
                 protocol_error(
                     spec::kUnexpectedFrame,
@@ -375,7 +463,8 @@ void Connection::on_server_close(const spec::ConnectionClose& close) {
             append_method_frame(out_, 0, spec::ConnectionCloseOk{});
             flush_out();
         }
-    } catch (...) {
+    } catch (const StreamClosedError&) {
+        // The socket is gone: nobody to answer, and the broker's close stays the reason (below).
     }
     finish(make_close_error(CloseScope::connection, close.reply_code, close.reply_text, close.class_id,
                             close.method_id),
@@ -527,7 +616,8 @@ void Connection::heartbeat_tick() {
         try {
             append_heartbeat_frame(out_);
             flush_out();
-        } catch (...) {
+        } catch (const StreamClosedError&) {
+            // The socket died: the reader's read fails too and finishes the connection with the cause.
         }
     }
     written_at_last_tick_ = stream_->bytes_written();

@@ -9,8 +9,9 @@
 //
 // open() runs the handshake (protocol header, start/start-ok with SASL PLAIN, AMQPLAIN or EXTERNAL,
 // tune/tune-ok, open/open-ok) within options.connection_timeout (TimeoutError). Wrong credentials raise
-// AccessRefusedError (ConnectionAccessRefusedError), an unknown vhost ConnectionClosedError 530
-// NOT_ALLOWED, a peer that does not speak AMQP 0-9-1 a FrameError saying what it answered.
+// AccessRefusedError (ConnectionAccessRefusedError), an unknown vhost or one the user may not access
+// NotAllowedError (530 NOT_ALLOWED), a peer that does not speak AMQP 0-9-1 a FrameError saying what it
+// answered.
 //
 // Tune: for channel_max, frame_max and heartbeat the smaller non-zero value of client and server wins;
 // heartbeat 0 from the client disables heartbeats (RabbitMQ's and py-amqp's rule).
@@ -28,10 +29,24 @@
 // Blocked: connection.blocked / unblocked from the broker (resource alarms) set blocked(); Channel::publish
 // waits while blocked (bounded by options.blocked_timeout), and on_blocked / on_unblocked callbacks run.
 //
+// Backpressure: writes are buffered, and a broker that stops reading (TCP flow control, RabbitMQ's credit
+// flow, a frozen node) leaves them in the buffer. Channel::publish (and Producer::publish above it) waits
+// while unsent_bytes() exceeds options.write_high_water (4 MiB by default), bounded by the publish's
+// timeout, so a publisher slows to the broker's pace with bounded memory. basic_publish writes at once;
+// awaiting its Confirmation waits the same way. A caller that publishes with basic_publish without awaiting
+// each Confirmation awaits the flush itself:
+//
+//     for (auto& body : bodies) ch->basic_publish("", "jobs", body);
+//     co_await conn->wait_writable();            // unsent bytes back under write_high_water
+//     co_await conn->flush();                    // or: everything written so far handed to the kernel
+//
 // States:
 //   handshake --open-ok--> open --close()--> closing --close-ok--> closed
 //                            |---- server connection.close: reply close-ok ----> closed
-//                            |---- transport error / heartbeat / malformed frame --> closed
+//                            |---- transport error / heartbeat --> closed
+//                            |---- malformed frame: connection.close sent --> closed (operations fail at
+//                                  once; the socket closes on the broker's close-ok, or after
+//                                  connection_timeout)
 // On closed every channel's pending operations fail with the close reason (ConnectionClosedError with
 // the broker's reply code and text, ConnectionLostError, HeartbeatTimeoutError, FrameError).
 //
@@ -84,8 +99,14 @@ struct ConnectionOptions {
     uint16_t channel_max = 2047;
     // Covers connect, TLS and the whole handshake; also bounds close()'s wait for close-ok.
     std::chrono::milliseconds connection_timeout{10000};
-    // How long Channel::publish waits while the broker has blocked the connection (nullopt: no bound).
+    // How long Channel::publish waits while the broker has blocked the connection, or while more than
+    // write_high_water bytes are unsent (nullopt: no bound; PublishOptions::timeout overrides it per call).
     std::optional<std::chrono::milliseconds> blocked_timeout{};
+    // Publisher backpressure: while more than this many bytes wait in the connection's write buffer (the
+    // broker does not read them: TCP flow control, RabbitMQ's credit flow, a frozen or slow broker),
+    // Channel::publish waits before writing, and awaiting basic_publish's Confirmation waits, until the
+    // buffer has drained. Memory stays within about this bound plus one message. 0: no limit.
+    std::size_t write_high_water = 4 * 1024 * 1024;
     // Largest body accepted from the broker (its body-size field is 64-bit). RabbitMQ's own default limit
     // is 128 MiB (max_message_size); larger → FrameError.
     uint64_t max_body_size = 512ull * 1024 * 1024;
@@ -135,6 +156,19 @@ public:
     IOLoop& loop() const noexcept { return loop_; }
     const std::shared_ptr<IOStream>& stream() const noexcept { return stream_; }
 
+    // Backpressure (see above): bytes written to the connection and not yet handed to the kernel, and
+    // whether they exceed options.write_high_water. A compare, cheap enough for every publish.
+    std::size_t unsent_bytes() const noexcept { return stream_->write_buffer_size(); }
+    bool over_high_water() const noexcept {
+        return options_.write_high_water != 0 && stream_->write_buffer_size() > options_.write_high_water;
+    }
+    // Resolves once unsent_bytes() is at most write_high_water (at once when it is). TimeoutError after
+    // `timeout` (nullopt: options.blocked_timeout; both unset: no bound but the connection's life); the
+    // connection's close reason when it closes meanwhile.
+    Task<void> wait_writable(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+    // Resolves once everything written so far is handed to the kernel (same timeout and errors).
+    Task<void> flush(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
     // connection.blocked / unblocked.
     bool blocked() const noexcept { return blocked_; }
     const std::string& blocked_reason() const noexcept { return blocked_reason_; }
@@ -170,6 +204,10 @@ private:
     // Channel 0, heartbeats and every frame that is an error.
     void handle_other_frame(const FrameView& frame);
     void handle_connection_method(const FrameView& frame);
+    // The open channel `id` (null for 0, an id past channel_max or a channel not open).
+    Channel* open_channel(uint16_t id) const noexcept {
+        return id != 0 && id < channels_.size() ? channels_[id].get() : nullptr;
+    }
     [[noreturn]] void protocol_error(uint16_t reply_code, const std::string& what);
 
     // --- frames out

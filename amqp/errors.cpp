@@ -69,16 +69,32 @@ ChannelClosedError::ChannelClosedError(uint16_t channel, uint16_t reply_code, st
                       reply_text, class_id, method_id),                                                  \
           ChannelClosedError(channel, reply_code, reply_text, class_id, method_id) {}
 SQUALL_AMQP_CHANNEL_ERROR_CTOR(ChannelAccessRefusedError)
+SQUALL_AMQP_CHANNEL_ERROR_CTOR(ContentTooLargeError)
+SQUALL_AMQP_CHANNEL_ERROR_CTOR(NoRouteError)
+SQUALL_AMQP_CHANNEL_ERROR_CTOR(NoConsumersError)
 SQUALL_AMQP_CHANNEL_ERROR_CTOR(NotFoundError)
 SQUALL_AMQP_CHANNEL_ERROR_CTOR(ResourceLockedError)
 SQUALL_AMQP_CHANNEL_ERROR_CTOR(PreconditionFailedError)
 #undef SQUALL_AMQP_CHANNEL_ERROR_CTOR
 
-ConnectionAccessRefusedError::ConnectionAccessRefusedError(uint16_t reply_code, std::string reply_text,
-                                                           uint16_t class_id, uint16_t method_id)
-    : ClosedError(connection_message(reply_code, reply_text, class_id, method_id), reply_code, reply_text,
-                  class_id, method_id),
-      ConnectionClosedError(reply_code, reply_text, class_id, method_id) {}
+#define SQUALL_AMQP_CONNECTION_ERROR_CTOR(Name)                                                    \
+    Name::Name(uint16_t reply_code, std::string reply_text, uint16_t class_id, uint16_t method_id) \
+        : ClosedError(connection_message(reply_code, reply_text, class_id, method_id), reply_code, \
+                      reply_text, class_id, method_id),                                            \
+          ConnectionClosedError(reply_code, reply_text, class_id, method_id) {}
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(ConnectionAccessRefusedError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(ConnectionForcedError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(InvalidPathError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(BrokerFrameError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(BrokerSyntaxError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(CommandInvalidError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(ChannelProtocolError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(UnexpectedFrameError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(ResourceError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(NotAllowedError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(NotImplementedError)
+SQUALL_AMQP_CONNECTION_ERROR_CTOR(InternalError)
+#undef SQUALL_AMQP_CONNECTION_ERROR_CTOR
 
 ConsumerCancelledError::ConsumerCancelledError(std::string consumer_tag, bool by_broker)
     : Error("consumer '" + consumer_tag + "' was cancelled " +
@@ -87,32 +103,74 @@ ConsumerCancelledError::ConsumerCancelledError(std::string consumer_tag, bool by
       consumer_tag_(std::move(consumer_tag)),
       by_broker_(by_broker) {}
 
+namespace {
+
+template <class E>
+std::exception_ptr connection_error(uint16_t code, std::string& text, uint16_t class_id, uint16_t method_id) {
+    return std::make_exception_ptr(E(code, std::move(text), class_id, method_id));
+}
+
+template <class E>
+std::exception_ptr channel_error(uint16_t channel, uint16_t code, std::string& text, uint16_t class_id,
+                                 uint16_t method_id) {
+    return std::make_exception_ptr(E(channel, code, std::move(text), class_id, method_id));
+}
+
+constexpr uint16_t kNoRoute = 312;  // in RabbitMQ's basic.return; the extended spec XML lacks it
+
+}  // namespace
+
 std::exception_ptr make_close_error(CloseScope scope, uint16_t reply_code, std::string reply_text,
                                     uint16_t class_id, uint16_t method_id, uint16_t channel) {
+    const uint16_t c = reply_code;
+    std::string& t = reply_text;
     if (scope == CloseScope::connection) {
-        if (reply_code == spec::kAccessRefused) {
-            return std::make_exception_ptr(
-                ConnectionAccessRefusedError(reply_code, std::move(reply_text), class_id, method_id));
+        switch (reply_code) {
+            case spec::kConnectionForced:
+                return connection_error<ConnectionForcedError>(c, t, class_id, method_id);
+            case spec::kInvalidPath:
+                return connection_error<InvalidPathError>(c, t, class_id, method_id);
+            case spec::kAccessRefused:
+                return connection_error<ConnectionAccessRefusedError>(c, t, class_id, method_id);
+            case spec::kFrameError:
+                return connection_error<BrokerFrameError>(c, t, class_id, method_id);
+            case spec::kSyntaxError:
+                return connection_error<BrokerSyntaxError>(c, t, class_id, method_id);
+            case spec::kCommandInvalid:
+                return connection_error<CommandInvalidError>(c, t, class_id, method_id);
+            case spec::kChannelError:
+                return connection_error<ChannelProtocolError>(c, t, class_id, method_id);
+            case spec::kUnexpectedFrame:
+                return connection_error<UnexpectedFrameError>(c, t, class_id, method_id);
+            case spec::kResourceError:
+                return connection_error<ResourceError>(c, t, class_id, method_id);
+            case spec::kNotAllowed:
+                return connection_error<NotAllowedError>(c, t, class_id, method_id);
+            case spec::kNotImplemented:
+                return connection_error<NotImplementedError>(c, t, class_id, method_id);
+            case spec::kInternalError:
+                return connection_error<InternalError>(c, t, class_id, method_id);
+            default:
+                return connection_error<ConnectionClosedError>(c, t, class_id, method_id);
         }
-        return std::make_exception_ptr(
-            ConnectionClosedError(reply_code, std::move(reply_text), class_id, method_id));
     }
     switch (reply_code) {
+        case spec::kContentTooLarge:
+            return channel_error<ContentTooLargeError>(channel, c, t, class_id, method_id);
+        case kNoRoute:
+            return channel_error<NoRouteError>(channel, c, t, class_id, method_id);
+        case spec::kNoConsumers:
+            return channel_error<NoConsumersError>(channel, c, t, class_id, method_id);
         case spec::kAccessRefused:
-            return std::make_exception_ptr(
-                ChannelAccessRefusedError(channel, reply_code, std::move(reply_text), class_id, method_id));
+            return channel_error<ChannelAccessRefusedError>(channel, c, t, class_id, method_id);
         case spec::kNotFound:
-            return std::make_exception_ptr(
-                NotFoundError(channel, reply_code, std::move(reply_text), class_id, method_id));
+            return channel_error<NotFoundError>(channel, c, t, class_id, method_id);
         case spec::kResourceLocked:
-            return std::make_exception_ptr(
-                ResourceLockedError(channel, reply_code, std::move(reply_text), class_id, method_id));
+            return channel_error<ResourceLockedError>(channel, c, t, class_id, method_id);
         case spec::kPreconditionFailed:
-            return std::make_exception_ptr(
-                PreconditionFailedError(channel, reply_code, std::move(reply_text), class_id, method_id));
+            return channel_error<PreconditionFailedError>(channel, c, t, class_id, method_id);
         default:
-            return std::make_exception_ptr(
-                ChannelClosedError(channel, reply_code, std::move(reply_text), class_id, method_id));
+            return channel_error<ChannelClosedError>(channel, c, t, class_id, method_id);
     }
 }
 

@@ -1,39 +1,81 @@
 // AMQP errors (DESIGN.md section 5), all deriving from squall::Error.
 //
-//   FrameError              malformed bytes from the peer (or a frame over frame_max); the connection is
-//                           unusable afterwards
+//   FrameError              malformed bytes from the peer (or a peer that does not speak AMQP 0-9-1): the
+//                           connection is unusable afterwards, always. Nothing squall is about to *send*
+//                           raises it: a frame too large for frame_max is MessageTooLargeError.
+//   MessageTooLargeError    a UsageError: a frame squall was asked to send exceeds the negotiated frame_max
+//                           (e.g. a header table of a publish); raised before anything is written, the
+//                           connection goes on
 //   ClosedError             common (virtual) base of the close errors: reply code, text, class and method
 //     ConnectionClosedError the connection was closed (by the broker, or locally)
 //       ConnectionLostError     the transport failed without a connection.close (reset, EOF); code 0
 //         HeartbeatTimeoutError nothing arrived for two heartbeat intervals
-//       ConnectionAccessRefusedError  403 from connection.close (wrong credentials): also an
-//       AccessRefusedError
+//       one class per hard-error reply code, see the table below
 //     ChannelClosedError    one channel was closed; the connection and other channels go on
-//       NotFoundError           404      ResourceLockedError     405      PreconditionFailedError 406
-//       ChannelAccessRefusedError 403: also an AccessRefusedError
+//       one class per soft-error reply code, see the table below
 //     AccessRefusedError    403 at either scope (see below)
 //   ConsumerCancelledError  a consumer ended: cancelled by the broker (queue deleted) or by the client
 //   MessageNackedError      publisher confirms: the broker nacked a message
-//   MessageReturnedError    a mandatory message was returned as unroutable
+//   MessageReturnedError    a mandatory message was returned as unroutable (reply_code 312 NO_ROUTE)
 //   RpcError                an RpcServer's handler failed (amqp/rpc.hpp)
 //
-// make_close_error() builds the right class from a connection.close / channel.close:
+// Every reply code RabbitMQ sends, with the class make_close_error() builds and what makes RabbitMQ 3.10
+// send it (checked against the real broker in tests/amqp/test_reply_codes.cpp where it can be provoked):
+//
+//   code scope       class                         RabbitMQ sends it when
+//   311  channel     ContentTooLargeError          (spec: content too large to accept; RabbitMQ itself
+//                                                  answers an oversized message with 406)
+//   312  basic.return MessageReturnedError         a mandatory message could not be routed (not a close);
+//        channel     NoRouteError                  (a channel.close with 312, which RabbitMQ never sends)
+//   313  channel     NoConsumersError              (spec: immediate delivery impossible; RabbitMQ refuses
+//                                                  immediate with 540 instead)
+//   320  connection  ConnectionForcedError         an operator closed the connection (rabbitmqctl
+//                                                  close_connection, the management UI) or the node shuts
+//                                                  down
+//   402  connection  InvalidPathError              (spec: connection.open with an invalid vhost path;
+//                                                  RabbitMQ answers 530)
+//   403  connection  ConnectionAccessRefusedError  login refused (wrong user or password, SASL failure)
+//        channel     ChannelAccessRefusedError     no permission for the operation (configure/write/read
+//                                                  on a resource), or a reserved "amq." name
+//   404  channel     NotFoundError                 no such queue or exchange (passive declare, bind,
+//                                                  publish to a missing exchange, consume)
+//   405  channel     ResourceLockedError           an exclusive queue of another connection
+//   406  channel     PreconditionFailedError       redeclare with other arguments, unknown delivery tag
+//                                                  in an ack, delete if-unused/if-empty that does not hold,
+//                                                  message larger than max_message_size
+//   501  connection  BrokerFrameError              the broker could not parse a frame from the client
+//                                                  (bad frame end octet, frame type, size)
+//   502  connection  BrokerSyntaxError             (spec: illegal field values; RabbitMQ 3.10 resets the
+//                                                  connection on an undecodable field table instead)
+//   503  connection  CommandInvalidError           an invalid command, e.g. exchange.declare of an
+//                                                  unknown exchange type
+//   504  connection  ChannelProtocolError          a method on a channel that is not open, or a second
+//                                                  channel.open on an open one (CHANNEL_ERROR)
+//   505  connection  UnexpectedFrameError          a content header or body where none was expected
+//   506  connection  ResourceError                 the broker lacks a resource it needs for the request
+//   530  connection  NotAllowedError               a vhost that does not exist or that the user may not
+//                                                  access; reuse of a consumer tag on one channel
+//   540  connection  NotImplementedError           channel.flow active=false, basic.publish immediate=true
+//   541  connection  InternalError                 an internal broker failure
+//
+// A code at the scope the table does not list (a soft code at connection scope other than 403, a hard
+// code at channel scope) gives the plain ConnectionClosedError / ChannelClosedError; reply_code() says
+// which. Every class keeps reply_code(), reply_text(), class_id() and method_id() of the close.
 //
 //   std::exception_ptr e = amqp::make_close_error(amqp::CloseScope::channel, 404, "NOT_FOUND - no queue 'q'",
 //                                                 50, 10, /*channel=*/3);
 //   // -> NotFoundError: "channel 3 closed: 404 NOT_FOUND - no queue 'q' (caused by queue.declare)"
 //
-// NotFound, ResourceLocked and PreconditionFailed derive from ChannelClosedError: 404-406 are the spec's
-// channel-level ("soft") errors. 403 is the exception: RabbitMQ also closes the *connection* with 403
-// ACCESS_REFUSED when a login fails (authentication_failure_close). So AccessRefusedError names the code at
-// either scope, and the concrete error is ChannelAccessRefusedError (a ChannelClosedError, with channel())
-// or ConnectionAccessRefusedError (a ConnectionClosedError). `catch (const AccessRefusedError&)` catches a
-// failed login and a refused channel operation alike; catch the scope class when the scope matters.
-// ClosedError is a virtual base so that these classes hold one ClosedError (and one squall::Error).
-// Other codes at connection scope give a plain ConnectionClosedError; check reply_code().
+// 403 at either scope: AccessRefusedError names the code at either scope, and the concrete error is
+// ChannelAccessRefusedError (a ChannelClosedError, with channel()) or ConnectionAccessRefusedError (a
+// ConnectionClosedError). `catch (const AccessRefusedError&)` catches a failed login and a refused channel
+// operation alike; catch the scope class when the scope matters. A vhost the user may not access is 530
+// NotAllowedError, not 403. ClosedError is a virtual base so that these classes hold one ClosedError (and
+// one squall::Error).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -45,6 +87,20 @@ namespace squall::amqp {
 class FrameError : public Error {
 public:
     using Error::Error;
+};
+
+// A frame squall was asked to send does not fit the negotiated frame_max (a publish's header table, a
+// method's arguments). A caller's mistake: nothing was written and the connection and channel go on.
+class MessageTooLargeError : public UsageError {
+public:
+    MessageTooLargeError(const std::string& message, std::size_t frame_size, uint32_t frame_max)
+        : UsageError(message), frame_size_(frame_size), frame_max_(frame_max) {}
+    std::size_t frame_size() const { return frame_size_; }
+    uint32_t frame_max() const { return frame_max_; }
+
+private:
+    std::size_t frame_size_;
+    uint32_t frame_max_;
 };
 
 class ClosedError : public Error {
@@ -118,28 +174,45 @@ public:
     ChannelAccessRefusedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
                               uint16_t class_id = 0, uint16_t method_id = 0);
 };
-// A failed login (RabbitMQ: "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN"),
-// or a vhost the user may not access.
+// A failed login (RabbitMQ: "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN").
+// A vhost the user may not access is NotAllowedError (530).
 class ConnectionAccessRefusedError : public ConnectionClosedError, public AccessRefusedError {
 public:
     ConnectionAccessRefusedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                                  uint16_t method_id = 0);
 };
-class NotFoundError : public ChannelClosedError {  // 404
-public:
-    NotFoundError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                  uint16_t method_id = 0);
-};
-class ResourceLockedError : public ChannelClosedError {  // 405
-public:
-    ResourceLockedError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                        uint16_t method_id = 0);
-};
-class PreconditionFailedError : public ChannelClosedError {  // 406
-public:
-    PreconditionFailedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
-                            uint16_t class_id = 0, uint16_t method_id = 0);
-};
+
+// The classes of the table above, one per reply code (the constructors take the close's fields).
+#define SQUALL_AMQP_CHANNEL_ERROR(Name)                                                            \
+    class Name : public ChannelClosedError {                                                       \
+    public:                                                                                        \
+        Name(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0, \
+             uint16_t method_id = 0);                                                              \
+    };
+#define SQUALL_AMQP_CONNECTION_ERROR(Name)                                                                \
+    class Name : public ConnectionClosedError {                                                           \
+    public:                                                                                               \
+        Name(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0, uint16_t method_id = 0); \
+    };
+SQUALL_AMQP_CHANNEL_ERROR(ContentTooLargeError)      // 311
+SQUALL_AMQP_CHANNEL_ERROR(NoRouteError)              // 312
+SQUALL_AMQP_CHANNEL_ERROR(NoConsumersError)          // 313
+SQUALL_AMQP_CHANNEL_ERROR(NotFoundError)             // 404
+SQUALL_AMQP_CHANNEL_ERROR(ResourceLockedError)       // 405
+SQUALL_AMQP_CHANNEL_ERROR(PreconditionFailedError)   // 406
+SQUALL_AMQP_CONNECTION_ERROR(ConnectionForcedError)  // 320
+SQUALL_AMQP_CONNECTION_ERROR(InvalidPathError)       // 402
+SQUALL_AMQP_CONNECTION_ERROR(BrokerFrameError)       // 501
+SQUALL_AMQP_CONNECTION_ERROR(BrokerSyntaxError)      // 502
+SQUALL_AMQP_CONNECTION_ERROR(CommandInvalidError)    // 503
+SQUALL_AMQP_CONNECTION_ERROR(ChannelProtocolError)   // 504
+SQUALL_AMQP_CONNECTION_ERROR(UnexpectedFrameError)   // 505
+SQUALL_AMQP_CONNECTION_ERROR(ResourceError)          // 506
+SQUALL_AMQP_CONNECTION_ERROR(NotAllowedError)        // 530
+SQUALL_AMQP_CONNECTION_ERROR(NotImplementedError)    // 540
+SQUALL_AMQP_CONNECTION_ERROR(InternalError)          // 541
+#undef SQUALL_AMQP_CHANNEL_ERROR
+#undef SQUALL_AMQP_CONNECTION_ERROR
 
 // A consumer ended: the broker cancelled it (basic.cancel, e.g. its queue was deleted) or the client did.
 // Awaiters of Consumer::next() get it once the consumer's buffered messages are drained.
@@ -156,8 +229,7 @@ private:
 
 enum class CloseScope { connection, channel };
 
-// The typed error for a close with this reply code: see the table above (connection scope: 403 gives
-// ConnectionAccessRefusedError, any other code ConnectionClosedError). `channel` is ignored for
+// The typed error for a close with this reply code: see the table above. `channel` is ignored for
 // CloseScope::connection.
 std::exception_ptr make_close_error(CloseScope scope, uint16_t reply_code, std::string reply_text,
                                     uint16_t class_id = 0, uint16_t method_id = 0, uint16_t channel = 0);

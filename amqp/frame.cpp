@@ -57,8 +57,12 @@ void end_frame(std::string& out, size_t start, uint32_t frame_max) {
     if (payload > UINT32_MAX || (frame_max != 0 && total > frame_max)) {
         auto type = static_cast<uint8_t>(out[start]);
         out.resize(start);
-        throw FrameError("cannot send a frame of " + std::to_string(total) + " bytes (type " +
-                         std::to_string(type) + "): frame_max is " + std::to_string(frame_max));
+        // The caller's mistake (a header table or argument too large), not a broken connection: nothing
+        // of the frame stays in `out`, and callers drop the frames of the same message they appended.
+        throw MessageTooLargeError("amqp: cannot send a frame of " + std::to_string(total) + " bytes (type " +
+                                       std::to_string(type) + "): the negotiated frame_max is " +
+                                       std::to_string(frame_max),
+                                   total, frame_max);
     }
     patch_u32(out, start + 3, static_cast<uint32_t>(payload));
     put_u8(out, spec::kFrameEnd);

@@ -79,7 +79,8 @@ inline FrameParse parse_frame(std::string_view buffered, uint32_t frame_max) {
     return FrameParse{FrameView{type, channel, buffered.substr(kFrameHeaderSize, payload_size)}, total};
 }
 
-// Appends one frame around `payload`. Throws FrameError when the frame exceeds frame_max (0: no limit).
+// Appends one frame around `payload`. Throws MessageTooLargeError (a UsageError; `out` unchanged) when
+// the frame exceeds frame_max (0: no limit).
 void append_frame(std::string& out, uint8_t type, uint16_t channel, std::string_view payload,
                   uint32_t frame_max = 0);
 void append_heartbeat_frame(std::string& out);
@@ -87,12 +88,12 @@ void append_heartbeat_frame(std::string& out);
 namespace detail {
 // Starts a frame (header with a zero size) and returns its start offset.
 size_t begin_frame(std::string& out, uint8_t type, uint16_t channel);
-// Patches the size of the frame begun at `start` and appends the end octet. Throws FrameError (and
+// Patches the size of the frame begun at `start` and appends the end octet. Throws MessageTooLargeError (and
 // truncates `out` back to `start`) when the frame exceeds frame_max.
 void end_frame(std::string& out, size_t start, uint32_t frame_max);
 }  // namespace detail
 
-// Appends a method frame. Throws FrameError when it would exceed frame_max (0: not checked), and
+// Appends a method frame. Throws MessageTooLargeError when it would exceed frame_max (0: not checked), and
 // squall::UsageError when an argument does not fit its wire type (a short string over 255 bytes).
 template <class M>
 void append_method_frame(std::string& out, uint16_t channel, const M& method, uint32_t frame_max = 0) {

@@ -66,6 +66,8 @@ public:
     bool closed() const noexcept { return closed_; }
     bool reading() const noexcept { return reading_; }
     bool writing() const noexcept { return !write_queue_.empty(); }
+    // Bytes queued and not yet handed to the kernel (ciphertext with TLS): a publisher's backpressure.
+    std::size_t write_buffer_size() const noexcept { return write_queue_.size(); }
     bool is_tls() const noexcept { return tls_ != nullptr; }
     const TlsEngine* tls() const noexcept { return tls_.get(); }
 

@@ -36,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "squall/amqp/channel.hpp"
@@ -99,9 +100,11 @@ public:
     Task<void> ensure_connection();
     Task<void> ensure_connection(RetryPolicy policy);
 
-    // Runs fn() (returning a Task) and, when it fails with a recoverable connection error, waits for the
-    // connection (ensure_connection with the policy) and runs it again: kombu's Connection.ensure.
-    // max_retries bounds the re-runs; timeout the whole; errback(error, 0) runs for each failure.
+    // Runs fn() (returning a Task) and, when it fails with a recoverable connection error, sleeps the
+    // policy's interval, waits for the connection (ensure_connection with what is left of the policy) and
+    // runs it again: kombu's Connection.ensure, on retry_over_time's loop (every retry waits its interval
+    // and yields to the loop, also when the connection is still up). max_retries bounds the re-runs;
+    // timeout the whole; errback(error, sleep) runs for each failure that will be retried.
     template <class Fn>
     Task<RetryResult<Fn>> ensure(Fn fn, RetryPolicy policy);
 
@@ -150,6 +153,8 @@ public:
 
 private:
     Task<void> connect_once();
+    template <class Fn>
+    Task<RetryResult<Fn>> ensure_attempt(Fn& fn, bool reconnect, RetryPolicy reconnect_policy);
     Task<void> restore(std::shared_ptr<Connection> conn);
     static Task<void> watch(std::weak_ptr<BrokerConnection> weak, std::shared_ptr<Connection> conn);
     void note_lost(const std::shared_ptr<Connection>& conn);
@@ -180,37 +185,44 @@ private:
 };
 
 template <class Fn>
+Task<RetryResult<Fn>> BrokerConnection::ensure_attempt(Fn& fn, bool reconnect, RetryPolicy reconnect_policy) {
+    auto self = shared_from_this();
+    if (reconnect) {
+        auto t = ensure_connection(std::move(reconnect_policy));
+        co_await std::move(t);
+    }
+    auto attempt = fn();
+    if constexpr (std::is_void_v<RetryResult<Fn>>)
+        co_await std::move(attempt);
+    else
+        co_return co_await std::move(attempt);
+}
+
+template <class Fn>
 Task<RetryResult<Fn>> BrokerConnection::ensure(Fn fn, RetryPolicy policy) {
-    using T = RetryResult<Fn>;
     auto self = shared_from_this();
     std::optional<TimePoint> deadline;
     if (policy.timeout) deadline = loop_.time() + *policy.timeout;
-    for (unsigned retries = 0;; ++retries) {
-        std::exception_ptr error;
-        try {
-            if constexpr (std::is_void_v<T>) {
-                auto attempt = fn();
-                co_await std::move(attempt);
-                co_return;
-            } else {
-                auto attempt = fn();
-                co_return co_await std::move(attempt);
-            }
-        } catch (...) {
-            error = std::current_exception();
-        }
-        if (closed_ || !is_recoverable_connection_error(error)) std::rethrow_exception(error);
-        if (policy.max_retries && retries >= *policy.max_retries) std::rethrow_exception(error);
-        if (deadline && loop_.time() >= *deadline) std::rethrow_exception(error);
-        if (policy.errback) policy.errback(error, std::chrono::milliseconds(0));
+    bool first = true;
+    // Attempt n > 0 first waits for the connection (with what is left of the policy), then re-runs fn; the
+    // sleeps, the yield between attempts and the limits are retry_over_time's.
+    auto attempt = [this, &fn, &first, &policy, deadline] {
         RetryPolicy reconnect = policy;
-        if (policy.max_retries) reconnect.max_retries = std::max(*policy.max_retries - retries, 1u);
         if (deadline)
-            reconnect.timeout =
-                std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - loop_.time());
-        auto t = ensure_connection(std::move(reconnect));
+            reconnect.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::max<Duration>(*deadline - loop_.time(), Duration::zero()));
+        const bool again = !first;
+        first = false;
+        return ensure_attempt(fn, again, std::move(reconnect));
+    };
+    auto recoverable = [this](const std::exception_ptr& e) {
+        return !closed_ && is_recoverable_connection_error(e);
+    };
+    auto t = retry_over_time(loop_, attempt, policy, 1, recoverable);
+    if constexpr (std::is_void_v<RetryResult<Fn>>)
         co_await std::move(t);
-    }
+    else
+        co_return co_await std::move(t);
 }
 
 }  // namespace squall::amqp::messaging

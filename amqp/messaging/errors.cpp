@@ -1,7 +1,6 @@
 #include "squall/amqp/messaging/errors.hpp"
 
 #include "squall/amqp/errors.hpp"
-#include "squall/amqp/spec.hpp"
 #include "squall/iostream/errors.hpp"
 #include "squall/iostream/resolver.hpp"
 #include "squall/iostream/tcp_client.hpp"
@@ -17,10 +16,26 @@ bool is_recoverable_connection_error(const std::exception_ptr& e) {
     if (!e) return false;
     try {
         std::rethrow_exception(e);
+    } catch (const UsageError&) {
+        return false;  // the caller's mistake (MessageTooLargeError, ...): the same call fails again
     } catch (const AccessRefusedError&) {
         return false;  // wrong credentials or a refused operation: retrying cannot help
-    } catch (const ConnectionClosedError& err) {
-        return err.reply_code() != spec::kNotAllowed;  // 530: unknown vhost
+    } catch (const NotAllowedError&) {
+        return false;  // 530: a vhost the user may not access
+    } catch (const NotImplementedError&) {
+        return false;  // 540: the broker refuses what the client asked (e.g. channel.flow false)
+    } catch (const BrokerFrameError&) {
+        return false;  // 501-505: the broker refused what the client sent; it would send it again
+    } catch (const BrokerSyntaxError&) {
+        return false;
+    } catch (const CommandInvalidError&) {
+        return false;
+    } catch (const ChannelProtocolError&) {
+        return false;
+    } catch (const UnexpectedFrameError&) {
+        return false;
+    } catch (const ConnectionClosedError&) {
+        return true;  // lost, heartbeat, 320 forced, 506 resource, 541 internal, ...
     } catch (const StreamClosedError&) {
         return true;
     } catch (const ConnectError&) {

@@ -5,9 +5,13 @@
 //   DecodeError             a body could not be decoded (unknown compression, corrupt or oversized data)
 //
 // is_recoverable_connection_error(e) says whether a reconnect may fix `e` (kombu's
-// recoverable_connection_errors): the connection was lost or closed by the broker (except 403 access
-// refused and 530 not allowed, which a retry cannot fix), the TCP connect failed, or a connect or handshake
-// timed out. Channel-level errors (404, 406, ...) and returned or nacked messages are not.
+// recoverable_connection_errors): the connection was lost (reset, EOF, missed heartbeats, a malformed
+// frame from the broker: FrameError) or closed by the broker for a reason a new connection may not meet
+// (320 forced, 506 resource error, 541 internal error), the TCP connect failed, or a connect or handshake
+// timed out. Not recoverable, because the same call would fail again: 403 access refused, 530 not allowed,
+// 540 not implemented, 501-505 (the broker refused what the client sent), usage errors
+// (MessageTooLargeError: a frame over frame_max), channel-level errors (404, 406, ...) and returned or
+// nacked messages.
 #pragma once
 
 #include <exception>

@@ -60,6 +60,7 @@ Producer::Prepared Producer::prepare(std::string body, const PublishOptions& o) 
     m.exchange = o.exchange ? o.exchange->name : po.exchange.name;
     m.routing_key = o.routing_key ? *o.routing_key : po.routing_key;
     m.mandatory = o.mandatory;
+    m.timeout = o.timeout;
     BasicProperties& p = m.properties;
     if (!o.content_type.empty()) {
         // The caller's content type: no serializer runs (kombu: a str gets utf-8).
@@ -149,6 +150,7 @@ Task<void> Producer::publish_once(std::shared_ptr<State> state, std::shared_ptr<
     }
     amqp::PublishOptions po;
     po.mandatory = m->mandatory;
+    po.timeout = m->timeout;
     auto t = ch->publish(m->exchange, m->routing_key, m->body, m->properties, po);
     co_await std::move(t);
 }

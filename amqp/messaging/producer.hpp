@@ -23,6 +23,10 @@
 //   with the connection is therefore published again: at-least-once (duplicates are possible, loss is not).
 //   Needs a BrokerConnection; a Producer on a bare Channel never retries.
 // - A Producer on a bare Channel has its own declaration cache.
+// - Backpressure: publish() waits while the connection has more than ConnectionOptions::write_high_water
+//   bytes unsent (a broker that does not read), bounded by PublishOptions::timeout; memory stays bounded.
+// - A message whose header table (or any frame) exceeds frame_max fails with MessageTooLargeError before
+//   anything is written, and is never retried.
 #pragma once
 
 #include <chrono>
@@ -78,6 +82,10 @@ struct PublishOptions {
     std::vector<Entity> declare{};
     std::optional<bool> retry{};
     std::optional<RetryPolicy> retry_policy{};
+    // Bounds each attempt's wait while the connection is blocked or has more than
+    // ConnectionOptions::write_high_water bytes unsent (backpressure; TimeoutError, which a retry may
+    // retry). nullopt: ConnectionOptions::blocked_timeout.
+    std::optional<std::chrono::milliseconds> timeout{};
 };
 
 class Producer {
@@ -105,6 +113,7 @@ private:
         BasicProperties properties;
         bool mandatory = false;
         std::vector<Entity> declare;
+        std::optional<std::chrono::milliseconds> timeout;
     };
     struct State {
         std::shared_ptr<BrokerConnection> connection;

@@ -14,9 +14,15 @@
 // other failures move on at once. errback(error, sleep) runs for every failure that will be retried, with
 // the sleep that follows (zero inside a pass). A sleep never runs past the timeout. Errors `recoverable`
 // refuses propagate at once.
+//
+// Every retry yields to the loop before the next attempt, even after a zero sleep and even when the
+// attempt failed without suspending: a policy without limits (RetryPolicy{} with zero intervals) keeps
+// retrying but never starves the loop's timers, heartbeats and I/O. This is the one retry loop of the
+// messaging layer: BrokerConnection::ensure_connection and BrokerConnection::ensure run on it.
 #pragma once
 
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -53,6 +59,18 @@ private:
 
 using RecoverablePredicate = std::function<bool(const std::exception_ptr&)>;
 
+namespace detail {
+// Resumes the awaiting coroutine from the loop's next iteration (after its timers and I/O).
+struct YieldToLoop {
+    IOLoop& loop;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+        loop.add_callback([h] { h.resume(); });
+    }
+    void await_resume() const noexcept {}
+};
+}  // namespace detail
+
 template <class Fn>
 using RetryResult = typename std::invoke_result_t<Fn&>::value_type;
 
@@ -87,7 +105,10 @@ Task<RetryResult<Fn>> retry_over_time(IOLoop& loop, Fn fn, RetryPolicy policy, s
         // A sleep that would pass the deadline ends at it: one last attempt then, and no more.
         if (deadline && sleep > *deadline - loop.time()) sleep = *deadline - loop.time();
         if (policy.errback) policy.errback(error, std::chrono::ceil<std::chrono::milliseconds>(sleep));
-        if (sleep > Duration::zero()) co_await squall::sleep(loop, sleep);
+        if (sleep > Duration::zero())
+            co_await squall::sleep(loop, sleep);
+        else
+            co_await detail::YieldToLoop{loop};
     }
 }
 

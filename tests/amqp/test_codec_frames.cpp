@@ -142,10 +142,19 @@ TEST_SUITE("amqp_codec") {
         CHECK(via_variant == out.substr(6));
     }
 
-    TEST_CASE("a method frame over frame_max is refused and the buffer left unchanged") {
+    TEST_CASE(
+        "a method frame over frame_max is a MessageTooLargeError (a usage error) and the buffer unchanged") {
         std::string out = "keep";
         spec::QueueDeclare big{.queue = "q", .arguments = FieldTable{{"x", std::string(5000, 'a')}}};
-        CHECK_THROWS_AS(append_method_frame(out, 1, big, 4096), FrameError);
+        CHECK_THROWS_AS(append_method_frame(out, 1, big, 4096), MessageTooLargeError);
+        CHECK_THROWS_AS(append_method_frame(out, 1, big, 4096), squall::UsageError);
+        try {
+            append_method_frame(out, 1, big, 4096);
+        } catch (const MessageTooLargeError& e) {
+            CHECK(e.frame_max() == 4096u);
+            CHECK(e.frame_size() > 5000u);
+            CHECK(std::string(e.what()).find("frame_max is 4096") != std::string::npos);
+        }
         CHECK(out == "keep");
         append_method_frame(out, 1, big);  // 0: unchecked
         CHECK(out.size() > 5000);
@@ -278,7 +287,7 @@ TEST_SUITE("amqp_codec") {
         props.headers = FieldTable{{"big", std::string(5000, 'h')}};
         std::string out = "keep";
         CHECK_THROWS_AS(append_publish(out, 1, {.exchange = "", .routing_key = "q"}, props, "body", 4096),
-                        FrameError);
+                        MessageTooLargeError);
         CHECK(out == "keep");
         BasicProperties bad;
         bad.message_id = std::string(300, 'm');

@@ -133,13 +133,13 @@ TEST_SUITE("amqp") {
         CHECK(test::what_of<squall::Error>(e).find("ACCESS_REFUSED") != std::string::npos);
     }
 
-    SQUALL_TEST_CASE("unknown vhost raises ConnectionClosedError 530", 20s) {
+    SQUALL_TEST_CASE("unknown vhost raises NotAllowedError 530", 20s) {
         auto url = testing::amqp_url();
         if (url.empty()) co_return;
         auto options = ConnectionOptions::from_url(url);
         options.vhost = unique_name("no-such-vhost");
         std::exception_ptr e = co_await error_of(Connection::open(loop, options));
-        REQUIRE(holds<ConnectionClosedError>(e));
+        REQUIRE(holds<NotAllowedError>(e));
         try {
             std::rethrow_exception(e);
         } catch (const ConnectionClosedError& err) {
@@ -230,7 +230,7 @@ TEST_SUITE("amqp") {
         REQUIRE(!pid.empty());
         testing::rabbitmqctl({"close_connection", pid, "closed by the squall test"});
         auto e = co_await error_of(pending);
-        REQUIRE(holds<ConnectionClosedError>(e));
+        REQUIRE(holds<ConnectionForcedError>(e));
         try {
             std::rethrow_exception(e);
         } catch (const ConnectionClosedError& err) {

@@ -49,9 +49,16 @@ Task<spec::MethodId> read_client_frame(std::shared_ptr<IOStream> s) {
 }
 
 // A fake broker: handshake, open-ok for channel 1, then `evil` bytes; records the client's last method.
+// On the client's connection.close it records the reply code, looks whether the client keeps the socket
+// open for the close-ok (it must, for an orderly close), answers close-ok (unless reply_close_ok is false)
+// and records whether the client then closes.
 struct FakeBroker {
     std::string evil;
+    bool reply_close_ok = true;
     spec::MethodId last_from_client{};
+    uint16_t close_code = 0;
+    bool open_while_awaiting_close_ok = false;
+    bool closed_after_close_ok = false;
     Event done;
 
     Task<void> serve(std::shared_ptr<IOStream> s) {
@@ -80,8 +87,34 @@ struct FakeBroker {
             append_method_frame(out, 1, spec::ChannelOpenOk{});
             out += evil;
             s->write_buffered(out);
-            for (;;) last_from_client = co_await read_client_frame(s);
+            for (;;) {
+                FrameParse p = parse_frame(s->read_buffer().view(), 0);
+                if (!p.complete()) {
+                    co_await s->fill();
+                    continue;
+                }
+                last_from_client = {};
+                if (p.frame->type == spec::kFrameMethod)
+                    last_from_client = spec::peek_method_id(p.frame->payload);
+                if (last_from_client == spec::ConnectionClose::kId) {
+                    close_code = spec::decode_method_as<spec::ConnectionClose>(p.frame->payload).reply_code;
+                }
+                s->read_buffer().consume(p.size);
+                if (last_from_client == spec::ConnectionClose::kId) break;
+            }
+            // The client said why it closes; it must now wait for close-ok with the socket open.
+            Future<std::string> eof = start(s->read_until_close());
+            co_await squall::sleep(s->loop(), 100ms);
+            open_while_awaiting_close_ok = !eof.done();
+            if (reply_close_ok) {
+                out.clear();
+                append_method_frame(out, 0, spec::ConnectionCloseOk{});
+                s->write_buffered(out);
+            }
+            co_await with_timeout(15s, eof);
+            closed_after_close_ok = reply_close_ok;
         } catch (...) {
+            // The client went away (or a read failed): what was recorded says how far it got.
         }
         done.set();
     }
@@ -105,9 +138,12 @@ Task<void> expect_frame_error(IOLoop& loop, std::string evil, const char* expect
     CHECK(holds<FrameError>(conn->close_reason()));
     CHECK(holds<FrameError>(ch->close_reason()));
     co_await with_timeout(5s, fake->done.wait());
-    // The client told the broker why: connection.close (with 501 / 505 / ...).
+    // The client told the broker why (connection.close with 501 / 505 / ...), and closed the socket only
+    // after the broker's close-ok: an orderly close, not a reset.
     CHECK(fake->last_from_client == spec::ConnectionClose::kId);
-    (void)expected_code;
+    CHECK(fake->close_code == expected_code);
+    CHECK(fake->open_while_awaiting_close_ok);
+    CHECK(fake->closed_after_close_ok);
     server.stop(true);
     co_await server.stopped();
 }
@@ -141,7 +177,7 @@ TEST_SUITE("amqp") {
         std::string payload;
         amqp::detail::put_u16(payload, 99);
         amqp::detail::put_u16(payload, 1);
-        co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, payload), "(99, 1)", 503);
+        co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, payload), "(99, 1)", 501);
     }
 
     SQUALL_TEST_CASE("malformed frame: truncated table in a content header", 15s) {
@@ -177,17 +213,37 @@ TEST_SUITE("amqp") {
         // Every proper prefix of the arguments (the method id itself kept whole).
         for (size_t cut = 5; cut < payload.size(); cut += 3) {
             co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, payload.substr(0, cut)),
-                                        "basic.deliver", 502);
+                                        "basic.deliver", 501);
         }
-        co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, payload + "x"), "basic.deliver", 502);
+        co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, payload + "x"), "basic.deliver", 501);
         // A routing key whose length octet runs past the end of the frame.
         std::string overlong = payload;
         overlong[overlong.size() - 3] = static_cast<char>(200);
-        co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, overlong), "basic.deliver", 502);
+        co_await expect_frame_error(loop, frame(spec::kFrameMethod, 1, overlong), "basic.deliver", 501);
     }
 
     SQUALL_TEST_CASE("malformed frame: content body without a header", 15s) {
         co_await expect_frame_error(loop, frame(spec::kFrameBody, 1, "xyz"), "without a content method", 505);
+    }
+
+    SQUALL_TEST_CASE("malformed frame: without a close-ok the socket closes after connection_timeout", 15s) {
+        auto fake = std::make_shared<FakeBroker>();
+        fake->evil = frame(spec::kFrameBody, 1, "xyz");
+        fake->reply_close_ok = false;
+        TCPServer server(loop, [fake](std::shared_ptr<IOStream> s, SocketAddress) { return fake->serve(s); });
+        server.listen(0, "127.0.0.1");
+        auto conn = co_await Connection::open(
+            loop, "amqp://127.0.0.1:" + std::to_string(server.port()) + "/?connection_timeout=1");
+        auto ch = co_await conn->channel();
+        auto pending = co_await error_of(ch->queue_declare("q"));  // fails at once, not after the wait
+        CHECK(holds<FrameError>(pending));
+        co_await with_timeout(5s, conn->wait_closed());
+        co_await with_timeout(5s, fake->done.wait());
+        CHECK(fake->close_code == spec::kUnexpectedFrame);
+        CHECK(fake->open_while_awaiting_close_ok);  // it waited...
+        CHECK(conn->stream()->closed());            // ...and then closed without close-ok
+        server.stop(true);
+        co_await server.stopped();
     }
 
     SQUALL_TEST_CASE("heartbeat expiry through a proxy that stops forwarding", 20s) {

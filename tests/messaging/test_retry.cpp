@@ -4,6 +4,7 @@
 
 #include <squall/testing.hpp>
 
+#include "squall/ioloop/periodic_callback.hpp"
 #include "squall/iostream/tcp_client.hpp"
 #include "tests/messaging/messaging_test_util.hpp"
 
@@ -91,4 +92,80 @@ SQUALL_TEST_CASE("wrong credentials are not retried", 20s) {
     auto e = co_await error_of(std::move(t));
     CHECK(holds<squall::amqp::AccessRefusedError>(e));
     CHECK(errbacks == 0);
+}
+
+SQUALL_TEST_CASE(
+    "ensure re-runs a failing operation after its interval, yielding to the loop while connected", 30s) {
+    auto url = squall::testing::amqp_url();
+    if (url.empty()) co_return;
+    auto conn = co_await BrokerConnection::open(loop, url, quick_options());
+    // The operation fails at once with a recoverable error while the connection stays up: a retry storm
+    // under a policy without limits. The loop keeps running (the timer fires) and ensure waits its
+    // interval between attempts.
+    int ticks = 0, calls = 0;
+    squall::PeriodicCallback timer(
+        loop, [&] { ++ticks; }, 100ms);
+    timer.start();
+    auto operation = [&]() -> squall::Task<void> {
+        ++calls;
+        if (ticks >= 3 || calls >= 200000) throw squall::UsageError("storm over");
+        throw squall::amqp::ConnectionLostError("a recoverable failure, the connection still up");
+        co_return;
+    };
+    RetryPolicy policy{.interval_start = 0ms, .interval_step = 0ms, .interval_max = 0ms};
+    auto t = conn->ensure(operation, policy);
+    auto e = co_await error_of(std::move(t));
+    timer.stop();
+    CHECK(holds<squall::UsageError>(e));
+    CHECK_MESSAGE(ticks >= 3, calls << " attempts ran while the timer fired " << ticks << " times");
+    CHECK(calls < 200000);
+    CHECK(conn->connected());
+
+    // With an interval, ensure sleeps it between attempts (was: re-ran at once while connected).
+    calls = 0;
+    auto twice = [&]() -> squall::Task<void> {
+        if (++calls == 1) throw squall::amqp::ConnectionLostError("once");
+        co_return;
+    };
+    std::vector<std::chrono::milliseconds> sleeps;
+    RetryPolicy spaced{.max_retries = 2, .interval_start = 150ms};
+    spaced.errback = [&](const std::exception_ptr&, std::chrono::milliseconds s) { sleeps.push_back(s); };
+    auto t0 = loop.time();
+    auto t2 = conn->ensure(twice, spaced);
+    co_await std::move(t2);
+    CHECK(calls == 2);
+    CHECK(sleeps == std::vector<std::chrono::milliseconds>{150ms});
+    CHECK(loop.time() - t0 >= 150ms);
+    co_await conn->close();
+}
+
+SQUALL_TEST_CASE("a publish whose header table exceeds frame_max is MessageTooLargeError, never retried",
+                 30s) {
+    auto url = squall::testing::amqp_url();
+    if (url.empty()) co_return;
+    auto conn = co_await BrokerConnection::open(loop, url, quick_options());
+    Queue q{unique_name("too-large"), {}, "", {.auto_delete = true}};
+    Producer producer(conn, ProducerOptions{.routing_key = q.name, .retry = true});
+    int errbacks = 0;
+    RetryPolicy policy{.max_retries = 3, .interval_start = 0ms, .interval_step = 0ms};
+    policy.errback = [&](const std::exception_ptr&, std::chrono::milliseconds) { ++errbacks; };
+    PublishOptions big{.declare = {q}};
+    big.headers.set("big", std::string(200 * 1024, 'h'));  // frame_max is 131072
+    big.retry_policy = policy;
+    auto t = producer.publish("body", big);
+    auto e = co_await error_of(std::move(t));
+    REQUIRE_MESSAGE(holds<squall::amqp::MessageTooLargeError>(e), describe(e));
+    CHECK(holds<squall::UsageError>(e));
+    CHECK_FALSE(is_recoverable_connection_error(e));
+    CHECK(errbacks == 0);  // not retried
+    // Nothing was written: the connection and the producer's channel go on.
+    CHECK(conn->connected());
+    PublishOptions ok{.declare = {q}};
+    auto t2 = producer.publish("fits", ok);
+    co_await std::move(t2);
+    auto ch = co_await conn->default_channel();
+    auto got = co_await ch->basic_get(q.name, true);
+    REQUIRE(got);
+    CHECK(got->body == "fits");
+    co_await conn->close();
 }

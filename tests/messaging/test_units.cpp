@@ -4,6 +4,7 @@
 
 #include <squall/testing.hpp>
 
+#include "squall/ioloop/periodic_callback.hpp"
 #include "tests/messaging/messaging_test_util.hpp"
 
 using namespace std::chrono_literals;
@@ -172,4 +173,27 @@ SQUALL_TEST_CASE("retry_over_time returns the first success", 5s) {
     int v = co_await std::move(task);
     CHECK(v == 42);
     CHECK(calls == 3);
+}
+
+SQUALL_TEST_CASE("retry_over_time without limits still lets the loop run: a 100 ms timer keeps firing", 20s) {
+    // Attempts that fail without suspending, zero intervals, no max_retries and no timeout: a retry storm.
+    // Every retry yields to the loop, so the timer fires; the storm ends once it fired three times (or,
+    // were the loop starved, after 200000 attempts).
+    int ticks = 0, calls = 0;
+    squall::PeriodicCallback timer(
+        loop, [&] { ++ticks; }, 100ms);
+    timer.start();
+    RetryPolicy p{.interval_start = 0ms, .interval_step = 0ms, .interval_max = 0ms};
+    auto fn = [&] {
+        ++calls;
+        if (ticks >= 3 || calls >= 200000)
+            return fail_with(std::make_exception_ptr(squall::UsageError("storm over")));
+        return fail_with(std::make_exception_ptr(squall::TimeoutError("recoverable")));
+    };
+    auto task = retry_over_time(loop, fn, p);
+    auto e = co_await test::error_of(std::move(task));
+    timer.stop();
+    CHECK(test::holds<squall::UsageError>(e));
+    CHECK_MESSAGE(ticks >= 3, calls << " attempts ran while the timer fired " << ticks << " times");
+    CHECK(calls < 200000);
 }

@@ -100,6 +100,29 @@ inline std::string rabbitmqctl(const std::vector<std::string>& args,
     return r.output;
 }
 
+// Freezes broker `name` (SIGSTOP of its VM, through `scripts/rabbitmq freeze`: it stops reading, its
+// sockets stay open, as a hung node or TCP flow control) for the guard's lifetime; thaws it on destruction,
+// also when the test fails.
+class FrozenBroker {
+public:
+    explicit FrozenBroker(std::string name = rabbitmq_name()) : name_(std::move(name)) {
+        CommandResult r = rabbitmq_script({"freeze", "--name", name_});
+        REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    }
+    ~FrozenBroker() { thaw(); }
+    FrozenBroker(const FrozenBroker&) = delete;
+    FrozenBroker& operator=(const FrozenBroker&) = delete;
+    void thaw() {
+        if (thawed_) return;
+        thawed_ = true;
+        rabbitmq_script({"thaw", "--name", name_});
+    }
+
+private:
+    std::string name_;
+    bool thawed_ = false;
+};
+
 // The cluster of `scripts/rabbitmq cluster start`: one URL per node (SQUALL_AMQP_CLUSTER_URLS, split at
 // ';'), in the order of cluster_names(). Fails the test when unset, unless missing peers are allowed.
 inline std::vector<std::string> amqp_cluster_urls() {
