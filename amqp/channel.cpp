@@ -293,15 +293,7 @@ Confirmation Channel::write_publish(std::string_view exchange, std::string_view 
                    body, conn_->frame_max());
     conn_->flush_out();
     Confirmation confirmation;
-    if (confirm_mode_) {
-        uint64_t tag = next_publish_tag_++;
-        confirm_slots_.emplace_back();
-        ++unconfirmed_count_;
-        if (options.mandatory)
-            mandatory_unconfirmed_.emplace(tag,
-                                           std::make_pair(std::string(exchange), std::string(routing_key)));
-        confirmation = Confirmation(confirm_slots_.back().promise.get_future());
-    }
+    if (confirm_mode_) confirmation = confirms_.track(options.mandatory, exchange, routing_key);
     return confirmation;
 }
 

@@ -56,6 +56,7 @@
 
 #include "squall/amqp/confirmation.hpp"
 #include "squall/amqp/consumer.hpp"
+#include "squall/amqp/detail/confirm_tracker.hpp"
 #include "squall/amqp/field_table.hpp"
 #include "squall/amqp/message.hpp"
 #include "squall/amqp/properties.hpp"
@@ -238,7 +239,7 @@ public:
     Task<void> confirm_select(bool nowait = false);
     bool confirm_mode() const noexcept { return confirm_mode_; }
     // Published messages not yet acked or nacked.
-    std::size_t unconfirmed() const noexcept { return unconfirmed_count_; }
+    std::size_t unconfirmed() const noexcept { return confirms_.unconfirmed(); }
     Task<void> tx_select();
     Task<void> tx_commit();
     Task<void> tx_rollback();
@@ -277,16 +278,6 @@ private:
         std::string reply_text;   // basic.return
         uint64_t body_size = 0;
         bool have_header = false;
-    };
-    // One unconfirmed message in confirm mode. Slots sit in a ring indexed by delivery tag.
-    struct ConfirmSlot {
-        Promise<void> promise;
-        bool settled = false;
-    };
-    struct ReturnedInfo {
-        std::string exchange;
-        std::string routing_key;
-        std::exception_ptr error;
     };
 
     Task<void> open();
@@ -352,14 +343,7 @@ private:
     uint64_t next_consumer_tag_ = 1;
 
     bool confirm_mode_ = false;
-    uint64_t next_publish_tag_ = 1;
-    uint64_t first_slot_tag_ = 1;  // delivery tag of confirm_slots_.front()
-    std::deque<ConfirmSlot> confirm_slots_;
-    std::size_t unconfirmed_count_ = 0;
-    // Mandatory messages awaiting their confirm: tag -> (exchange, routing key), and returns not yet
-    // matched to an ack (a return arrives before the ack of its message).
-    std::map<uint64_t, std::pair<std::string, std::string>> mandatory_unconfirmed_;
-    std::deque<ReturnedInfo> unmatched_returns_;
+    detail::ConfirmTracker confirms_;  // publisher confirms (confirm mode)
 };
 
 }  // namespace squall::amqp

@@ -259,14 +259,11 @@ void Channel::on_deliver(std::unique_ptr<Message> message) {
 }
 
 void Channel::on_return(ReturnedMessage&& returned) {
-    if (confirm_mode_ && !mandatory_unconfirmed_.empty()) {
-        unmatched_returns_.push_back(ReturnedInfo{
-            returned.message.exchange, returned.message.routing_key,
-            std::make_exception_ptr(MessageReturnedError(returned.reply_code, returned.reply_text,
-                                                         returned.message.exchange,
-                                                         returned.message.routing_key))});
-        // A return that no ack claims stays until the channel ends; bound the memory anyway.
-        if (unmatched_returns_.size() > 10000) unmatched_returns_.pop_front();
+    if (confirm_mode_ && confirms_.expects_returns()) {
+        confirms_.returned(returned.message.exchange, returned.message.routing_key,
+                           std::make_exception_ptr(MessageReturnedError(
+                               returned.reply_code, returned.reply_text, returned.message.exchange,
+                               returned.message.routing_key)));
     }
     if (on_return_) {
         try {
@@ -289,61 +286,9 @@ void Channel::on_confirm(uint64_t delivery_tag, bool multiple, bool ack) {
         conn_->protocol_error(spec::kCommandInvalid,
                               std::string(ack ? "basic.ack" : "basic.nack") + " from the broker on channel " +
                                   std::to_string(id_) + ", which is not in confirm mode");
-    const uint64_t last_tag = first_slot_tag_ + confirm_slots_.size();               // one past the newest
-    if (delivery_tag < first_slot_tag_ && !(multiple && delivery_tag == 0)) return;  // already settled
-    if (delivery_tag >= last_tag) {
+    if (!confirms_.settle(delivery_tag, multiple, ack)) {
         log(LogLevel::warning, "amqp: confirm for unknown delivery tag " + std::to_string(delivery_tag) +
                                    " on channel " + std::to_string(id_) + " ignored");
-        return;
-    }
-    // multiple with tag 0: everything outstanding (the spec's rule).
-    uint64_t from = multiple ? first_slot_tag_ : delivery_tag;
-    uint64_t to = (multiple && delivery_tag == 0) ? last_tag - 1 : delivery_tag;
-
-    // Returned mandatory messages among the confirmed range fail with MessageReturnedError: a return
-    // precedes the ack of its message; match it to the oldest mandatory message with the same exchange
-    // and routing key.
-    std::vector<std::pair<uint64_t, std::exception_ptr>> returned;
-    if (ack && !unmatched_returns_.empty()) {
-        for (auto it = mandatory_unconfirmed_.lower_bound(from);
-             it != mandatory_unconfirmed_.end() && it->first <= to && !unmatched_returns_.empty(); ++it) {
-            for (auto r = unmatched_returns_.begin(); r != unmatched_returns_.end(); ++r) {
-                if (r->exchange == it->second.first && r->routing_key == it->second.second) {
-                    returned.emplace_back(it->first, r->error);
-                    unmatched_returns_.erase(r);
-                    break;
-                }
-            }
-        }
-    }
-
-    // Settle first, resolve afterwards: resolving resumes publishers inline, which may publish again.
-    std::vector<std::pair<Promise<void>, std::exception_ptr>> settled;
-    for (uint64_t tag = from; tag <= to; ++tag) {
-        ConfirmSlot& slot = confirm_slots_[tag - first_slot_tag_];
-        if (slot.settled) continue;
-        slot.settled = true;
-        --unconfirmed_count_;
-        mandatory_unconfirmed_.erase(tag);
-        std::exception_ptr error;
-        if (!ack) {
-            error = std::make_exception_ptr(MessageNackedError(tag));
-        } else {
-            for (auto& [t, e] : returned) {
-                if (t == tag) error = e;
-            }
-        }
-        settled.emplace_back(std::move(slot.promise), std::move(error));
-    }
-    while (!confirm_slots_.empty() && confirm_slots_.front().settled) {
-        confirm_slots_.pop_front();
-        ++first_slot_tag_;
-    }
-    for (auto& [promise, error] : settled) {
-        if (error)
-            promise.set_exception(error);
-        else
-            promise.set_value();
     }
 }
 
@@ -369,15 +314,7 @@ void Channel::finish(std::exception_ptr reason) {
     std::optional<PendingReply> pending = std::move(pending_);
     pending_.reset();
     if (pending) pending->promise.set_exception(reason);
-    auto slots = std::move(confirm_slots_);
-    confirm_slots_.clear();
-    first_slot_tag_ += slots.size();
-    unconfirmed_count_ = 0;
-    mandatory_unconfirmed_.clear();
-    unmatched_returns_.clear();
-    for (auto& slot : slots) {
-        if (!slot.settled) slot.promise.set_exception(reason);
-    }
+    confirms_.fail_all(reason);
     auto consumers = std::move(consumers_);
     consumers_.clear();
     last_consumer_.reset();

@@ -56,8 +56,7 @@ void reset_peak_rss() {
 
 TEST_SUITE("amqp") {
     SQUALL_TEST_CASE("backpressure: a frozen broker bounds a publisher's memory to write_high_water", 60s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto options = ConnectionOptions::from_url(url);
         options.heartbeat = 0s;  // the frozen broker must not end the connection: only backpressure bounds it
         const size_t high_water = options.write_high_water;
@@ -123,8 +122,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("backpressure: wait_writable returns at once under write_high_water", 10s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         CHECK_FALSE(conn->over_high_water());
         co_await conn->wait_writable(1s);

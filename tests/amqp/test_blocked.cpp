@@ -72,8 +72,7 @@ std::multiset<std::string> published_bodies() {
 TEST_SUITE("amqp") {
     SQUALL_TEST_CASE(
         "a memory alarm blocks publish until connection.unblocked; blocked_timeout bounds the wait", 60s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         const std::string queue = unique_name("blocked");
 
         // The consumer never publishes, so the broker never blocks it: it sees what the publishers sent.

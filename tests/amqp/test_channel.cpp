@@ -67,8 +67,7 @@ Task<std::shared_ptr<Consumer>> ack_all_in_callback(std::shared_ptr<Channel> ch,
 
 TEST_SUITE("amqp") {
     SQUALL_TEST_CASE("exchange and queue declare, bind, unbind, purge, delete", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         std::string ex = unique_name("ex"), ex2 = unique_name("ex2"), qn = unique_name("q");
@@ -119,8 +118,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("concurrent requests on one channel are sent in order", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         std::vector<Future<QueueDeclareResult>> results;
@@ -132,8 +130,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("consume delivers to next() and to a callback; ack, nack, reject, recover", 30s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare("", {.exclusive = true});
@@ -189,8 +186,7 @@ TEST_SUITE("amqp") {
                      30s) {
         // Deliveries reuse one Message and the storage its receiver left in it: check that no property,
         // body byte or name of one message shows in the next, whether the callback moved parts out or not.
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare("", {.exclusive = true});
@@ -254,8 +250,7 @@ TEST_SUITE("amqp") {
                      40s) {
         // The reader holds back the acks of a batch of deliveries and writes them once the batch is handled:
         // they must leave even when the connection writes nothing else afterwards.
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare(unique_name("acked-in-callback"), {.exclusive = true});
@@ -281,8 +276,7 @@ TEST_SUITE("amqp") {
 
     SQUALL_TEST_CASE("acks from a callback precede what the connection writes next: none is lost to a close",
                      30s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare(unique_name("ack-then-close"), {.auto_delete = false});
@@ -304,8 +298,7 @@ TEST_SUITE("amqp") {
         "a consumer cancelled (nowait) in its own callback: later deliveries go back to the queue", 30s) {
         // The channel holds the only reference to the consumer: cancelling it inside its callback must not
         // destroy the callback while it runs (AddressSanitizer watches this).
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare(unique_name("self-cancel"), {.auto_delete = false});
@@ -342,8 +335,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("the broker cancelling a consumer ends its next() with ConsumerCancelledError", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare(unique_name("cancelled"), {.auto_delete = true});
@@ -366,8 +358,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("basic_get on an empty queue returns nullopt; tx commit and rollback", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare("", {.exclusive = true});
@@ -387,8 +378,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("channel errors 404, 403, 405, 406 close only that channel", 30s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto survivor = co_await conn->channel();
         auto survivor_q = co_await survivor->queue_declare("", {.exclusive = true});
@@ -439,8 +429,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("1000 channels on one connection", 60s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url + "?channel_max=1000");
         CHECK(conn->channel_max() == 1000);
         std::vector<Future<std::shared_ptr<Channel>>> opening;

@@ -60,8 +60,7 @@ BasicProperties every_property() {
 
 TEST_SUITE("amqp") {
     SQUALL_TEST_CASE("bodies of 0, 1, frame_max-1, frame_max and 1 MiB arrive intact", 30s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url + "?frame_max=8192");
         REQUIRE(conn->frame_max() == 8192u);
         auto ch = co_await conn->channel();
@@ -79,8 +78,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("all 14 properties round-trip through the broker", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare("", {.exclusive = true});
@@ -97,8 +95,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("confirm mode: 10,000 publishes in flight all confirmed", 60s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare("", {.exclusive = true});
@@ -118,8 +115,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("confirm mode: nack fails with MessageNackedError", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         QueueDeclareOptions bounded{.exclusive = true, .arguments = reject_publish_after_one()};
@@ -133,8 +129,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("confirm mode: a mandatory unroutable message fails with MessageReturnedError", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare("", {.exclusive = true});
@@ -162,8 +157,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("without confirms a return goes to the handler; immediate is refused", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         Event returned;
@@ -186,8 +180,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("publishes on a closed channel throw its close reason", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         co_await ch->close();

@@ -79,8 +79,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("open negotiates tune values and close is graceful", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url + "?heartbeat=30&frame_max=65536&channel_max=100");
         CHECK(conn->is_open());
         CHECK(conn->frame_max() == 65536u);
@@ -100,8 +99,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("heartbeat 0 from the client disables heartbeats", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url + "?heartbeat=0");
         CHECK(conn->heartbeat() == 0s);
         co_await conn->close();
@@ -122,8 +120,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("wrong password raises AccessRefusedError", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto options = ConnectionOptions::from_url(url);
         options.password = "not-the-password";
         auto e = co_await error_of(Connection::open(loop, options));
@@ -134,8 +131,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("unknown vhost raises NotAllowedError 530", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto options = ConnectionOptions::from_url(url);
         options.vhost = unique_name("no-such-vhost");
         std::exception_ptr e = co_await error_of(Connection::open(loop, options));
@@ -214,8 +210,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("broker closing the connection fails pending operations with 320", 60s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto options = ConnectionOptions::from_url(url);
         options.connection_name = unique_name("close-me");
         auto conn = co_await Connection::open(loop, options);

@@ -247,8 +247,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("heartbeat expiry through a proxy that stops forwarding", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         Url broker = parse_url(url);
         auto forwarding = std::make_shared<bool>(true);
         auto live = std::make_shared<int>(0);

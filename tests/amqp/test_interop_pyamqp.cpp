@@ -218,8 +218,7 @@ std::string encoded(const BasicProperties& p) {
 TEST_SUITE("amqp") {
     SQUALL_TEST_CASE("py-amqp's messages reach squall byte-exact: bodies, 14 properties, every header type",
                      60s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         std::string queue = unique_name("interop-from-pyamqp");
@@ -260,8 +259,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("squall's messages reach py-amqp byte-exact and decode to the expected values", 60s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         std::string queue = unique_name("interop-to-pyamqp");

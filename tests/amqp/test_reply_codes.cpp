@@ -119,8 +119,7 @@ std::string method_frame(uint16_t channel, const spec::Method& m) {
 
 TEST_SUITE("amqp") {
     SQUALL_TEST_CASE("reply codes: 530 for a vhost the user may not access is NotAllowedError", 120s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         const std::string vhost = unique_name("no-access");
         testing::rabbitmqctl({"add_vhost", vhost});  // guest has no permissions on it
         auto options = ConnectionOptions::from_url(url);
@@ -134,8 +133,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("reply codes: 320 from rabbitmqctl close_connection is ConnectionForcedError", 120s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         std::vector<std::string> items{"pid"};
         std::string pid = co_await squall::amqp::test::broker_connection_info(loop, *conn, items);
@@ -146,8 +144,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("reply codes: 403, 404, 405 and 406 close the channel with their class", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto other = co_await Connection::open(loop, url);
         {
@@ -190,8 +187,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("reply codes: 503 for an unknown exchange type is CommandInvalidError", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto declare = ch->exchange_declare(unique_name("ex"), "no-such-type");
@@ -202,8 +198,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("reply codes: 540 for channel.flow(false) is NotImplementedError", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         auto e = co_await error_of(ch->flow(false));
@@ -211,8 +206,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("reply codes: 312 NO_ROUTE comes back as MessageReturnedError", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         co_await ch->confirm_select();
@@ -231,8 +225,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("reply codes: 501, 504 and 505 for frames the broker refuses", 40s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         // 501: a frame whose end octet is wrong.
         std::string bad_end = method_frame(1, spec::BasicQos{.prefetch_count = 1});
         bad_end.back() = 0;

@@ -42,8 +42,7 @@ Task<std::string> call_one(RpcClient& client, std::string queue, std::string bod
 }
 
 Task<void> round_trip(IOLoop& loop, ReplyMode mode) {
-    auto url = testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto conn = co_await Connection::open(loop, url);
     std::string queue = unique_name("rpc");
     RpcServerOptions server_options{.prefetch_count = 4, .queue = auto_delete_queue()};
@@ -79,8 +78,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("rpc: 1,000 calls in flight each get their own reply", 60s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         std::string queue = unique_name("rpc-many");
         RpcServerOptions server_options{.prefetch_count = 100, .queue = auto_delete_queue()};
@@ -100,8 +98,7 @@ TEST_SUITE("amqp") {
 
     SQUALL_TEST_CASE("rpc: a call without a reply in time fails with TimeoutError; the late reply is dropped",
                      20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         std::string queue = unique_name("rpc-timeout");
         RpcServerOptions server_options{.prefetch_count = 4, .queue = auto_delete_queue()};
@@ -122,8 +119,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("rpc: a handler error reaches the caller as RpcError and the request is acked", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         std::string queue = unique_name("rpc-error");
         RpcServerOptions server_options{.prefetch_count = 1, .queue = QueueDeclareOptions{}};
@@ -146,8 +142,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("rpc: a request is acked only after its reply: unanswered, it is redelivered", 30s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         std::string queue = unique_name("rpc-ack");
         // The first server's handler parks until released, so the request sits unacked while it runs.
@@ -191,8 +186,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("rpc: an unroutable request fails at once with MessageReturnedError", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto client = co_await RpcClient::create(co_await conn->channel());
         auto t0 = loop.time();
@@ -204,8 +198,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("rpc: a request without reply_to is rejected and the server goes on", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         std::string queue = unique_name("rpc-noreply");
         RpcServerOptions server_options{.prefetch_count = 2, .queue = auto_delete_queue()};
@@ -220,8 +213,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("rpc: pending calls fail with the close reason when the client's channel closes", 20s) {
-        auto url = testing::amqp_url();
-        if (url.empty()) co_return;
+        SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         std::string queue = unique_name("rpc-close");
         RpcServerOptions server_options{.prefetch_count = 4, .queue = auto_delete_queue()};

@@ -28,8 +28,7 @@ squall::Task<bool> queue_exists(std::shared_ptr<Connection> conn, std::string na
 }  // namespace
 
 SQUALL_TEST_CASE("declare makes the exchange, the queue and its bindings", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto conn = co_await Connection::open(loop, url);
     auto ch = co_await conn->channel();
     Exchange ex{unique_name("ex"), "topic", {.auto_delete = true}};
@@ -53,8 +52,7 @@ SQUALL_TEST_CASE("declare makes the exchange, the queue and its bindings", 20s) 
 }
 
 SQUALL_TEST_CASE("a server-named queue gets the broker's name", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto conn = co_await Connection::open(loop, url);
     auto ch = co_await conn->channel();
     Queue q{"", {}, "", {.exclusive = true}};
@@ -65,8 +63,7 @@ SQUALL_TEST_CASE("a server-named queue gets the broker's name", 20s) {
 }
 
 SQUALL_TEST_CASE("maybe_declare declares once per cache; '' and amq.* are never declared", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto conn = co_await Connection::open(loop, url);
     auto ch = co_await conn->channel();
     DeclarationCache cache;
@@ -98,8 +95,7 @@ SQUALL_TEST_CASE("maybe_declare declares once per cache; '' and amq.* are never 
 }
 
 SQUALL_TEST_CASE("BrokerConnection's cache is reset on reconnect and topology is redeclared", 30s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     std::string name = unique_name("conn");
     auto options = quick_options(name);
     int lost = 0, recovered = 0;

@@ -31,8 +31,7 @@ squall::Future<squall::testing::CommandResult> kombu_peer(squall::IOLoop& loop,
 }  // namespace
 
 MESSAGING_ONCE_TEST("kombu publishes, squall consumes; squall publishes, kombu consumes", 60s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     Exchange ex{unique_name("interop"), "direct"};
     Queue q{unique_name("interop-q"), ex, "media"};
 

@@ -215,8 +215,7 @@ SQUALL_TEST_CASE("an unroutable mandatory message fails publish with MessageRetu
 }
 
 SQUALL_TEST_CASE("Producer and Consumer also work on a bare channel (DESIGN section 1)", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto conn = co_await squall::amqp::Connection::open(loop, url);
     auto ch = co_await conn->channel();
     squall::amqp::Exchange media{unique_name("media"), "direct", {.auto_delete = true}};

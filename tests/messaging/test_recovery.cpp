@@ -40,8 +40,7 @@ std::vector<std::string> broker_consumers(const std::string& queue) {
 }  // namespace
 
 SQUALL_TEST_CASE("a consumer whose connection is closed recovers with its tag and qos", 40s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     std::string name = unique_name("consumer-conn");
     auto options = quick_options(name);
     int lost = 0, recovered = 0;
@@ -90,8 +89,7 @@ SQUALL_TEST_CASE("a consumer whose connection is closed recovers with its tag an
 }
 
 SQUALL_TEST_CASE("ensure() runs an operation again after its connection was closed", 40s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     std::string name = unique_name("ensure-conn");
     auto options = quick_options(name);
     options.auto_recover = false;  // ensure() itself reconnects
@@ -134,8 +132,7 @@ SQUALL_TEST_CASE("ensure() runs an operation again after its connection was clos
 }
 
 SQUALL_TEST_CASE("ensure() gives up after max_retries when every run fails", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto options = quick_options();
     auto conn = co_await BrokerConnection::open(loop, url, options);
     int calls = 0;
@@ -154,8 +151,7 @@ SQUALL_TEST_CASE("ensure() gives up after max_retries when every run fails", 20s
 
 MESSAGING_ONCE_TEST("broker restart during confirmed persistent publishes: no confirmed message is lost",
                     150s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     const std::string broker = squall::testing::rabbitmq_name();
     auto options = quick_options();
     int lost = 0, recovered = 0;

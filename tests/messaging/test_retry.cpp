@@ -56,8 +56,7 @@ SQUALL_TEST_CASE("ensure_connection gives up at the timeout with the last error"
 }
 
 SQUALL_TEST_CASE("open() fails over past dead brokers to a live one, in order", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     std::string joined = dead_url() + ";" + dead_url() + ";" + url;
     int failures = 0;
     auto options = quick_options();
@@ -79,8 +78,7 @@ SQUALL_TEST_CASE("open() fails over past dead brokers to a live one, in order", 
 }
 
 SQUALL_TEST_CASE("wrong credentials are not retried", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto port = squall::testing::detail::rabbitmq_var("SQUALL_RABBITMQ_PORT");
     auto options = quick_options();
     options.connect_policy.max_retries = 10;
@@ -96,8 +94,7 @@ SQUALL_TEST_CASE("wrong credentials are not retried", 20s) {
 
 SQUALL_TEST_CASE(
     "ensure re-runs a failing operation after its interval, yielding to the loop while connected", 30s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto conn = co_await BrokerConnection::open(loop, url, quick_options());
     // The operation fails at once with a recoverable error while the connection stays up: a retry storm
     // under a policy without limits. The loop keeps running (the timer fires) and ensure waits its
@@ -141,8 +138,7 @@ SQUALL_TEST_CASE(
 
 SQUALL_TEST_CASE("a publish whose header table exceeds frame_max is MessageTooLargeError, never retried",
                  30s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto conn = co_await BrokerConnection::open(loop, url, quick_options());
     Queue q{unique_name("too-large"), {}, "", {.auto_delete = true}};
     Producer producer(conn, ProducerOptions{.routing_key = q.name, .retry = true});

@@ -11,8 +11,7 @@ using namespace squall::amqp::messaging;
 using namespace squall::amqp::messaging::test;
 
 SQUALL_TEST_CASE("SimpleQueue: put, get, get timeout raises QueueEmpty, a late message is not lost", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto options = quick_options();
     auto conn = co_await BrokerConnection::open(loop, url, options);
     SimpleQueueOptions so{.queue_options = {.auto_delete = true}, .exchange_options = {.auto_delete = true}};
@@ -37,8 +36,7 @@ SQUALL_TEST_CASE("SimpleQueue: put, get, get timeout raises QueueEmpty, a late m
 }
 
 SQUALL_TEST_CASE("SimpleQueue: clear purges, qsize counts, get_nowait", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto options = quick_options();
     auto conn = co_await BrokerConnection::open(loop, url, options);
     SimpleQueueOptions so{.queue_options = {.auto_delete = true}, .exchange_options = {.auto_delete = true}};
@@ -87,8 +85,7 @@ private:
 }  // namespace
 
 SQUALL_TEST_CASE("ConsumerMixin consumes until stop()", 20s) {
-    auto url = squall::testing::amqp_url();
-    if (url.empty()) co_return;
+    SQUALL_AMQP_URL_OR_RETURN(url);
     auto options = quick_options();
     auto conn = co_await BrokerConnection::open(loop, url, options);
     Queue q{unique_name("mixin"), {}, "", {.auto_delete = true}};

@@ -2,8 +2,9 @@
 // script itself (stop / start / restart / kill a broker or a cluster member in failure tests).
 //
 //     SQUALL_TEST_CASE("basic.get returns what was published", 10s) {
-//         auto url = squall::testing::amqp_url();   // fails the test when no broker was started
-//         if (url.empty()) co_return;                // only with SQUALL_TEST_ALLOW_MISSING_PEERS=1
+//         SQUALL_AMQP_URL_OR_RETURN(url);            // amqp_url(): fails the test when no broker was
+//                                                    // started; returns (passes) only with
+//                                                    // SQUALL_TEST_ALLOW_MISSING_PEERS=1
 //         auto conn = co_await squall::amqp::Connection::open(loop, url);
 //         ...
 //         squall::testing::rabbitmqctl({"close_connection", pid, "closed by the test"});
@@ -17,6 +18,12 @@
 #include <vector>
 
 #include "tests/support/peer_env.hpp"
+
+// The prologue of a test coroutine against the broker: declares `var` = amqp_url() and returns from the
+// test when the broker is missing and missing peers are allowed (amqp_url() fails the test otherwise).
+#define SQUALL_AMQP_URL_OR_RETURN(var)        \
+    auto var = ::squall::testing::amqp_url(); \
+    if (var.empty()) co_return
 
 namespace squall::testing {
 
