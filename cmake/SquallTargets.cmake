@@ -19,19 +19,51 @@ if(SQUALL_SANITIZE)
   endif()
 endif()
 
-# squall_module(<name> SOURCES ... DEPS ... [PRIVATE_DEPS ...])
-# Defines library target squall_<name> with alias squall::<name>. Headers are included as
-# "squall/<module>/<header>.hpp" everywhere, in the tree and installed: include/ is the one include root
-# (in the tree include/squall/<module> links to the module's folder).
+# squall_module(<name> SOURCES ... DEPS ... [PRIVATE_DEPS ...] [HIDE_SYMBOLS <pattern>...])
+# Defines library target squall_<name> with alias squall::<name> (static by default; shared with
+# BUILD_SHARED_LIBS=ON). Headers are included as "squall/<module>/<header>.hpp" everywhere, in the tree and
+# installed: include/ is the one include root (in the tree include/squall/<module> links to the module's
+# folder; the generated squall/version.hpp sits in the build tree's include/).
+#
+# Shared libraries: file name libsquall_<name>.so.<VERSION>, SONAME libsquall_<name>.so.<SQUALL_SOVERSION>
+# (MAJOR.MINOR before 1.0, MAJOR after: the ABI may change with every 0.x minor release), RUNPATH $ORIGIN
+# so the libraries find each other where they are installed. Exported symbols: everything except the
+# module's own internals, hidden by a linker version script: HIDE_SYMBOLS takes glob patterns, C++ ones
+# (containing "::", matched against demangled names, e.g. squall::amqp::detail::*) and C ones (llhttp_*).
+# squall::detail itself stays exported: coro, ioloop and iostream share it and the modules above call
+# into it. Nothing under a detail namespace is API, exported or not.
 function(squall_module name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS;HIDE_SYMBOLS" ${ARGN})
   add_library(squall_${name} ${ARG_SOURCES})
   add_library(squall::${name} ALIAS squall_${name})
   target_include_directories(squall_${name} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
     $<INSTALL_INTERFACE:include>)
-  target_link_libraries(squall_${name} PUBLIC ${ARG_DEPS} PRIVATE squall_options ${ARG_PRIVATE_DEPS})
+  target_compile_features(squall_${name} PUBLIC cxx_std_20)
+  target_link_libraries(squall_${name} PUBLIC ${ARG_DEPS} PRIVATE $<BUILD_INTERFACE:squall_options>
+                        ${ARG_PRIVATE_DEPS})
   set_target_properties(squall_${name} PROPERTIES EXPORT_NAME ${name} OUTPUT_NAME squall_${name})
+  get_target_property(type squall_${name} TYPE)
+  if(type STREQUAL "SHARED_LIBRARY")
+    set_target_properties(squall_${name} PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${SQUALL_SOVERSION}
+                                                    INSTALL_RPATH "$ORIGIN")
+    if(ARG_HIDE_SYMBOLS AND SQUALL_HIDE_INTERNALS)
+      set(c_patterns "")
+      set(cxx_patterns "")
+      foreach(p ${ARG_HIDE_SYMBOLS})
+        if(p MATCHES "::")
+          string(APPEND cxx_patterns "      ${p};\n")
+        else()
+          string(APPEND c_patterns "    ${p};\n")
+        endif()
+      endforeach()
+      set(script ${PROJECT_BINARY_DIR}/squall_${name}.map)
+      file(WRITE ${script} "{\n  global: *;\n  local:\n${c_patterns}    extern \"C++\" {\n${cxx_patterns}    };\n};\n")
+      target_link_options(squall_${name} PRIVATE "LINKER:--version-script=${script}")
+      set_property(TARGET squall_${name} APPEND PROPERTY LINK_DEPENDS ${script})
+    endif()
+  endif()
   set_property(GLOBAL APPEND PROPERTY SQUALL_MODULES squall_${name})
 endfunction()
 

@@ -21,3 +21,4 @@
 #include "squall/iostream/tcp_client.hpp"
 #include "squall/iostream/tcp_server.hpp"
 #include "squall/websocket/websocket.hpp"
+#include "squall/version.hpp"
