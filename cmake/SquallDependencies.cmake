@@ -46,6 +46,13 @@ function(squall_module_closure out)
   set(SQUALL_UNKNOWN_MODULE "" PARENT_SCOPE)
 endfunction()
 
+# pkg-config and threads are looked for here, in the includer's scope, not in the function below: their
+# modules set plain variables (PKG_CONFIG_VERSION, CMAKE_THREAD_LIBS_INIT) that later pkg_check_modules
+# calls and other projects' code read.
+find_package(PkgConfig QUIET)
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads QUIET)
+
 # Imported targets are directory-scoped, so finding them inside a function still defines them for the
 # caller's directory: Threads::Threads, PkgConfig::SQUALL_URING (liburing), OpenSSL::SSL / OpenSSL::Crypto,
 # PkgConfig::SQUALL_PCRE2 (libpcre2-8), PkgConfig::SQUALL_NGHTTP2 (libnghttp2), ZLIB::ZLIB.
@@ -59,14 +66,9 @@ function(squall_find_dependencies out)
   endmacro()
 
   if(NOT TARGET Threads::Threads)
-    set(THREADS_PREFER_PTHREAD_FLAG ON)
-    find_package(Threads QUIET)
-    if(NOT Threads_FOUND)
-      _squall_missing("a POSIX threads library" libc6-dev)
-    endif()
+    _squall_missing("a POSIX threads library" libc6-dev)
   endif()
   if("ioloop" IN_LIST mods OR "iostream" IN_LIST mods OR "http" IN_LIST mods)
-    find_package(PkgConfig QUIET)
     if(NOT PKG_CONFIG_FOUND)
       _squall_missing("pkg-config (to find liburing, libpcre2-8 and libnghttp2)" pkg-config)
     endif()
