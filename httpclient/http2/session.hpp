@@ -79,7 +79,8 @@ public:
     struct Callbacks;
 
     // Sends the connection preface and SETTINGS and starts reading. The stream must be connected (and
-    // TLS-negotiated to "h2" for https).
+    // TLS-negotiated to "h2" for https). The session lives until it closes (its reader holds it): by
+    // close(), shutdown(), idle_timeout, a connection error or the server closing the connection.
     static std::shared_ptr<Http2Session> start(std::shared_ptr<IOStream> stream, std::string pool_key,
                                                Http2Options options = {});
     ~Http2Session();

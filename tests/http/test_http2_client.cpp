@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 
+#include <optional>
 #include <squall/testing.hpp>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "squall/coro/gather.hpp"
 #include "squall/httpclient/client.hpp"
 #include "squall/httpclient/errors.hpp"
+#include "squall/ioloop/async.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/h2_test_server.hpp"
 #include "tests/support/nginx_fixture.hpp"
@@ -76,6 +78,8 @@ SQUALL_TEST_CASE(
     CHECK(again.protocol == "HTTP/2");
     CHECK(client.stats().connections_opened == 3);
     CHECK(client.stats().connections_reused == 1);
+    client.close();  // and let its sessions' readers see it before the loop goes
+    co_await squall::sleep(loop, std::chrono::milliseconds(50));
 }
 
 SQUALL_TEST_CASE("http2 client: 100 concurrent fetches share one connection (counted by nginx), h2 and h2c",
@@ -104,6 +108,8 @@ SQUALL_TEST_CASE("http2 client: 100 concurrent fetches share one connection (cou
         CHECK(after.requests - before.requests == 101);
         CHECK(client.stats().connections_opened == 1);
         CHECK(client.stats().connections_reused == 99);
+        client.close();  // and let its sessions' readers see it before the loop goes
+        co_await squall::sleep(loop, std::chrono::milliseconds(50));
     }
 }
 
@@ -132,6 +138,8 @@ SQUALL_TEST_CASE("http2 client: 64 MiB by hash, gzip'd text, trailers, POST with
         CHECK(echoed.body == "POST /echo\n" + std::string(300000, 'x'));
     }
     CHECK(client.stats().connections_opened == 1);
+    client.close();  // and let its sessions' readers see it before the loop goes
+    co_await squall::sleep(loop, std::chrono::milliseconds(50));
 }
 
 SQUALL_TEST_CASE("http2 client: redirects from HTTP/2 to HTTP/1.1 and back", 20s) {
@@ -151,6 +159,8 @@ SQUALL_TEST_CASE("http2 client: redirects from HTTP/2 to HTTP/1.1 and back", 20s
     CHECK(to_h2.code == 200);
     CHECK(to_h2.protocol == "HTTP/2");
     CHECK(to_h2.effective_url == h2 + "/small.txt");
+    client.close();  // and let its sessions' readers see it before the loop goes
+    co_await squall::sleep(loop, std::chrono::milliseconds(50));
 }
 
 SQUALL_TEST_CASE("http2 client: GOAWAY before processing retries a GET on a new connection, not a POST",
@@ -170,6 +180,8 @@ SQUALL_TEST_CASE("http2 client: GOAWAY before processing retries a GET on a new 
                      .http_version = HTTPVersion::http2_prior_knowledge};
     auto e = co_await error_of<RefusedStreamError>(client.fetch(post));
     CHECK(contains(e, "not retried: POST"));
+    client.close();  // and let its sessions' readers see it before the loop goes
+    co_await squall::sleep(loop, std::chrono::milliseconds(50));
 }
 
 SQUALL_TEST_CASE(
@@ -189,4 +201,52 @@ SQUALL_TEST_CASE(
     CHECK(resp.body == "hello");
     CHECK(resp.headers.get("x-connection") == "1");
     CHECK(client.stats().connections_opened == 1);
+    client.close();  // and let its sessions' readers see it before the loop goes
+    co_await squall::sleep(loop, std::chrono::milliseconds(50));
+}
+
+SQUALL_TEST_CASE("http2 client: a body_producer upload flows under the server's 64 KiB window", 20s) {
+    squall::testing::H2TestServer server;
+    Client client(loop);
+    int pieces = 0;
+    HTTPRequest upload{.url = server.url("/echo"),
+                       .method = "PUT",
+                       .body_producer = [&pieces]() -> std::optional<std::string> {
+                           if (pieces == 40) return std::nullopt;
+                           return std::string(10000, static_cast<char>('a' + pieces++ % 26));
+                       },
+                       .http_version = HTTPVersion::http2_prior_knowledge};
+    auto resp = co_await client.fetch(upload);
+    CHECK(resp.code == 200);
+    REQUIRE(resp.body.size() == 4 + 400000);  // "PUT\n" + 40 pieces, more than the 65535-byte window
+    CHECK(resp.body.substr(0, 4) == "PUT\n");
+    CHECK(resp.body.substr(4 + 39 * 10000, 3) == std::string(3, static_cast<char>('a' + 39 % 26)));
+    client.close();  // and let its sessions' readers see it before the loop goes
+    co_await squall::sleep(loop, std::chrono::milliseconds(50));
+}
+
+SQUALL_TEST_CASE(
+    "http2 client: beyond max_concurrent_streams a further connection opens; header_callback lines", 20s) {
+    squall::testing::H2TestServer server;
+    squall::http::ClientOptions options{.max_clients = 25};
+    options.http2.max_concurrent_streams = 10;
+    Client client(loop, options);
+    std::vector<squall::Task<HTTPResponse>> fetches;
+    for (int i = 0; i < 25; ++i) {
+        HTTPRequest r{.url = server.url("/ok"), .http_version = HTTPVersion::http2_prior_knowledge};
+        fetches.push_back(client.fetch(r));
+    }
+    auto responses = co_await squall::gather(std::move(fetches));
+    for (auto& r : responses) CHECK(r.body == "hello");
+    CHECK(client.stats().connections_opened == 3);
+    std::vector<std::string> lines;
+    HTTPRequest head{.url = server.url("/ok"),
+                     .header_callback = [&lines](std::string_view line) { lines.emplace_back(line); },
+                     .http_version = HTTPVersion::http2_prior_knowledge};
+    co_await client.fetch(head);
+    REQUIRE(lines.size() >= 3);
+    CHECK(lines.front() == "HTTP/2 200\r\n");
+    CHECK(lines.back() == "\r\n");
+    client.close();  // and let its sessions' readers see it before the loop goes
+    co_await squall::sleep(loop, std::chrono::milliseconds(50));
 }

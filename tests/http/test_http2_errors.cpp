@@ -7,6 +7,7 @@
 
 #include "squall/httpclient/errors.hpp"
 #include "squall/httpclient/http2/session.hpp"
+#include "squall/ioloop/async.hpp"
 #include "squall/iostream/tcp_client.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/h2_test_server.hpp"
@@ -35,6 +36,22 @@ squall::Task<std::shared_ptr<Http2Session>> connect_h2c(squall::IOLoop& loop, st
     co_return Http2Session::start(stream, "http://127.0.0.1:" + std::to_string(port), options);
 }
 
+// Closes a session when the test body ends (its reader keeps it alive until closed).
+struct Closing {
+    std::shared_ptr<Http2Session> session;
+    ~Closing() {
+        if (session) session->close();
+    }
+};
+
+// Closes the sessions and lets their readers see it before the test's loop goes away (a reader parked
+// in a read only resumes on a later loop iteration; a loop destroyed first leaks its frame).
+squall::Task<void> drain(squall::IOLoop& loop, Http2Session* first, Http2Session* second = nullptr) {
+    for (auto* s : {first, second})
+        if (s) s->close();
+    co_await squall::sleep(loop, std::chrono::milliseconds(50));
+}
+
 squall::Task<HTTPResponse> fetch_on(Http2Session& session, HTTPRequest request,
                                     TimePoint deadline = TimePoint::max()) {
     HTTPResponse response;
@@ -49,6 +66,7 @@ SQUALL_TEST_CASE("http2 errors: RST_STREAM is a StreamResetError with its code; 
                  20s) {
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
+    Closing closing_1{session};
     HTTPRequest cancel{.url = server.url("/rst/8")};
     auto e = co_await error_of<StreamResetError>(fetch_on(*session, cancel));
     CHECK(contains(e, "CANCEL"));
@@ -71,22 +89,26 @@ SQUALL_TEST_CASE("http2 errors: RST_STREAM is a StreamResetError with its code; 
     CHECK(resp.body == "hello");
     CHECK(resp.headers.get("x-connection") == "1");
     CHECK(session->can_open_stream());
+    co_await drain(loop, session.get());
 }
 
 SQUALL_TEST_CASE("http2 errors: GOAWAY before the stream is a RefusedStreamError; after it, a ProtocolError",
                  20s) {
     squall::testing::H2TestServer server;
     auto first = co_await connect_h2c(loop, server.port());
+    Closing closing_2{first};
     HTTPRequest once{.url = server.url("/goaway-once")};
     auto refused = co_await error_of<RefusedStreamError>(fetch_on(*first, once));
     CHECK(contains(refused, "GOAWAY"));
     CHECK_FALSE(first->can_open_stream());
     auto second = co_await connect_h2c(loop, server.port());
+    Closing closing_3{second};
     auto resp = co_await fetch_on(*second, once);  // the server answers the second time
     CHECK(resp.body == "hello");
     HTTPRequest mid{.url = server.url("/goaway-mid")};
     auto cut = co_await error_of<ProtocolError>(fetch_on(*second, mid));
     CHECK(contains(cut, "GOAWAY"));
+    co_await drain(loop, first.get(), second.get());
 }
 
 SQUALL_TEST_CASE("http2 errors: invalid frames, HPACK garbage and a stream never opened fail the connection",
@@ -94,6 +116,7 @@ SQUALL_TEST_CASE("http2 errors: invalid frames, HPACK garbage and a stream never
     squall::testing::H2TestServer server;
     for (const char* path : {"/bad-frame", "/bad-hpack", "/unopened"}) {
         auto session = co_await connect_h2c(loop, server.port());
+        Closing closing_4{session};
         HTTPRequest bad{.url = server.url(path)};
         HTTPRequest bystander{.url = server.url("/bytes/10000000")};  // in flight on the same connection
         auto other = squall::spawn(loop, fetch_on(*session, bystander));
@@ -103,24 +126,28 @@ SQUALL_TEST_CASE("http2 errors: invalid frames, HPACK garbage and a stream never
         auto o = co_await error_of<ProtocolError>(std::move(other));
         CHECK(contains(o, "HTTP/2 connection"));
         CHECK(session->closed());
+        co_await drain(loop, session.get());
     }
 }
 
 SQUALL_TEST_CASE("http2 errors: a bad :status and a content-length mismatch are ProtocolErrors", 20s) {
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
+    Closing closing_5{session};
     for (const char* path : {"/bad-status", "/length-mismatch"}) {
         HTTPRequest bad{.url = server.url(path)};
         auto e = co_await error_of<ProtocolError>(fetch_on(*session, bad));
         CAPTURE(path);
         CHECK(contains(e, "HTTP/2"));
     }
+    co_await drain(loop, session.get());
 }
 
 SQUALL_TEST_CASE(
     "http2 errors: a header list over max_header_size is a ProtocolError, the connection lives on", 20s) {
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
+    Closing closing_6{session};
     HTTPRequest big{.url = server.url("/big-headers/40000"), .max_header_size = 16 * 1024};
     auto e = co_await error_of<ProtocolError>(fetch_on(*session, big));
     CHECK(contains(e, "max_header_size"));
@@ -128,6 +155,7 @@ SQUALL_TEST_CASE(
     auto resp = co_await fetch_on(*session, fits);
     CHECK(resp.headers.get("x-big")->size() == 40000);
     CHECK(resp.body == "big");
+    co_await drain(loop, session.get());
 }
 
 SQUALL_TEST_CASE("http2 errors: DATA beyond the window is a flow-control error, not buffered", 20s) {
@@ -135,15 +163,18 @@ SQUALL_TEST_CASE("http2 errors: DATA beyond the window is a flow-control error, 
     // A 16 KiB frame into a 1000-byte stream window: over it however fast the client consumes.
     Http2Options small{.stream_window = 1000};
     auto session = co_await connect_h2c(loop, server.port(), small);
+    Closing closing_7{session};
     HTTPRequest flood{.url = server.url("/window-overflow/50000")};
     auto e = co_await error_of<ProtocolError>(fetch_on(*session, flood));
     CHECK(contains(e, "HTTP/2"));
+    co_await drain(loop, session.get());
 }
 
 SQUALL_TEST_CASE("http2: WINDOW_UPDATE follows consumption: 1 MiB through a 64 KiB window", 20s) {
     squall::testing::H2TestServer server;
     Http2Options small{.stream_window = 65535, .connection_window = 65535};
     auto session = co_await connect_h2c(loop, server.port(), small);
+    Closing closing_8{session};
     std::size_t total = 0, largest = 0;
     HTTPRequest streamed{.url = server.url("/bytes/1048576"),
                          .streaming_callback = [&](std::string_view piece) {
@@ -155,12 +186,14 @@ SQUALL_TEST_CASE("http2: WINDOW_UPDATE follows consumption: 1 MiB through a 64 K
     CHECK(total == 1048576);
     CHECK(resp.body.empty());
     CHECK(largest <= 65535);
+    co_await drain(loop, session.get());
 }
 
 SQUALL_TEST_CASE("http2: trailers, a body over max_body_size, a request deadline that cancels one stream",
                  20s) {
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
+    Closing closing_9{session};
     HTTPRequest trailers{.url = server.url("/trailers")};
     auto resp = co_await fetch_on(*session, trailers);
     CHECK(resp.body == "with trailers");
@@ -171,14 +204,17 @@ SQUALL_TEST_CASE("http2: trailers, a body over max_body_size, a request deadline
     HTTPRequest silent{.url = server.url("/silent"), .request_timeout = 200ms};
     auto t = co_await error_of<squall::TimeoutError>(fetch_on(*session, silent, loop.time() + 200ms));
     CHECK(contains(t, "request_timeout"));
+    co_await drain(loop, session.get());
 }
 
 SQUALL_TEST_CASE("http2: a peer that stops answering PING is declared dead", 20s) {
     squall::testing::H2TestServer server;
     Http2Options quick{.ping_interval = 100ms, .ping_timeout = 200ms};
     auto session = co_await connect_h2c(loop, server.port(), quick);
+    Closing closing_10{session};
     HTTPRequest silent{.url = server.url("/silent")};
     auto e = co_await error_of<StreamClosedError>(fetch_on(*session, silent));
     CHECK(contains(e, "PING"));
     CHECK(session->closed());
+    co_await drain(loop, session.get());
 }
