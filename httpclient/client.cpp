@@ -517,6 +517,9 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, std::shared
     const TimePoint started = loop.time();
     if (self->closed_) throw Error("http::Client is closed (" + what_of(*request) + ")");
     URL url = URL::parse(request->url);
+    if (request->request_timeout.count() <= 0 && request->read_timeout.count() <= 0)
+        throw RequestError("request_timeout = 0 (no total deadline) needs a read_timeout (" +
+                           what_of(*request) + ")");
 
     co_await self->acquire_slot(*request);
     Slot slot{*self};
@@ -559,9 +562,9 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, std::shared
             if (std::find(visited.begin(), visited.end(), visit) != visited.end()) {
                 finish();
                 const int code = response.code;
-                throw HTTPError(code, std::make_shared<const HTTPResponse>(std::move(response)),
-                                "redirect loop: " + std::to_string(code) + " from " + url.to_string() +
-                                    " back to " + next.to_string() + ", already visited");
+                throw RedirectError(code, std::make_shared<const HTTPResponse>(std::move(response)),
+                                    "redirect loop: " + std::to_string(code) + " from " + url.to_string() +
+                                        " back to " + next.to_string() + ", already visited");
             }
             visited.push_back(std::move(visit));
             url = std::move(next);
@@ -582,7 +585,9 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, std::shared
                 message = "HTTP " + std::to_string(code) + ": " + response.reason + " (" + current->method +
                           " " + url.to_string() + ")";
             }
-            throw HTTPError(code, std::make_shared<const HTTPResponse>(std::move(response)), message);
+            auto shared = std::make_shared<const HTTPResponse>(std::move(response));
+            if (redirect) throw RedirectError(code, std::move(shared), message);
+            throw HTTPError(code, std::move(shared), message);
         }
         co_return response;
     }

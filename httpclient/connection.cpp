@@ -13,6 +13,7 @@
 #include "squall/httpclient/errors.hpp"
 #include "squall/httpclient/request_writer.hpp"
 #include "squall/httpclient/response_parser.hpp"
+#include "squall/ioloop/async.hpp"
 #include "squall/ioloop/ioloop.hpp"
 
 namespace squall::http {
@@ -109,6 +110,7 @@ Task<bool> ResponseReader::read_until(ReadGoal goal, const bool* continue_receiv
             if (stream_.close_reason() || !buffer.empty()) throw;
             co_return false;  // EOF from the peer
         }
+        if (track_last_byte_) last_byte_at_ = stream_.loop().time();
     }
 }
 
@@ -121,7 +123,16 @@ struct HTTP1Connection::Exchange {
              HTTPResponse& resp);
     ~Exchange() {
         if (expect_timer_set) loop.remove_timeout(expect_timer);  // must not fire on a later exchange
+        stop_read_timer();
     }
+    // read_timeout: armed when the request is sent; on expiry it re-arms while bytes keep arriving
+    // (ResponseReader records the last one), else it closes the stream with a TimeoutError.
+    void start_read_timer();
+    void stop_read_timer() {
+        if (read_timer_set) loop.remove_timeout(read_timer);
+        read_timer_set = false;
+    }
+    std::string read_timeout_message() const;
 
     std::shared_ptr<IOStream> stream;  // outlives this exchange even if the connection goes first
     IOLoop& loop;
@@ -139,6 +150,9 @@ struct HTTP1Connection::Exchange {
     TimeoutHandle expect_timer{};
     bool expect_timer_set = false;
     TimePoint sent_at{};
+    TimeoutHandle read_timer{};
+    bool read_timer_set = false;
+    bool read_timer_fired = false;
     ResponseParser parser;
     ResponseReader reader;
 
@@ -156,10 +170,13 @@ HTTP1Connection::Exchange::Exchange(HTTP1Connection& c, const HTTPRequest& req, 
       options(opts),
       response(resp),
       reused(c.requests_ > 0),
-      parser(
-          {.method = req.method, .max_header_size = req.max_header_size, .max_body_size = req.max_body_size},
-          callbacks()),
-      reader(*stream, parser) {}
+      parser({.method = req.method,
+              .max_header_size = req.max_header_size,
+              .max_body_size = max_body_size_of(req)},
+             callbacks()),
+      reader(*stream, parser) {
+    reader.track_last_byte(req.read_timeout.count() > 0);
+}
 
 ResponseParserCallbacks HTTP1Connection::Exchange::callbacks() {
     ResponseParserCallbacks cb;
@@ -199,7 +216,7 @@ void HTTP1Connection::Exchange::on_headers(const ResponseParser& p) {
                 } else {
                     sink = [s = this](std::string_view piece) { s->response.body.append(piece); };
                 }
-                inflater.emplace(*encoding, DecompressorOptions{.max_output_size = request.max_body_size},
+                inflater.emplace(*encoding, DecompressorOptions{.max_output_size = max_body_size_of(request)},
                                  std::move(sink));
                 return;
             }
@@ -207,8 +224,28 @@ void HTTP1Connection::Exchange::on_headers(const ResponseParser& p) {
     }
     // Size the body once for a known length (bounded: the header is untrusted).
     if (!request.streaming_callback && p.content_length())
-        response.body.reserve(
-            static_cast<std::size_t>(std::min<std::uint64_t>(*p.content_length(), request.max_body_size)));
+        response.body.reserve(static_cast<std::size_t>(
+            std::min<std::uint64_t>(*p.content_length(), max_body_size_of(request))));
+}
+
+void HTTP1Connection::Exchange::start_read_timer() {
+    const Duration limit = request.read_timeout;
+    const TimePoint last = std::max(sent_at, reader.last_byte_at());
+    read_timer_set = true;
+    read_timer = loop.call_at(last + limit, [s = this] {
+        s->read_timer_set = false;
+        if (s->reader.last_byte_at() + s->request.read_timeout > s->loop.time()) {
+            s->start_read_timer();  // bytes arrived since: wait from the last one
+            return;
+        }
+        s->read_timer_fired = true;
+        s->stream->close(std::make_exception_ptr(TimeoutError(s->read_timeout_message())));
+    });
+}
+
+std::string HTTP1Connection::Exchange::read_timeout_message() const {
+    return "read_timeout of " + ::squall::detail::describe_timeout(request.read_timeout) +
+           " expired: no response byte for that long (" + request.method + " " + url.to_string() + ")";
 }
 
 HTTP1Connection::HTTP1Connection(std::shared_ptr<IOStream> stream, std::string pool_key)
@@ -267,6 +304,7 @@ Task<void> HTTP1Connection::send_request(Exchange& ex) {
     }
     co_await stream.flush();
     ex.sent_at = ex.loop.time();
+    if (ex.request.read_timeout.count() > 0) ex.start_read_timer();
 }
 
 // Step 2 (expect_100_continue): the body goes on "100 Continue", or when kExpectContinueTimeout passes
@@ -314,6 +352,7 @@ Task<void> HTTP1Connection::read_response(Exchange& ex) {
 // response byte is stale (the one place that decides it): the caller may retry on a fresh connection.
 std::exception_ptr HTTP1Connection::failure_of(Exchange& ex, std::exception_ptr error) {
     ex.stream->close();
+    if (ex.read_timer_fired) return std::make_exception_ptr(TimeoutError(ex.read_timeout_message()));
     if (!ex.reused || ex.parser.bytes_consumed() != 0) return error;
     try {
         std::rethrow_exception(error);

@@ -163,6 +163,9 @@ public:
     Task<bool> read_until(ReadGoal goal, const bool* continue_received = nullptr);
     // Loop time when the first response byte was seen (TimePoint{} before).
     TimePoint first_byte_at() const noexcept { return first_byte_at_; }
+    // With tracking on, the loop time of the last read that brought bytes (for an idle read timeout).
+    void track_last_byte(bool on) noexcept { track_last_byte_ = on; }
+    TimePoint last_byte_at() const noexcept { return last_byte_at_; }
 
 private:
     bool reached(ReadGoal goal, const bool* continue_received) const;
@@ -170,6 +173,8 @@ private:
     IOStream& stream_;
     ResponseParser& parser_;
     TimePoint first_byte_at_{};
+    TimePoint last_byte_at_{};
+    bool track_last_byte_ = false;
 };
 
 }  // namespace squall::http

@@ -2,6 +2,7 @@
 //
 //   HTTPError      the server answered with a status >= 400 (and raise_error was true); carries the code
 //                  and the whole response.
+//   RedirectError  (an HTTPError) too many redirects or a redirect loop; carries the last 3xx response.
 //   ProtocolError  the bytes from the server are not a valid HTTP/1.1 response (malformed status line,
 //                  headers or framing, a truncated body, a limit exceeded); says what and where.
 //   InvalidURLError / RequestError  the request itself cannot be sent (bad URL, header injection).
@@ -40,6 +41,13 @@ public:
 private:
     int code_;
     std::shared_ptr<const HTTPResponse> response_;
+};
+
+// Following redirects failed: more than max_redirects of them (with raise_error; without it the last 3xx
+// response is returned), or a redirect loop (always). code() is the last 3xx.
+class RedirectError : public HTTPError {
+public:
+    using HTTPError::HTTPError;
 };
 
 class ProtocolError : public squall::Error {

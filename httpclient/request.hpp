@@ -45,6 +45,8 @@ using HeaderCallback = std::function<void(std::string_view line)>;
 //   http2_prior_knowledge  HTTP/2 from the first byte, also on http:// (h2c); https:// requires h2 by ALPN
 enum class HTTPVersion { automatic, http1_1, http2, http2_prior_knowledge };
 
+inline constexpr std::size_t kDefaultMaxBodySize = 100 * 1024 * 1024;
+
 struct HTTPRequest {
     std::string url{};
     std::string method = "GET";
@@ -55,7 +57,11 @@ struct HTTPRequest {
     std::string auth_username{};   // Basic authentication when non-empty
     std::string auth_password{};
     std::chrono::milliseconds connect_timeout = std::chrono::seconds(20);
+    // From dequeue to the last body byte; 0: none (allowed only with a read_timeout).
     std::chrono::milliseconds request_timeout = std::chrono::seconds(20);
+    // Idle (inter-byte) read timeout: the response must make progress at least this often, from the
+    // request sent to its last byte (each received byte restarts it; aiohttp's sock_read). 0: none.
+    std::chrono::milliseconds read_timeout{0};
     bool follow_redirects = true;
     int max_redirects = 5;
     std::string user_agent{};         // empty: "squall/<version>"
@@ -73,7 +79,10 @@ struct HTTPRequest {
     std::string proxy_username{};
     std::string proxy_password{};
     std::size_t max_header_size = 64 * 1024;
-    std::size_t max_body_size = 100 * 1024 * 1024;
+    // Bound on the response body as received (and as inflated). Unset: kDefaultMaxBodySize for a body
+    // collected in HTTPResponse::body, none for a body handed to streaming_callback (a download to disk
+    // may be as large as it likes); set it to bound a streamed body too. See max_body_size_of().
+    std::optional<std::size_t> max_body_size{};
     bool raise_error = true;  // status >= 400 raises HTTPError carrying the response
     // A pooled keep-alive connection can turn out dead (closed by the server while idle) before any
     // response byte arrives. GET, HEAD, OPTIONS, PUT and DELETE are then retried once on a fresh
@@ -81,5 +90,11 @@ struct HTTPRequest {
     bool retry_on_stale_connection = false;
     HTTPVersion http_version = HTTPVersion::automatic;
 };
+
+// The body limit in force for `request` (see HTTPRequest::max_body_size).
+inline std::size_t max_body_size_of(const HTTPRequest& request) noexcept {
+    if (request.max_body_size) return *request.max_body_size;
+    return request.streaming_callback ? static_cast<std::size_t>(-1) : kDefaultMaxBodySize;
+}
 
 }  // namespace squall::http

@@ -2,6 +2,7 @@
 
 #include <llhttp.h>
 
+#include <algorithm>
 #include <exception>
 #include <limits>
 #include <string>
@@ -30,13 +31,20 @@ bool is_ows(char c) noexcept {
 }
 }  // namespace
 
+// Framing: llhttp parses the status line and the header block only. Once the final head is complete,
+// on_headers_complete tells llhttp "no body" and the body is framed here (BodyDecoder below): Content-Length
+// countdown, close-delimited, and chunked per RFC 9112 7.1 (chunk extensions by their grammar, CRLF after
+// every chunk's data, trailer fields). llhttp 8.1 as Debian builds it skips the two bytes after chunk data
+// unchecked and rejects quoted-pairs in extension values; its strict mode is a build-time choice we do not
+// get from the system library. Owning the body framing keeps every byte of it checked in one place.
+//
 // llhttp lenient flags: none is enabled, deliberately.
 //   lenient_headers            off: it disables header value validation, which is what stops CR/NUL
 //                              smuggling; bare-LF header lines are therefore rejected (tested).
 //   lenient_chunked_length     off and not needed: Content-Length is handled here (see below), so llhttp
 //                              never sees Content-Length together with Transfer-Encoding.
-//   lenient_keep_alive         off and not needed: the parser pauses after the final response and never
-//                              lets llhttp read a second message.
+//   lenient_keep_alive         off and not needed: the parser pauses after each head and never lets
+//                              llhttp read a second message.
 //   lenient_transfer_encoding  off: "chunked" must be the final coding; otherwise a response is read
 //                              until close (RFC 9112 6.3), which llhttp does without the flag.
 //   lenient_version            off: only HTTP/1.x status lines are accepted (tested).
@@ -64,9 +72,7 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
     std::uint64_t value_end_offset = 0;
 
     std::uint64_t head_start = 0;  // offset where the current head limit started counting
-    bool in_trailers = false;
-    bool trailer_start_known = false;
-    bool interim = false;  // the message being parsed is a 1xx response
+    bool interim = false;          // the message being parsed is a 1xx response
     bool cl_te_conflict = false;
     bool tunnel = false;
     std::optional<std::uint64_t> announced_length;  // validated Content-Length of this message
@@ -84,19 +90,6 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
         return -1;
     }
 
-    int check_limit(const char* end) {
-        if (in_trailers) {
-            if (!trailer_start_known) return 0;
-        }
-        std::uint64_t used = offset_of(end) - head_start;
-        if (used > owner->options_.max_header_size) {
-            return fail(std::string(in_trailers ? "trailers" : "response headers") +
-                        " exceed max_header_size of " + std::to_string(owner->options_.max_header_size) +
-                        " bytes");
-        }
-        return 0;
-    }
-
     void drop_open_field() noexcept {
         if (open != nullptr) open_in->pop_back();
         open = nullptr;
@@ -107,8 +100,6 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
         drop_open_field();
         value_has_piece = false;
         strip_leading_ows = true;
-        in_trailers = false;
-        trailer_start_known = false;
         interim = false;
         announced_length.reset();
     }
@@ -153,20 +144,14 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
 
     static int on_status(llhttp_t* p, const char* at, std::size_t len) {
         Impl& self = of(p);
-        if (self.check_limit(at + len) != 0) return -1;
         self.owner->reason_.append(at, len);
         return 0;
     }
 
     static int on_header_field(llhttp_t* p, const char* at, std::size_t len) {
         Impl& self = of(p);
-        if (self.in_trailers && !self.trailer_start_known) {
-            self.head_start = self.offset_of(at);
-            self.trailer_start_known = true;
-        }
-        if (self.check_limit(at + len) != 0) return -1;
         if (self.open == nullptr) {
-            HTTPHeaders& target = self.in_trailers ? self.owner->trailers_ : self.owner->headers_;
+            HTTPHeaders& target = self.owner->headers_;
             if (target.empty()) target.reserve(kTypicalFields);  // one allocation instead of a growth series
             self.open = &target.add_empty();
             self.open_in = &target;
@@ -192,7 +177,6 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
 
     static int on_header_value(llhttp_t* p, const char* at, std::size_t len) {
         Impl& self = of(p);
-        if (self.check_limit(at + len) != 0) return -1;
         if (self.open == nullptr) return self.fail("malformed HTTP response: header value without a name");
         std::string& value = self.open->second;
         std::uint64_t start = self.offset_of(at);
@@ -224,8 +208,7 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
         while (end != 0 && is_ows(value[end - 1])) --end;
         if (end != value.size()) value.resize(end);
         int rc = 0;
-        if (!self.in_trailers && iequals(self.open->first, "content-length"))
-            rc = self.parse_content_length(value);
+        if (iequals(self.open->first, "content-length")) rc = self.parse_content_length(value);
         self.open = nullptr;
         self.open_in = nullptr;
         self.value_has_piece = false;
@@ -255,13 +238,15 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
         // by another on the same connection (it may be an attempt at response splitting).
         self.cl_te_conflict = has_te && self.announced_length.has_value();
         self.tunnel = connect_ok;
-        int rc = 0;
+        r.content_length_.reset();
         if (no_body) {
-            rc = 1;
+            r.body_kind_ = BodyKind::none;
         } else if (chunked) {
             r.chunked_ = true;
+            r.body_kind_ = BodyKind::chunked;
         } else if (has_te) {
             r.close_delimited_ = true;  // chunked is not the final coding: read until close
+            r.body_kind_ = BodyKind::until_close;
         } else if (self.announced_length) {
             if (*self.announced_length > r.options_.max_body_size) {
                 return self.fail("Content-Length " + std::to_string(*self.announced_length) +
@@ -269,11 +254,18 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
                                  " bytes");
             }
             r.content_length_ = self.announced_length;
-            p->flags |= F_CONTENT_LENGTH;
-            p->content_length = *self.announced_length;
+            r.body_kind_ = *self.announced_length == 0 ? BodyKind::none : BodyKind::length;
+            r.remaining_ = *self.announced_length;
         } else {
             r.close_delimited_ = true;
+            r.body_kind_ = BodyKind::until_close;
         }
+        // llhttp's persistence rule (HTTP/1.1 unless "Connection: close", HTTP/1.0 only with "Connection:
+        // keep-alive"), with the framing decided above: a body read until close ends the connection.
+        const bool persistent = (p->http_major > 0 && p->http_minor > 0)
+                                    ? (p->flags & F_CONNECTION_CLOSE) == 0
+                                    : (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
+        r.keep_alive_ = persistent && !r.close_delimited_ && !self.cl_te_conflict && !self.tunnel;
         r.state_ = State::body;
         if (r.callbacks_.on_headers) {
             try {
@@ -283,43 +275,7 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
                 return -1;
             }
         }
-        return rc;
-    }
-
-    static int on_body(llhttp_t* p, const char* at, std::size_t len) {
-        Impl& self = of(p);
-        ResponseParser& r = *self.owner;
-        if (len > r.options_.max_body_size - r.body_bytes_) {
-            return self.fail("body exceeds max_body_size of " + std::to_string(r.options_.max_body_size) +
-                             " bytes");
-        }
-        r.body_bytes_ += len;
-        if (r.callbacks_.on_body) {
-            try {
-                r.callbacks_.on_body(std::span<const char>(at, len));
-            } catch (...) {
-                self.callback_exception = std::current_exception();
-                return -1;
-            }
-        } else {
-            r.body_.append(at, len);
-        }
-        return 0;
-    }
-
-    static int on_chunk_header(llhttp_t* p) {
-        Impl& self = of(p);
-        ResponseParser& r = *self.owner;
-        if (p->content_length == 0) {
-            self.in_trailers = true;  // the last chunk: trailers (if any) follow
-            return 0;
-        }
-        if (p->content_length > r.options_.max_body_size - r.body_bytes_) {
-            return self.fail("chunk of " + std::to_string(p->content_length) +
-                             " bytes exceeds max_body_size of " + std::to_string(r.options_.max_body_size) +
-                             " bytes");
-        }
-        return 0;
+        return 1;  // llhttp reads no body: BodyDecoder frames it after the pause in on_message_complete
     }
 
     static int on_message_complete(llhttp_t* p) {
@@ -336,9 +292,8 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
             }
             return HPE_PAUSED;  // feed() resets llhttp for the next response
         }
-        r.keep_alive_ = llhttp_should_keep_alive(p) != 0 && !self.cl_te_conflict && !self.tunnel;
-        r.state_ = State::done;
-        return HPE_PAUSED;  // stop at the end of this response: later bytes are not ours
+        if (r.body_kind_ == BodyKind::none) r.state_ = State::done;
+        return HPE_PAUSED;  // stop at the end of this head: the body (if any) is ours, later bytes are not
     }
 
     static const llhttp_settings_t& settings() {
@@ -352,8 +307,6 @@ struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
             init.on_header_value = on_header_value;
             init.on_header_value_complete = on_header_value_complete;
             init.on_headers_complete = on_headers_complete;
-            init.on_body = on_body;
-            init.on_chunk_header = on_chunk_header;
             init.on_message_complete = on_message_complete;
             return init;
         }();
@@ -371,6 +324,8 @@ ResponseParser::ResponseParser(ResponseParserOptions options, ResponseParserCall
 ResponseParser::~ResponseParser() = default;
 
 void ResponseParser::start_message() {
+    body_kind_ = BodyKind::none;
+    chunk_state_ = ChunkState::size_first;
     code_ = 0;
     reason_.clear();
     http_major_ = http_minor_ = 0;
@@ -379,6 +334,8 @@ void ResponseParser::start_message() {
 
 void ResponseParser::fail_now(std::string message) {
     impl_->drop_open_field();
+    if (open_trailer_ != nullptr) trailers_.pop_back();
+    open_trailer_ = nullptr;
     state_ = State::failed;
     error_ = std::move(message);
     throw ProtocolError(error_);
@@ -397,15 +354,30 @@ std::size_t ResponseParser::feed(std::string_view data) {
     Impl& impl = *impl_;
     std::size_t pos = 0;
     while (pos < data.size()) {
+        if (state_ == State::body) {
+            pos += decode_body(data.data() + pos, data.size() - pos);
+            if (state_ == State::done) {
+                if (pos < data.size()) keep_alive_ = false;  // stray bytes after the response
+                return pos;
+            }
+            continue;
+        }
+        // The head: llhttp sees at most the bytes left under max_header_size, so the limit holds at the
+        // exact byte whatever the split (the head ends at its empty line's LF, where llhttp pauses).
+        const std::uint64_t used_by_head = consumed_ - impl.head_start;
+        if (used_by_head >= options_.max_header_size)
+            fail_now("response headers exceed max_header_size of " +
+                     std::to_string(options_.max_header_size) + " bytes");
         const char* begin = data.data() + pos;
-        const std::size_t len = data.size() - pos;
+        const std::size_t len = static_cast<std::size_t>(
+            std::min<std::uint64_t>(data.size() - pos, options_.max_header_size - used_by_head));
         impl.slice_begin = begin;
         impl.slice_offset = consumed_;
         llhttp_errno_t err = llhttp_execute(&impl.parser, begin, len);
         if (err == HPE_OK) {
             consumed_ += len;
-            pos = data.size();
-            break;
+            pos += len;
+            continue;
         }
         const char* stop = llhttp_get_error_pos(&impl.parser);
         std::size_t used = (stop != nullptr && stop >= begin && stop <= begin + len)
@@ -418,7 +390,8 @@ std::size_t ResponseParser::feed(std::string_view data) {
                 if (pos < data.size()) keep_alive_ = false;  // stray bytes after the response
                 return pos;
             }
-            // A 1xx response ended: parse what follows as a new response. The head limit keeps counting.
+            // A 1xx response ended (parse what follows as a new response; the head limit keeps counting),
+            // or the final head did and the body follows.
             impl.interim = false;
             llhttp_reset(&impl.parser);
             continue;
@@ -429,8 +402,6 @@ std::size_t ResponseParser::feed(std::string_view data) {
             error_ = "a parser callback threw";
             std::rethrow_exception(std::exchange(impl.callback_exception, nullptr));
         }
-        // Our own checks name what was wrong; their position is not reported because a limit is checked both
-        // inside llhttp's callbacks and at slice ends, so it would depend on how the bytes were split.
         if (!impl.error.empty()) fail_now(impl.error);
         std::string where = " at byte " + std::to_string(consumed_ + used);
         if (err == HPE_PAUSED_UPGRADE) fail_now("unexpected protocol upgrade" + where);
@@ -438,15 +409,325 @@ std::size_t ResponseParser::feed(std::string_view data) {
         fail_now(std::string("malformed HTTP response: ") + (reason ? reason : "unknown error") + " (" +
                  llhttp_errno_name(err) + ")" + where);
     }
-    if (state_ == State::head && consumed_ - impl.head_start > options_.max_header_size) {
-        fail_now("response headers exceed max_header_size of " + std::to_string(options_.max_header_size) +
-                 " bytes");
-    }
-    if (impl.in_trailers && impl.trailer_start_known &&
-        consumed_ - impl.head_start > options_.max_header_size) {
-        fail_now("trailers exceed max_header_size of " + std::to_string(options_.max_header_size) + " bytes");
-    }
     return pos;
+}
+
+// ------------------------------------------------------------------------------------------ body framing
+
+namespace {
+
+bool is_hex(unsigned char c) noexcept {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+unsigned hex_value(unsigned char c) noexcept {
+    if (c <= '9') return c - '0';
+    return (c | 0x20) - 'a' + 10;
+}
+bool is_ws(unsigned char c) noexcept {
+    return c == ' ' || c == '\t';
+}
+// qdtext (RFC 9110 5.6.4): HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text.
+bool is_qdtext(unsigned char c) noexcept {
+    return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) ||
+           c >= 0x80;
+}
+// The character after a backslash in a quoted-pair: HTAB / SP / VCHAR / obs-text.
+bool is_quoted_pair_char(unsigned char c) noexcept {
+    return c == '\t' || c == ' ' || (c >= 0x21 && c <= 0x7e) || c >= 0x80;
+}
+// A field-value character (VCHAR, obs-text, SP, HTAB).
+bool is_field_char(unsigned char c) noexcept {
+    return c == '\t' || c == ' ' || (c >= 0x21 && c <= 0x7e) || c >= 0x80;
+}
+
+std::string shown_byte(unsigned char c) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "0x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+    return out;
+}
+
+}  // namespace
+
+void ResponseParser::deliver(const char* at, std::size_t n) {
+    if (n > options_.max_body_size - body_bytes_)
+        fail_now("body exceeds max_body_size of " + std::to_string(options_.max_body_size) + " bytes");
+    body_bytes_ += n;
+    if (!callbacks_.on_body) {
+        body_.append(at, n);
+        return;
+    }
+    try {
+        callbacks_.on_body(std::span<const char>(at, n));
+    } catch (...) {
+        impl_->drop_open_field();
+        state_ = State::failed;
+        error_ = "a parser callback threw";
+        throw;
+    }
+}
+
+void ResponseParser::fail_at(const char* what, unsigned char c, std::uint64_t offset) {
+    fail_now(std::string("malformed chunked body: ") + what + ", got " + shown_byte(c) + " at byte " +
+             std::to_string(offset));
+}
+
+// Chunked body, RFC 9112 7.1:
+//   chunked-body = *chunk last-chunk trailer-section CRLF
+//   chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+//   chunk-ext    = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+//   chunk-ext-val = token / quoted-string          (quoted-pairs included)
+// Every byte is checked; extensions are skipped (at most kMaxChunkExtensionSize bytes per chunk) and
+// trailers kept (the trailer section, final CRLF included, at most max_header_size bytes).
+std::size_t ResponseParser::decode_body(const char* data, std::size_t n) {
+    const std::uint64_t base = consumed_;
+    std::size_t i = 0;
+    auto finish = [&] {
+        consumed_ = base + i;
+        return i;
+    };
+    if (body_kind_ == BodyKind::until_close) {
+        i = n;
+        consumed_ = base + n;
+        deliver(data, n);
+        return n;
+    }
+    if (body_kind_ == BodyKind::length) {
+        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n));
+        consumed_ = base + take;
+        remaining_ -= take;
+        if (remaining_ == 0) state_ = State::done;
+        deliver(data, take);
+        return take;
+    }
+    while (i < n) {
+        const auto c = static_cast<unsigned char>(data[i]);
+        const std::uint64_t at = base + i;
+        switch (chunk_state_) {
+            case ChunkState::size_first:
+                if (!is_hex(c)) fail_at("invalid chunk size", c, at);
+                chunk_size_ = hex_value(c);
+                size_digits_ = 1;
+                chunk_state_ = ChunkState::size;
+                break;
+            case ChunkState::size:
+                if (is_hex(c)) {
+                    if (++size_digits_ > kMaxChunkSizeDigits) fail_at("chunk size line too long", c, at);
+                    if (chunk_size_ > (std::numeric_limits<std::uint64_t>::max() >> 4))
+                        fail_now("malformed chunked body: chunk size overflows 64 bits at byte " +
+                                 std::to_string(at));
+                    chunk_size_ = (chunk_size_ << 4) | hex_value(c);
+                    break;
+                }
+                if (chunk_size_ > options_.max_body_size - body_bytes_) {
+                    fail_now("chunk of " + std::to_string(chunk_size_) + " bytes exceeds max_body_size of " +
+                             std::to_string(options_.max_body_size) + " bytes");
+                }
+                extension_bytes_ = 0;
+                if (c == '\r') {
+                    chunk_state_ = ChunkState::size_lf;
+                } else if (c == ';') {
+                    chunk_state_ = ChunkState::ext_after_semicolon;
+                } else if (is_ws(c)) {
+                    chunk_state_ = ChunkState::ext_before_semicolon;
+                } else {
+                    fail_at("invalid character after the chunk size", c, at);
+                }
+                if (c != '\r') ++extension_bytes_;
+                break;
+            case ChunkState::size_lf:
+                if (c != '\n') fail_at("expected LF after the chunk size line", c, at);
+                if (chunk_size_ == 0) {
+                    chunk_state_ = ChunkState::trailer_line_start;
+                    trailer_bytes_ = 0;
+                } else {
+                    chunk_state_ = ChunkState::data;
+                    remaining_ = chunk_size_;
+                }
+                break;
+            case ChunkState::data: {
+                const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n - i));
+                remaining_ -= take;
+                i += take;
+                if (remaining_ == 0) chunk_state_ = ChunkState::data_cr;
+                consumed_ = base + i;
+                deliver(data + i - take, take);
+                continue;
+            }
+            case ChunkState::data_cr:
+                if (c != '\r') fail_at("chunk data not followed by CRLF", c, at);
+                chunk_state_ = ChunkState::data_lf;
+                break;
+            case ChunkState::data_lf:
+                if (c != '\n') fail_at("chunk data not followed by CRLF", c, at);
+                chunk_state_ = ChunkState::size_first;
+                break;
+            case ChunkState::trailer_line_start:
+            case ChunkState::trailer_name:
+            case ChunkState::trailer_value:
+            case ChunkState::trailer_lf:
+            case ChunkState::final_lf:
+                if (++trailer_bytes_ > options_.max_header_size) {
+                    fail_now("trailers exceed max_header_size of " +
+                             std::to_string(options_.max_header_size) + " bytes");
+                }
+                if (decode_trailer_byte(c, at)) {
+                    ++i;
+                    return finish();
+                }
+                break;
+            default:  // the chunk extension states
+                if (c != '\r' && ++extension_bytes_ > kMaxChunkExtensionSize) {
+                    fail_now("malformed chunked body: chunk extensions longer than " +
+                             std::to_string(kMaxChunkExtensionSize) + " bytes at byte " + std::to_string(at));
+                }
+                decode_extension_byte(c, at);
+                break;
+        }
+        ++i;
+    }
+    return finish();
+}
+
+void ResponseParser::decode_extension_byte(unsigned char c, std::uint64_t at) {
+    const bool tchar = detail::is_token_char(c);
+    switch (chunk_state_) {
+        case ChunkState::ext_before_semicolon:  // BWS seen: only more BWS or ";"
+            if (c == ';') {
+                chunk_state_ = ChunkState::ext_after_semicolon;
+            } else if (!is_ws(c)) {
+                fail_at("invalid character in chunk extensions (expected \";\")", c, at);
+            }
+            return;
+        case ChunkState::ext_after_semicolon:
+            if (tchar) {
+                chunk_state_ = ChunkState::ext_name;
+            } else if (!is_ws(c)) {
+                fail_at("invalid chunk extension name", c, at);
+            }
+            return;
+        case ChunkState::ext_name:
+            if (tchar) return;
+            if (c == '\r') {
+                chunk_state_ = ChunkState::size_lf;
+            } else if (c == ';') {
+                chunk_state_ = ChunkState::ext_after_semicolon;
+            } else if (c == '=') {
+                chunk_state_ = ChunkState::ext_value_start;
+            } else if (is_ws(c)) {
+                chunk_state_ = ChunkState::ext_name_bws;
+            } else {
+                fail_at("invalid chunk extension name", c, at);
+            }
+            return;
+        case ChunkState::ext_name_bws:  // after a name and BWS: "=", ";" or more BWS
+            if (c == '=') {
+                chunk_state_ = ChunkState::ext_value_start;
+            } else if (c == ';') {
+                chunk_state_ = ChunkState::ext_after_semicolon;
+            } else if (!is_ws(c)) {
+                fail_at("invalid character in chunk extensions (expected \"=\" or \";\")", c, at);
+            }
+            return;
+        case ChunkState::ext_value_start:
+            if (c == '"') {
+                chunk_state_ = ChunkState::ext_quoted;
+            } else if (tchar) {
+                chunk_state_ = ChunkState::ext_token;
+            } else if (!is_ws(c)) {
+                fail_at("invalid chunk extension value", c, at);
+            }
+            return;
+        case ChunkState::ext_token:
+            if (tchar) return;
+            if (c == '\r') {
+                chunk_state_ = ChunkState::size_lf;
+            } else if (c == ';') {
+                chunk_state_ = ChunkState::ext_after_semicolon;
+            } else if (is_ws(c)) {
+                chunk_state_ = ChunkState::ext_before_semicolon;
+            } else {
+                fail_at("invalid chunk extension value", c, at);
+            }
+            return;
+        case ChunkState::ext_quoted:
+            if (c == '"') {
+                chunk_state_ = ChunkState::ext_after_quoted;
+            } else if (c == '\\') {
+                chunk_state_ = ChunkState::ext_quoted_pair;
+            } else if (!is_qdtext(c)) {
+                fail_at("invalid character in a quoted chunk extension value", c, at);
+            }
+            return;
+        case ChunkState::ext_quoted_pair:
+            if (!is_quoted_pair_char(c)) fail_at("invalid quoted-pair in a chunk extension value", c, at);
+            chunk_state_ = ChunkState::ext_quoted;
+            return;
+        case ChunkState::ext_after_quoted:
+            if (c == '\r') {
+                chunk_state_ = ChunkState::size_lf;
+            } else if (c == ';') {
+                chunk_state_ = ChunkState::ext_after_semicolon;
+            } else if (is_ws(c)) {
+                chunk_state_ = ChunkState::ext_before_semicolon;
+            } else {
+                fail_at("invalid character after a quoted chunk extension value", c, at);
+            }
+            return;
+        default:
+            return;
+    }
+}
+
+// One byte of the trailer section; true when it was the section's final LF (the response is complete).
+bool ResponseParser::decode_trailer_byte(unsigned char c, std::uint64_t at) {
+    switch (chunk_state_) {
+        case ChunkState::trailer_line_start:
+            if (c == '\r') {
+                chunk_state_ = ChunkState::final_lf;
+            } else if (detail::is_token_char(c)) {
+                if (trailers_.empty()) trailers_.reserve(4);
+                open_trailer_ = &trailers_.add_empty();
+                open_trailer_->first.push_back(static_cast<char>(c));
+                chunk_state_ = ChunkState::trailer_name;
+            } else {
+                fail_at(is_ws(c) ? "obsolete line folding in trailers" : "invalid trailer field name", c, at);
+            }
+            return false;
+        case ChunkState::trailer_name:
+            if (detail::is_token_char(c)) {
+                open_trailer_->first.push_back(static_cast<char>(c));
+            } else if (c == ':') {
+                chunk_state_ = ChunkState::trailer_value;
+            } else {
+                fail_at("invalid trailer field name", c, at);
+            }
+            return false;
+        case ChunkState::trailer_value: {
+            std::string& value = open_trailer_->second;
+            if (c == '\r') {
+                while (!value.empty() && is_ws(static_cast<unsigned char>(value.back()))) value.pop_back();
+                open_trailer_ = nullptr;
+                chunk_state_ = ChunkState::trailer_lf;
+            } else if (!is_field_char(c)) {
+                fail_at("invalid character in a trailer field value", c, at);
+            } else if (!(value.empty() && is_ws(c))) {
+                value.push_back(static_cast<char>(c));
+            }
+            return false;
+        }
+        case ChunkState::trailer_lf:
+            if (c != '\n') fail_at("expected LF after a trailer field", c, at);
+            chunk_state_ = ChunkState::trailer_line_start;
+            return false;
+        case ChunkState::final_lf:
+            if (c != '\n') fail_at("expected LF at the end of the chunked body", c, at);
+            state_ = State::done;
+            return true;
+        default:
+            return false;
+    }
 }
 
 void ResponseParser::finish_eof() {
@@ -462,22 +743,16 @@ void ResponseParser::finish_eof() {
         case State::body:
             break;
     }
-    if (close_delimited_) {
-        impl_->slice_begin = nullptr;
-        llhttp_errno_t err = llhttp_finish(&impl_->parser);
-        if (state_ == State::done) return;
-        if (impl_->callback_exception) {
-            state_ = State::failed;
-            impl_->drop_open_field();
-            std::rethrow_exception(std::exchange(impl_->callback_exception, nullptr));
-        }
-        fail_now(std::string("connection closed in a close-delimited body: ") + llhttp_errno_name(err));
+    if (body_kind_ == BodyKind::until_close) {
+        state_ = State::done;
+        return;
     }
-    if (content_length_) {
+    if (body_kind_ == BodyKind::length) {
         fail_now("body shorter than Content-Length: got " + std::to_string(body_bytes_) + " of " +
                  std::to_string(*content_length_) + " bytes");
     }
-    if (impl_->in_trailers) fail_now("connection closed before the end of the chunked body's trailers");
+    if (chunk_state_ >= ChunkState::trailer_line_start)
+        fail_now("connection closed before the end of the chunked body's trailers");
     fail_now("connection closed inside the chunked body after " + std::to_string(body_bytes_) +
              " body bytes");
 }

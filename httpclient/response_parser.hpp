@@ -44,6 +44,10 @@
 
 namespace squall::http {
 
+// Bound on the chunk extensions of one chunk line (they are skipped; a server that streams an endless
+// extension hits this, as llhttp 9 bounds them since CVE-2024-22019).
+inline constexpr std::size_t kMaxChunkExtensionSize = 16 * 1024;
+
 struct ResponseParserOptions {
     // The request's method: a response to HEAD has no body whatever its headers say, and a 2xx response to
     // CONNECT ends at its header block (the bytes after it belong to the tunnel).
@@ -126,10 +130,40 @@ public:
 private:
     struct Impl;
     friend struct Impl;
+    enum class BodyKind : std::uint8_t { none, length, chunked, until_close };
+    // Chunked body states; the extension states sit between size_lf and data, the trailer ones last.
+    enum class ChunkState : std::uint8_t {
+        size_first,
+        size,
+        ext_before_semicolon,
+        ext_after_semicolon,
+        ext_name,
+        ext_name_bws,
+        ext_value_start,
+        ext_token,
+        ext_quoted,
+        ext_quoted_pair,
+        ext_after_quoted,
+        size_lf,
+        data,
+        data_cr,
+        data_lf,
+        trailer_line_start,
+        trailer_name,
+        trailer_value,
+        trailer_lf,
+        final_lf,
+    };
+    static constexpr unsigned kMaxChunkSizeDigits = 64;  // leading zeros included
 
     [[noreturn]] void fail_now(std::string message);
+    [[noreturn]] void fail_at(const char* what, unsigned char c, std::uint64_t offset);
     void check_not_failed() const;
     void start_message();
+    std::size_t decode_body(const char* data, std::size_t n);
+    void decode_extension_byte(unsigned char c, std::uint64_t at);
+    bool decode_trailer_byte(unsigned char c, std::uint64_t at);
+    void deliver(const char* at, std::size_t n);
 
     ResponseParserOptions options_;
     ResponseParserCallbacks callbacks_;
@@ -149,6 +183,14 @@ private:
     bool keep_alive_ = false;
     std::uint64_t body_bytes_ = 0;
     std::uint64_t consumed_ = 0;
+    BodyKind body_kind_ = BodyKind::none;
+    ChunkState chunk_state_ = ChunkState::size_first;
+    unsigned size_digits_ = 0;
+    std::uint64_t chunk_size_ = 0;
+    std::uint64_t remaining_ = 0;  // of the Content-Length body or of the current chunk
+    std::size_t extension_bytes_ = 0;
+    std::size_t trailer_bytes_ = 0;
+    HTTPHeaders::Field* open_trailer_ = nullptr;
     std::string error_;  // set when failed
 };
 

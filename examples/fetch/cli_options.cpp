@@ -23,6 +23,11 @@ standard output in URL order, or to files.
   -X METHOD     request method (default GET, or POST with -d)
   -d DATA       request body; -d @FILE reads it from FILE
   --timeout S   connect and request timeout in seconds (default 20 each)
+  --max-time S  total time for each request, from dequeue to the last byte (0: none; needs
+                --read-timeout)
+  --read-timeout S  fail when no response byte arrives for S seconds (idle timeout; default none)
+  --max-redirs N    follow at most N redirects (default 5); more is a failure (exit code 9)
+  --no-location     do not follow redirects: the 3xx response itself is the result
   -k            do not verify TLS certificates
   -v            print the request and response heads (and the protocol that served them) to stderr
   --http1.1     HTTP/1.1 only (ALPN offers http/1.1)
@@ -42,6 +47,7 @@ Exit codes:
   6  TLS error (handshake or certificate)
   7  write error (output file or pipe)
   8  other failure
+  9  too many redirects (more than --max-redirs) or a redirect loop
 With several URLs, the code is that of the first failing URL (in command-line order).
 )";
 
@@ -116,6 +122,24 @@ std::optional<CliOptions> parse_cli(int argc, char** argv, int* exit_code) {
             if (*end || !(s > 0) || s > 86400)
                 return usage_error("--timeout wants seconds > 0", exit_code), std::nullopt;
             o.timeout_s = s;
+        } else if (a == "--max-time" || a == "--read-timeout") {
+            auto v = value(a == "--max-time" ? "--max-time" : "--read-timeout");
+            if (!v) return std::nullopt;
+            char* end = nullptr;
+            double s = std::strtod(v->c_str(), &end);
+            if (*end || !(s >= 0) || s > 86400)
+                return usage_error(std::string(a) + " wants seconds >= 0", exit_code), std::nullopt;
+            (a == "--max-time" ? o.max_time_s : o.read_timeout_s) = s;
+        } else if (a == "--max-redirs") {
+            auto v = value("--max-redirs");
+            if (!v) return std::nullopt;
+            char* end = nullptr;
+            long n = std::strtol(v->c_str(), &end, 10);
+            if (*end || v->empty() || n < 0 || n > 1000)
+                return usage_error("--max-redirs wants a number from 0 to 1000", exit_code), std::nullopt;
+            o.max_redirs = static_cast<int>(n);
+        } else if (a == "--no-location") {
+            o.follow = false;
         } else if (a == "-k") {
             o.insecure = true;
         } else if (a == "-v") {
@@ -137,6 +161,8 @@ std::optional<CliOptions> parse_cli(int argc, char** argv, int* exit_code) {
         return usage_error("-o and -O exclude each other", exit_code), std::nullopt;
     if (o.output_file && o.urls.size() != 1)
         return usage_error("-o takes exactly one URL (use -O for several)", exit_code), std::nullopt;
+    if (o.max_time_s == 0 && o.read_timeout_s == 0)
+        return usage_error("--max-time 0 (no total limit) needs --read-timeout", exit_code), std::nullopt;
     if (o.method.empty()) o.method = o.data ? "POST" : "GET";
     return o;
 }

@@ -19,6 +19,7 @@ enum ExitCode : int {
     kTls = 6,            // TLS handshake or certificate verification failed
     kWrite = 7,          // writing the output failed (disk full, closed pipe, cannot create -o/-O file)
     kOther = 8,          // anything else
+    kRedirects = 9,      // more than --max-redirs redirects, or a redirect loop (curl's 47)
 };
 
 struct CliOptions {
@@ -29,6 +30,10 @@ struct CliOptions {
     std::string method;               // empty: GET, or POST with -d
     std::optional<std::string> data;  // -d DATA or -d @FILE
     double timeout_s = 0;             // 0: the client's defaults (20 s connect, 20 s request)
+    double max_time_s = -1;           // --max-time: total request_timeout (0: none, needs --read-timeout)
+    double read_timeout_s = 0;        // --read-timeout: idle timeout between received bytes (0: none)
+    int max_redirs = 5;               // --max-redirs N
+    bool follow = true;               // false with --no-location
     bool insecure = false;            // -k
     bool verbose = false;             // -v
     // --http1.1 / --http2 / --http2-prior-knowledge (squall::http::HTTPVersion); automatic by default

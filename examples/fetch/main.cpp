@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -125,10 +126,15 @@ squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
         req.connect_timeout = ms;
         req.request_timeout = ms;
     }
+    auto seconds = [](double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000)); };
+    if (o.max_time_s >= 0) req.request_timeout = seconds(o.max_time_s);
+    if (o.read_timeout_s > 0) req.read_timeout = seconds(o.read_timeout_s);
+    req.follow_redirects = o.follow;
+    req.max_redirects = o.max_redirs;
     req.validate_cert = !o.insecure;
     req.http_version = static_cast<squall::http::HTTPVersion>(o.http_version);
     req.raise_error = false;  // a 404 body is still written, as curl does; the exit code says 5
-    req.max_body_size = std::size_t{1} << 40;  // bodies stream to their output, never held whole
+    // max_body_size stays unset: a streamed body has no limit (it goes to its output, never held whole).
     std::int64_t announced = 0;
     req.header_callback = [&sh, &announced, &o](std::string_view line) {
         if (o.verbose) std::fprintf(stderr, "< %.*s", static_cast<int>(line.size()), line.data());
@@ -164,10 +170,20 @@ squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
         auto resp = co_await sh.client.fetch(req);
         if (o.verbose)
             std::fprintf(stderr, "* %s served by %s\n", resp.effective_url.c_str(), resp.protocol.c_str());
-        if (resp.code >= 400) {
+        const bool redirect =
+            resp.code == 301 || resp.code == 302 || resp.code == 303 || resp.code == 307 || resp.code == 308;
+        if (o.follow && redirect && resp.headers.contains("Location")) {
+            // raise_error is off (4xx bodies are written), so the client returned the last hop.
+            code = fetch::kRedirects;
+            what = "too many redirects: more than --max-redirs " + std::to_string(o.max_redirs) +
+                   ", the last " + std::to_string(resp.code) + " to " +
+                   std::string(*resp.headers.get("Location"));
+        } else if (resp.code >= 400) {
             code = fetch::kHttpError;
             what = "HTTP " + std::to_string(resp.code) + " " + resp.reason;
         }
+    } catch (const squall::http::RedirectError& e) {
+        code = fetch::kRedirects, what = e.what();
     } catch (const squall::http::HTTPError& e) {
         code = fetch::kHttpError, what = e.what();
     } catch (const squall::TimeoutError& e) {
@@ -223,6 +239,8 @@ squall::Task<int> run(squall::IOLoop& loop, const CliOptions& o, Output& output,
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A closed output pipe is a write error (exit code 7), not death by SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
     if (fetch::wants_bench_mode(argc, argv)) return fetch::bench_main(argc, argv);
     int exit_code = 0;
     auto options = fetch::parse_cli(argc, argv, &exit_code);

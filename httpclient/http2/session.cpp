@@ -231,7 +231,7 @@ struct Http2Session::Callbacks {
                         sink = [s](std::string_view piece) { s->response.body.append(piece); };
                     }
                     st.inflater.emplace(*encoding,
-                                        DecompressorOptions{.max_output_size = request.max_body_size},
+                                        DecompressorOptions{.max_output_size = max_body_size_of(request)},
                                         std::move(sink));
                     return;
                 }
@@ -243,7 +243,7 @@ struct Http2Session::Callbacks {
                 auto [end, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
                 if (ec == std::errc() && end == cl->data() + cl->size())
                     st.response.body.reserve(
-                        static_cast<std::size_t>(std::min<std::uint64_t>(n, request.max_body_size)));
+                        static_cast<std::size_t>(std::min<std::uint64_t>(n, max_body_size_of(request))));
             }
         }
     }
@@ -305,9 +305,10 @@ struct Http2Session::Callbacks {
             std::string_view piece(reinterpret_cast<const char*>(data), len);
             st->body_received += len;
             try {
-                if (st->body_received > st->request.max_body_size) {
+                if (st->body_received > max_body_size_of(st->request)) {
                     throw ProtocolError("HTTP/2 response body exceeds max_body_size=" +
-                                        std::to_string(st->request.max_body_size) + " (" + st->what() + ")");
+                                        std::to_string(max_body_size_of(st->request)) + " (" + st->what() +
+                                        ")");
                 }
                 if (st->inflater) {
                     st->inflater->feed(piece);
