@@ -15,7 +15,7 @@ namespace squall::amqp {
 namespace {
 
 // Writes what is queued, then closes. Detached: a failure only means the peer went first.
-squall::detail::Detached flush_then_close(std::shared_ptr<IOStream> stream) {
+squall::Detached flush_then_close(std::shared_ptr<IOStream> stream) {
     try {
         co_await stream->close_after_flush();
     } catch (...) {
@@ -52,11 +52,6 @@ Task<void> await_close_ok_frame(std::shared_ptr<IOStream> stream) {
     } catch (const std::exception&) {
         // EOF or the stream closed: the close is complete either way.
     }
-}
-
-std::string describe_ms(std::chrono::milliseconds d) {
-    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
-    return std::to_string(d.count()) + " ms";
 }
 
 }  // namespace
@@ -141,10 +136,10 @@ Task<std::shared_ptr<Connection>> Connection::open(IOLoop& loop, ConnectionOptio
             stream->close();
         }
         if (*timed_out) {
-            throw TimeoutError("connection_timeout of " + describe_ms(timeout) +
-                               " expired during the AMQP handshake with " + conn->options_.host + ":" +
-                               std::to_string(conn->options_.port) + " (waiting for " +
-                               conn->handshake_step_ + ")");
+            throw TimeoutError(timeout_message("connection_timeout", timeout,
+                                               "during the AMQP handshake with " + conn->options_.host + ":" +
+                                                   std::to_string(conn->options_.port)) +
+                               " (waiting for " + conn->handshake_step_ + ")");
         }
         std::rethrow_exception(failure);
     }
@@ -198,7 +193,7 @@ Task<void> Connection::flush(std::optional<std::chrono::milliseconds> timeout) {
     } catch (const TimeoutError&) {
         written.cancel();  // the stream resolves it later (or fails it on close): nobody waits any more
         throw TimeoutError("amqp: " + std::to_string(stream_->write_buffer_size()) +
-                           " bytes still unsent to the broker after " + describe_ms(*bound) +
+                           " bytes still unsent to the broker after " + format_duration(*bound) +
                            " (it does not read: flow control, or a frozen or overloaded node)");
     } catch (const StreamClosedError&) {
         error = std::current_exception();

@@ -7,6 +7,7 @@
 #include "squall/amqp/errors.hpp"
 #include "squall/coro/log.hpp"
 #include "squall/coro/start.hpp"
+#include "squall/ioloop/async.hpp"
 
 namespace squall::amqp {
 
@@ -19,10 +20,6 @@ std::string random_prefix() {
     std::string s;
     for (int i = 0; i < 12; ++i, r >>= 4) s += digits[r & 15];
     return s + "-";
-}
-
-std::string describe(Duration d) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
 }
 
 }  // namespace
@@ -143,7 +140,7 @@ void RpcClient::on_timeout(const std::string& correlation_id, Duration timeout) 
     Pending pending = std::move(it->second);
     pending_.erase(it);
     pending.promise.set_error(
-        TimeoutError("RPC call " + correlation_id + " got no reply within " + describe(timeout)));
+        TimeoutError("RPC call " + correlation_id + " got no reply within " + format_duration(timeout)));
 }
 
 void RpcClient::on_returned(ReturnedMessage&& returned) {

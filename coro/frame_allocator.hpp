@@ -21,15 +21,15 @@ struct FrameAllocatorStats {
 FrameAllocatorStats frame_allocator_stats() noexcept;
 
 namespace detail {
-
 void* allocate_frame(std::size_t size);
 void deallocate_frame(void* ptr, std::size_t size) noexcept;
+}  // namespace detail
 
-// Base for promise types: routes coroutine frame allocation to the recycling allocator.
+// Base for promise types and other small objects made and freed at a high rate on one thread (a
+// parser's state): routes their allocation to this thread's recycling allocator.
 struct FrameAllocated {
-    static void* operator new(std::size_t size) { return allocate_frame(size); }
-    static void operator delete(void* ptr, std::size_t size) noexcept { deallocate_frame(ptr, size); }
+    static void* operator new(std::size_t size) { return detail::allocate_frame(size); }
+    static void operator delete(void* ptr, std::size_t size) noexcept { detail::deallocate_frame(ptr, size); }
 };
 
-}  // namespace detail
 }  // namespace squall

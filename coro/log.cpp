@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "squall/coro/errors.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/gather.hpp"
 
@@ -25,32 +26,8 @@ LogHandler& handler() {
 
 }  // namespace
 
-LogHandler set_log_handler(LogHandler h) {
-    return std::exchange(handler(), h ? std::move(h) : default_handler);
-}
-
-void log(LogLevel level, std::string_view message) {
-    handler()(level, message);
-}
-
-namespace detail {
-
-void log_unretrieved_exception(const std::exception_ptr& e) noexcept {
-    try {
-        log(LogLevel::error, "Future exception was never retrieved: " + describe(e));
-    } catch (...) {
-    }
-}
-
-void log_secondary_exception(const std::exception_ptr& e) noexcept {
-    try {
-        log(LogLevel::error, "gather: a further child failed after the first error: " + describe(e));
-    } catch (...) {
-    }
-}
-
-}  // namespace detail
 std::string describe(const std::exception_ptr& e) {
+    if (!e) return "no error";
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& ex) {
@@ -60,4 +37,34 @@ std::string describe(const std::exception_ptr& e) {
     }
 }
 
+LogHandler set_log_handler(LogHandler h) {
+    return std::exchange(handler(), h ? std::move(h) : default_handler);
+}
+
+void log(LogLevel level, std::string_view message) {
+    handler()(level, message);
+}
+
+namespace {
+// From a noexcept path: if the handler (or building the line) throws, only this line is lost.
+void log_error_noexcept(std::string_view what, const std::exception_ptr& e) noexcept {
+    try {
+        log(LogLevel::error, std::string(what) + describe(e));
+    } catch (...) {
+        // nowhere left to report it
+    }
+}
+}  // namespace
+
+namespace detail {
+
+void log_unretrieved_exception(const std::exception_ptr& e) noexcept {
+    log_error_noexcept("Future exception was never retrieved: ", e);
+}
+
+void log_secondary_exception(const std::exception_ptr& e) noexcept {
+    log_error_noexcept("gather: a further child failed after the first error: ", e);
+}
+
+}  // namespace detail
 }  // namespace squall

@@ -13,9 +13,13 @@
 #include "squall/coro/task.hpp"
 
 namespace squall {
-namespace detail {
 
-// A coroutine that starts at once and frees its own frame when it ends. Its bodies catch everything.
+// The return type of a fire-and-forget coroutine that starts at once and frees its own frame when it
+// ends, with no Future to report to. Its body must catch everything: an escaping exception terminates.
+//
+//     squall::Detached close_later(std::shared_ptr<squall::IOStream> s) {
+//         try { co_await s->close_after_flush(); } catch (...) { s->close(); }
+//     }
 struct Detached {
     struct promise_type : FrameAllocated {
         Detached get_return_object() noexcept { return {}; }
@@ -25,6 +29,8 @@ struct Detached {
         void unhandled_exception() noexcept { std::terminate(); }
     };
 };
+
+namespace detail {
 
 template <class A, class R>
 Detached drive_into(A awaitable, Promise<R> promise) {

@@ -28,10 +28,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string describe(Duration d) {
-    return ::squall::detail::describe_timeout(d);
-}
-
 std::string what_of(const HTTPRequest& request) {
     return request.method + " " + request.url;
 }
@@ -93,8 +89,7 @@ public:
     }
     bool fired() const noexcept { return fired_; }
     std::string message() const {
-        return std::string(which_) + " of " + describe(limit_) + " expired " + doing_ + " (" +
-               what_of(request_) + ")";
+        return timeout_message(which_, limit_, doing_) + " (" + what_of(request_) + ")";
     }
 
 private:
@@ -226,7 +221,7 @@ Future<void> ClientCore::acquire_slot(const HTTPRequest& request) {
     if (limit.count() > 0) {
         waiter->timer_set = true;
         std::string message = "timeout in request queue: no free connection slot (max_clients=" +
-                              std::to_string(options_.max_clients) + ") within " + describe(limit) +
+                              std::to_string(options_.max_clients) + ") within " + format_duration(limit) +
                               ", the smaller of connect_timeout and request_timeout (" + what_of(request) +
                               ")";
         waiter->timer = loop_.call_later(limit, [this, w = waiter.get(), message = std::move(message)] {
@@ -384,8 +379,9 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
     try {
         stream = co_await tcp_.connect(host, port, connect_options);
     } catch (const TimeoutError&) {
-        throw TimeoutError(std::string(which) + " of " + describe(limit) + " expired while connecting to " +
-                           host + ":" + std::to_string(port) + " (" + what_of(request) + ")");
+        throw TimeoutError(
+            timeout_message(which, limit, "while connecting to " + host + ":" + std::to_string(port)) + " (" +
+            what_of(request) + ")");
     }
     ++stats_.connections_opened;
     stream->set_nodelay(true);

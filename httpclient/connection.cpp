@@ -244,7 +244,7 @@ void HTTP1Connection::Exchange::start_read_timer() {
 }
 
 std::string HTTP1Connection::Exchange::read_timeout_message() const {
-    return "read_timeout of " + ::squall::detail::describe_timeout(request.read_timeout) +
+    return "read_timeout of " + ::squall::format_duration(request.read_timeout) +
            " expired: no response byte for that long (" + request.method + " " + url.to_string() + ")";
 }
 

@@ -55,7 +55,7 @@ bool is_ows(char c) noexcept {
 // the value to us like any other header), validate the value here, and at the end of the head set
 // llhttp's F_CONTENT_LENGTH flag and content_length ourselves when the body is framed by it.
 // Recycled per thread (coro/frame_allocator.hpp): one parser per exchange allocates nothing in steady state.
-struct ResponseParser::Impl : ::squall::detail::FrameAllocated {
+struct ResponseParser::Impl : ::squall::FrameAllocated {
     llhttp_t parser{};
     ResponseParser* owner = nullptr;
 

@@ -1,7 +1,7 @@
-// Loop-aware coroutine helpers: sleep, with_timeout, spawn.
+// Loop-aware coroutine helpers: sleep, with_timeout, spawn, and the wording of timeout messages.
 //
 //     co_await squall::sleep(std::chrono::milliseconds(50));
-//     auto resp = co_await squall::with_timeout(std::chrono::seconds(2), client.fetch(url));
+//     auto resp = co_await squall::with_timeout(loop, std::chrono::seconds(2), client.fetch(url));
 //     squall::spawn(loop, background_job());     // fire and forget; errors are logged
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <coroutine>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -52,9 +53,18 @@ auto spawn(IOLoop& loop, A awaitable) -> Future<await_result_t<A>> {
     return f;
 }
 
+// How squall's messages show a duration: "2 s" for whole seconds, else milliseconds ("150 ms").
+std::string format_duration(Duration d);
+
+// The message of a TimeoutError for a named limit, e.g. timeout_message("connect_timeout", 300ms,
+// "while connecting to 127.0.0.1:80") is "connect_timeout of 300 ms expired while connecting to
+// 127.0.0.1:80".
+std::string timeout_message(std::string_view limit_name, Duration limit, std::string_view doing);
+
 namespace detail {
 
-std::string describe_timeout(Duration d);
+// Logs the failure of an operation that with_timeout already gave up on (not a cancellation).
+void log_failure_after_timeout(const std::exception_ptr& e);
 
 // Shared between the timer, the watched future and the suspended coroutine.
 struct TimeoutRace {
@@ -84,19 +94,7 @@ Task<T> with_timeout_impl(IOLoop& loop, Duration timeout, Future<T> fut) {
                 fut.add_done_callback([r = race, &loop = loop, t = &timer](const Future<T>& f) {
                     if (r->finished) {
                         // Timed out earlier: the operation goes on and its failure is still reported.
-                        if (auto e = f.exception()) {
-                            try {
-                                std::rethrow_exception(e);
-                            } catch (const CancelledError&) {
-                                // The caller cancelled it after the timeout (as Tornado): not a failure.
-                            } catch (const std::exception& ex) {
-                                log(LogLevel::error,
-                                    std::string("operation failed after with_timeout gave up on it: ") +
-                                        ex.what());
-                            } catch (...) {
-                                log(LogLevel::error, "operation failed after with_timeout gave up on it");
-                            }
-                        }
+                        if (auto e = f.exception()) log_failure_after_timeout(e);
                         return;
                     }
                     r->finished = true;
@@ -109,7 +107,7 @@ Task<T> with_timeout_impl(IOLoop& loop, Duration timeout, Future<T> fut) {
         // A named awaiter, not a temporary: the co_await temporaries rule (squall/coro/task.hpp).
         Awaiter awaiter{loop, timeout, fut, race, {}};
         co_await awaiter;
-        if (race->timed_out) throw TimeoutError("with_timeout: timed out after " + describe_timeout(timeout));
+        if (race->timed_out) throw TimeoutError("with_timeout: timed out after " + format_duration(timeout));
     }
     if constexpr (std::is_void_v<T>) {
         co_await std::move(fut);
@@ -120,19 +118,25 @@ Task<T> with_timeout_impl(IOLoop& loop, Duration timeout, Future<T> fut) {
 
 }  // namespace detail
 
-// Awaits `awaitable` (a Task, a Future or any awaitable) for at most `timeout`; raises TimeoutError when
-// it expires. Like Tornado, the operation itself is not cancelled (cancel a Future yourself if it should
-// stop); if it later fails, the error is logged, not lost.
+// Awaits `awaitable` (a Task, a Future or any awaitable) for at most `timeout` on `loop`; raises
+// TimeoutError when it expires. Like Tornado, the operation itself is not cancelled (cancel a Future
+// yourself if it should stop); if it later fails, the error is logged, not lost.
 template <class Rep, class Period, class A>
-auto with_timeout(std::chrono::duration<Rep, Period> timeout, A awaitable) -> Task<await_result_t<A>> {
+auto with_timeout(IOLoop& loop, std::chrono::duration<Rep, Period> timeout, A awaitable)
+    -> Task<await_result_t<A>> {
     using R = await_result_t<A>;
-    auto& loop = IOLoop::current();
     Future<R> fut;
     if constexpr (std::is_same_v<A, Future<R>>)
         fut = std::move(awaitable);
     else
         fut = start(std::move(awaitable));
     return detail::with_timeout_impl<R>(loop, std::chrono::duration_cast<Duration>(timeout), std::move(fut));
+}
+
+// The same on the thread's current loop (IOLoop::current()).
+template <class Rep, class Period, class A>
+auto with_timeout(std::chrono::duration<Rep, Period> timeout, A awaitable) -> Task<await_result_t<A>> {
+    return with_timeout(IOLoop::current(), timeout, std::move(awaitable));
 }
 
 }  // namespace squall

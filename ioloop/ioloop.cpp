@@ -8,6 +8,7 @@
 #include <string>
 
 #include "squall/coro/log.hpp"
+#include "squall/ioloop/async.hpp"
 #include "squall/ioloop/detail/poller.hpp"
 
 namespace squall {
@@ -182,8 +183,7 @@ void IOLoop::run_sync_impl(Callback starter, bool& finished, std::optional<Durat
     if (th) remove_timeout(th);
     if (!finished) {
         if (timed_out) {
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout).count();
-            throw TimeoutError("run_sync: operation timed out after " + std::to_string(ms) + " ms");
+            throw TimeoutError("run_sync: operation timed out after " + format_duration(*timeout));
         }
         throw Error("run_sync: the loop was stopped before the task finished");
     }

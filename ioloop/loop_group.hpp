@@ -118,7 +118,7 @@ public:
     }
 
 private:
-    static detail::Detached run_there(OnAwaiter* self) {
+    static Detached run_there(OnAwaiter* self) {
         try {
             if constexpr (std::is_void_v<T>) {
                 co_await std::move(self->task_);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "squall/coro/errors.hpp"
 #include "squall/coro/log.hpp"
 #include "squall/coro/start.hpp"
 

@@ -187,8 +187,8 @@ Task<std::shared_ptr<IOStream>> TCPClient::connect_impl(std::string host, std::u
     const std::string target = host_port(host, port);
     TimeoutHandle timer;
     if (options.timeout) {
-        std::string msg = "connect_timeout of " + detail::describe_timeout(*options.timeout) +
-                          " expired while connecting to " + target;
+        std::string msg =
+            timeout_message("connect_timeout", *options.timeout, "while connecting to " + target);
         timer = loop_.call_later(*options.timeout, [race, msg] {
             race->timed_out = true;
             auto e = std::make_exception_ptr(TimeoutError(msg));

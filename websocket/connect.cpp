@@ -143,7 +143,7 @@ Task<WebSocketConnection> connect_impl(IOLoop& loop, std::shared_ptr<ConnectArgs
         const Duration left = std::max(Duration(std::chrono::milliseconds(1)),
                                        Duration(req.connect_timeout) - (loop.time() - start_time));
         Deadline deadline(loop, left, stream,
-                          "connect_timeout of " + squall::detail::describe_timeout(req.connect_timeout) +
+                          "connect_timeout of " + squall::format_duration(req.connect_timeout) +
                               " expired while tunnelling to " + url.host_port() + " through the proxy");
         std::exception_ptr failure;
         try {
@@ -168,7 +168,7 @@ Task<WebSocketConnection> connect_impl(IOLoop& loop, std::shared_ptr<ConnectArgs
     }
 
     Deadline deadline(loop, req.request_timeout, stream,
-                      "request_timeout of " + squall::detail::describe_timeout(req.request_timeout) +
+                      "request_timeout of " + squall::format_duration(req.request_timeout) +
                           " expired during the websocket handshake with " + url.host_port());
     std::exception_ptr failure;
     std::shared_ptr<http::HTTPResponse> resp;

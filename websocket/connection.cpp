@@ -19,7 +19,7 @@ namespace detail {
 namespace {
 
 std::string describe(Duration d) {
-    return squall::detail::describe_timeout(d);
+    return squall::format_duration(d);
 }
 
 bool valid_sent_close_code(int code) {

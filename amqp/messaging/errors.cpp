@@ -51,15 +51,4 @@ bool is_recoverable_connection_error(const std::exception_ptr& e) {
     }
 }
 
-std::string describe(const std::exception_ptr& e) {
-    if (!e) return "no error";
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& err) {
-        return err.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
-
 }  // namespace squall::amqp::messaging

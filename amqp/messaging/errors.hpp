@@ -42,7 +42,6 @@ public:
 
 bool is_recoverable_connection_error(const std::exception_ptr& e);
 
-// e.what() for any exception (a fixed text for non-std exceptions).
-std::string describe(const std::exception_ptr& e);
+using squall::describe;  // e.what() for any exception (coro/errors.hpp)
 
 }  // namespace squall::amqp::messaging

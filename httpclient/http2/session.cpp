@@ -681,9 +681,9 @@ void Http2Session::on_ping_timer() {
     const std::uint64_t now_read = stream_->bytes_read();
     if (ping_outstanding_) {
         if (now_read == bytes_read_at_ping_) {
-            close(std::make_exception_ptr(StreamClosedError(
-                "HTTP/2 connection " + pool_key_ + " did not answer PING within " +
-                ::squall::detail::describe_timeout(options_.ping_timeout) + ": considered dead")));
+            close(std::make_exception_ptr(
+                StreamClosedError("HTTP/2 connection " + pool_key_ + " did not answer PING within " +
+                                  ::squall::format_duration(options_.ping_timeout) + ": considered dead")));
             return;
         }
         ping_outstanding_ = false;  // something arrived: alive
@@ -771,10 +771,9 @@ Task<void> Http2Session::exchange(const HTTPRequest& request, const URL& url, co
         timer_set = true;
         timer = loop.call_at(deadline, [&] {
             timer_set = false;
-            cancel_stream(
-                st, std::make_exception_ptr(TimeoutError(
-                        "request_timeout of " + ::squall::detail::describe_timeout(request.request_timeout) +
-                        " expired before the response was complete (" + st.what() + ")")));
+            cancel_stream(st, std::make_exception_ptr(TimeoutError(
+                                  "request_timeout of " + ::squall::format_duration(request.request_timeout) +
+                                  " expired before the response was complete (" + st.what() + ")")));
         });
     }
     if (ticket != nullptr) ticket->stream = &st;

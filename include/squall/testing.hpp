@@ -19,13 +19,25 @@
 // "[io_uring]" cases are skipped, never failed: doctest counts them in its summary ("N skipped") and
 // the test binary prints one "[squall] skipped ..." line per case with the reason, and a total. Set
 // SQUALL_TEST_REQUIRE_URING=1 to make them run (and fail) instead.
+//
+// Helpers for asserting on failures:
+//
+//     std::exception_ptr e = co_await squall::testing::error_of(stream->read_bytes(10));
+//     CHECK(squall::testing::holds<squall::StreamClosedError>(e));
+//     squall::testing::LogCapture logs;          // what squall logs while it lives
+//     ...
+//     CHECK(logs.count("never retrieved") == 1);
 #pragma once
 
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "squall/coro/log.hpp"
 #include "squall/coro/task.hpp"
 #include "squall/ioloop/errors.hpp"
 #include "squall/ioloop/ioloop.hpp"
@@ -80,6 +92,56 @@ void run_plain_test(Backend backend, Body&& body) {
     loop.make_current();
     body(loop);
 }
+
+// Awaits `awaitable` (a Task, a Future or any awaitable) and returns the exception it threw (null if
+// none).
+template <class A>
+Task<std::exception_ptr> error_of(A awaitable) {
+    try {
+        co_await std::move(awaitable);
+    } catch (...) {
+        co_return std::current_exception();
+    }
+    co_return nullptr;
+}
+
+// True when `e` holds an E (false for a null `e`).
+template <class E>
+bool holds(const std::exception_ptr& e) {
+    if (!e) return false;
+    try {
+        std::rethrow_exception(e);
+    } catch (const E&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+// Records every line squall logs while it is alive (set_log_handler), then restores the previous
+// handler. For tests that prove an error is logged rather than lost. One at a time, on one thread.
+class LogCapture {
+public:
+    LogCapture()
+        : previous_(set_log_handler([this](LogLevel, std::string_view line) { lines_.emplace_back(line); })) {
+    }
+    ~LogCapture() { set_log_handler(std::move(previous_)); }
+    LogCapture(const LogCapture&) = delete;
+    LogCapture& operator=(const LogCapture&) = delete;
+
+    const std::vector<std::string>& lines() const noexcept { return lines_; }
+    // How many logged lines contain `needle`.
+    std::size_t count(std::string_view needle) const {
+        std::size_t n = 0;
+        for (const auto& line : lines_)
+            if (line.find(needle) != std::string::npos) ++n;
+        return n;
+    }
+
+private:
+    std::vector<std::string> lines_;
+    LogHandler previous_;
+};
 
 }  // namespace squall::testing
 

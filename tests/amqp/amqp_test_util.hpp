@@ -10,6 +10,7 @@
 #include "squall/ioloop/async.hpp"
 #include "squall/iostream/address.hpp"
 #include "squall/iostream/iostream.hpp"
+#include "squall/testing.hpp"
 #include "tests/support/rabbitmq_fixture.hpp"
 
 namespace squall::amqp::test {
@@ -20,17 +21,7 @@ inline std::string unique_name(const std::string& prefix) {
     return "squall-test-" + prefix + "-" + std::to_string(rng() % 1000000000);
 }
 
-// Runs `body` and rethrows any error as the given type check: true when `e` holds an E.
-template <class E>
-bool holds(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const E&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
+using squall::testing::holds;
 
 template <class E>
 std::string what_of(const std::exception_ptr& e) {
@@ -43,16 +34,7 @@ std::string what_of(const std::exception_ptr& e) {
     }
 }
 
-// Awaits `awaitable` and returns the exception it threw (null if none).
-template <class A>
-Task<std::exception_ptr> error_of(A awaitable) {
-    try {
-        co_await std::move(awaitable);
-    } catch (...) {
-        co_return std::current_exception();
-    }
-    co_return nullptr;
-}
+using squall::testing::error_of;
 
 // rabbitmqctl list_connections' view of `conn`, found by its client-side port: the values of `items`
 // joined by tabs (e.g. {"user", "auth_mechanism"} -> "guest\tPLAIN"), or "" when the broker does not list

@@ -7,16 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "log_capture.hpp"
 #include "squall/coro/errors.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/start.hpp"
 #include "squall/coro/task.hpp"
+#include "squall/testing.hpp"
 
 using squall::Future;
 using squall::Promise;
 using squall::Task;
-using squall::test::LogCapture;
+using squall::testing::LogCapture;
 
 namespace {
 

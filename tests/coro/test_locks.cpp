@@ -5,7 +5,6 @@
 #include <squall/testing.hpp>
 #include <vector>
 
-#include "log_capture.hpp"
 #include "squall/coro/locks.hpp"
 #include "squall/coro/start.hpp"
 #include "squall/coro/task.hpp"
@@ -98,7 +97,7 @@ TEST_SUITE("coro") {
     }
 
     SQUALL_TEST_CASE("cancelling a future after with_timeout gave up on it is not logged as a failure", 5s) {
-        squall::test::LogCapture logs;
+        squall::testing::LogCapture logs;
         squall::Event e;
         Future<void> w = e.wait();
         bool timed_out = false;

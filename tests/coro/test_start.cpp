@@ -4,10 +4,10 @@
 #include <stdexcept>
 #include <vector>
 
-#include "log_capture.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/start.hpp"
 #include "squall/coro/task.hpp"
+#include "squall/testing.hpp"
 
 using squall::Future;
 using squall::Promise;
@@ -52,7 +52,7 @@ TEST_SUITE("coro") {
     }
 
     TEST_CASE("the error of a started task nobody awaits is logged, not lost") {
-        squall::test::LogCapture logs;
+        squall::testing::LogCapture logs;
         Promise<void> gate;
         (void)squall::start(fail_after(gate.get_future()));
         gate.set_value();

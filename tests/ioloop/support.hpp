@@ -1,5 +1,5 @@
-// Helpers for the ioloop tests: log capture, loopback sockets and the process's allocated-bytes counter.
-// (A plain test run on each backend: SQUALL_LOOP_TEST_CASE in squall/testing.hpp.)
+// Helpers for the ioloop tests: loopback sockets and the process's allocated-bytes counter.
+// (A plain test run on each backend: SQUALL_LOOP_TEST_CASE in squall/testing.hpp; LogCapture there too.)
 #pragma once
 
 #include <arpa/inet.h>
@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "squall/coro/log.hpp"
 #include "squall/ioloop/ioloop.hpp"
+#include "squall/testing.hpp"
 
 #if defined(SQUALL_ASAN) || defined(SQUALL_TSAN)
 // From the sanitizer runtime (declared here: g++ 12 on Debian ships no <sanitizer/allocator_interface.h>).
@@ -28,26 +28,7 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 
 namespace squall::test {
 
-class LogCapture {
-public:
-    LogCapture()
-        : previous_(set_log_handler([this](LogLevel, std::string_view m) { lines_.emplace_back(m); })) {}
-    ~LogCapture() { set_log_handler(std::move(previous_)); }
-    LogCapture(const LogCapture&) = delete;
-    LogCapture& operator=(const LogCapture&) = delete;
-
-    const std::vector<std::string>& lines() const noexcept { return lines_; }
-    std::size_t count(std::string_view needle) const {
-        std::size_t n = 0;
-        for (const auto& l : lines_)
-            if (l.find(needle) != std::string::npos) ++n;
-        return n;
-    }
-
-private:
-    std::vector<std::string> lines_;
-    LogHandler previous_;
-};
+using squall::testing::LogCapture;
 
 // Bytes currently allocated by the process (the sanitizer's allocator under ASan/TSan, else malloc's).
 inline std::size_t allocated_bytes() {

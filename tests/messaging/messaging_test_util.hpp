@@ -19,6 +19,7 @@
 #include "squall/amqp/messaging/messaging.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/ioloop/async.hpp"
+#include "squall/testing.hpp"
 #include "tests/support/rabbitmq_fixture.hpp"
 
 namespace squall::amqp::messaging::test {
@@ -100,28 +101,8 @@ inline SecondBroker second_broker() {
     return b;
 }
 
-// Awaits `awaitable`; returns the exception it threw (null if none).
-template <class A>
-Task<std::exception_ptr> error_of(A awaitable) {
-    try {
-        co_await std::move(awaitable);
-    } catch (...) {
-        co_return std::current_exception();
-    }
-    co_return nullptr;
-}
-
-template <class E>
-bool holds(const std::exception_ptr& e) {
-    if (!e) return false;
-    try {
-        std::rethrow_exception(e);
-    } catch (const E&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
+using squall::testing::error_of;
+using squall::testing::holds;
 
 }  // namespace squall::amqp::messaging::test
 

@@ -48,17 +48,7 @@ void EchoClient::connection_lost(std::exception_ptr) {
     static_cast<EchoClientFactory*>(factory())->received = received;
 }
 
-template <class E>
-bool holds(const std::exception_ptr& e) {
-    if (!e) return false;
-    try {
-        std::rethrow_exception(e);
-    } catch (const E&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
+using squall::testing::holds;
 
 }  // namespace
 
