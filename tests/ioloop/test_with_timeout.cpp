@@ -94,4 +94,18 @@ TEST_SUITE("ioloop") {
         CHECK(co_await squall::with_timeout(10s, value_after(loop, 1ms, 1)) == 1);
         CHECK(loop.pending_timeouts() == before);
     }
+
+    SQUALL_TEST_CASE("with_timeout(loop, ...) puts its timer on the loop it is given", 5s) {
+        squall::IOLoop other(squall::Backend::epoll);
+        const auto before = loop.pending_timeouts();
+        squall::Promise<int> p;
+        auto waiting = squall::start(squall::with_timeout(other, 10s, p.get_future()));
+        CHECK(other.pending_timeouts() == 1);
+        CHECK(loop.pending_timeouts() == before);
+        p.set_value(5);
+        REQUIRE(waiting.done());
+        CHECK(waiting.result() == 5);
+        CHECK(other.pending_timeouts() == 0);
+        co_return;
+    }
 }
