@@ -210,46 +210,46 @@ void IOLoop::close_fd(int fd) {
     ::close(fd);
 }
 
-IoAwaitable IOLoop::recv(int fd, void* buf, std::size_t len) {
-    IoAwaitable a{this, {}};
-    a.op.kind = IoKind::recv;
+namespace {
+// An op of `kind` on `fd`, to be started by the loop when awaited.
+IoAwaitable make_op(IOLoop* loop, IoKind kind, int fd) {
+    IoAwaitable a{loop, {}};
+    a.op.kind = kind;
     a.op.fd = fd;
+    return a;
+}
+}  // namespace
+
+IoAwaitable IOLoop::recv(int fd, void* buf, std::size_t len) {
+    IoAwaitable a = make_op(this, IoKind::recv, fd);
     a.op.buf = buf;
     a.op.len = len;
     return a;
 }
 
 IoAwaitable IOLoop::send(int fd, const void* buf, std::size_t len) {
-    IoAwaitable a{this, {}};
-    a.op.kind = IoKind::send;
-    a.op.fd = fd;
+    IoAwaitable a = make_op(this, IoKind::send, fd);
     a.op.buf = const_cast<void*>(buf);
     a.op.len = len;
     return a;
 }
 
 IoAwaitable IOLoop::sendmsg(int fd, const iovec* iov, std::size_t iovcnt) {
-    IoAwaitable a{this, {}};
-    a.op.kind = IoKind::sendmsg;
-    a.op.fd = fd;
+    IoAwaitable a = make_op(this, IoKind::sendmsg, fd);
     a.op.msg.msg_iov = const_cast<iovec*>(iov);
     a.op.msg.msg_iovlen = iovcnt;
     return a;
 }
 
 IoAwaitable IOLoop::connect(int fd, const sockaddr* addr, socklen_t addrlen) {
-    IoAwaitable a{this, {}};
-    a.op.kind = IoKind::connect;
-    a.op.fd = fd;
+    IoAwaitable a = make_op(this, IoKind::connect, fd);
     std::memcpy(&a.op.addr, addr, addrlen);
     a.op.addrlen = addrlen;
     return a;
 }
 
 IoAwaitable IOLoop::accept(int fd) {
-    IoAwaitable a{this, {}};
-    a.op.kind = IoKind::accept;
-    a.op.fd = fd;
+    IoAwaitable a = make_op(this, IoKind::accept, fd);
     a.op.addrlen = sizeof(a.op.addr);
     return a;
 }

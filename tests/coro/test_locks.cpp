@@ -14,6 +14,9 @@ using namespace std::chrono_literals;
 using squall::Future;
 using squall::Task;
 
+using squall::testing::error_of;
+using squall::testing::holds;
+
 namespace {
 
 Task<void> wait_and_record(squall::Event& e, std::vector<int>& order, int id) {
@@ -79,13 +82,8 @@ TEST_SUITE("coro") {
     SQUALL_TEST_CASE("a Semaphore waiter that timed out and was cancelled is skipped", 5s) {
         squall::Semaphore s(0);
         Future<void> late = s.acquire();
-        bool timed_out = false;
-        try {
-            co_await squall::with_timeout(10ms, late);
-        } catch (const squall::TimeoutError&) {
-            timed_out = true;
-        }
-        CHECK(timed_out);
+        auto bounded = squall::with_timeout(10ms, late);
+        CHECK(holds<squall::TimeoutError>(co_await error_of(std::move(bounded))));
         CHECK(late.cancel());
         std::vector<int> order;
         auto next = squall::start(acquire_and_record(s, order, 2));
@@ -100,13 +98,8 @@ TEST_SUITE("coro") {
         squall::testing::LogCapture logs;
         squall::Event e;
         Future<void> w = e.wait();
-        bool timed_out = false;
-        try {
-            co_await squall::with_timeout(5ms, w);
-        } catch (const squall::TimeoutError&) {
-            timed_out = true;
-        }
-        CHECK(timed_out);
+        auto bounded = squall::with_timeout(5ms, w);
+        CHECK(holds<squall::TimeoutError>(co_await error_of(std::move(bounded))));
         w.cancel();
         CHECK(logs.lines().empty());
     }

@@ -16,6 +16,9 @@ using squall::Future;
 using squall::Queue;
 using squall::Task;
 
+using squall::testing::error_of;
+using squall::testing::holds;
+
 namespace {
 
 Task<void> get_into(Queue<int>& q, std::vector<int>& out) {
@@ -70,13 +73,8 @@ TEST_SUITE("coro") {
     SQUALL_TEST_CASE("a Queue getter that timed out and was cancelled does not swallow an item", 5s) {
         Queue<int> q;
         Future<int> late = q.get();
-        bool timed_out = false;
-        try {
-            co_await squall::with_timeout(10ms, late);
-        } catch (const squall::TimeoutError&) {
-            timed_out = true;
-        }
-        CHECK(timed_out);
+        auto bounded = squall::with_timeout(10ms, late);
+        CHECK(holds<squall::TimeoutError>(co_await error_of(std::move(bounded))));
         late.cancel();
         std::vector<int> got;
         auto next = squall::start(get_into(q, got));
@@ -88,13 +86,8 @@ TEST_SUITE("coro") {
         Queue<int> q(1);
         q.put_nowait(1);
         Future<void> late = q.put(2);
-        bool timed_out = false;
-        try {
-            co_await squall::with_timeout(10ms, late);
-        } catch (const squall::TimeoutError&) {
-            timed_out = true;
-        }
-        CHECK(timed_out);
+        auto bounded = squall::with_timeout(10ms, late);
+        CHECK(holds<squall::TimeoutError>(co_await error_of(std::move(bounded))));
         late.cancel();
         CHECK(q.get_nowait() == 1);
         CHECK(q.empty());  // item 2 was not admitted

@@ -70,6 +70,18 @@ std::string tls_error_of(Fn fn) {
     return "";
 }
 
+// Runs the handshake until the server refuses it (at most 10 rounds): the server's TlsError message.
+std::string server_handshake_error(TlsEngine& client, TlsEngine& server) {
+    std::string error;
+    for (int round = 0; round < 10 && error.empty(); ++round) {
+        client.handshake_step();
+        transfer(client, server);
+        error = tls_error_of([&] { server.handshake_step(); });
+        transfer(server, client);
+    }
+    return error;
+}
+
 bool contains(const std::string& haystack, std::string_view needle) {
     return haystack.find(needle) != std::string::npos;
 }
@@ -220,13 +232,7 @@ TEST_CASE("TLS client certificates: required and present, required and absent, o
     SUBCASE("required and absent") {
         TlsEngine client(client_context(), "localhost");
         TlsEngine server(server_context(ClientCertMode::required));
-        std::string server_error;
-        for (int round = 0; round < 10 && server_error.empty(); ++round) {
-            client.handshake_step();
-            transfer(client, server);
-            server_error = tls_error_of([&] { server.handshake_step(); });
-            transfer(server, client);
-        }
+        const std::string server_error = server_handshake_error(client, server);
         CHECK(contains(server_error, "peer did not return a certificate"));
         // TLS 1.3: the client finished its side first and learns of the refusal from the alert.
         Buffer got;
@@ -245,13 +251,7 @@ TEST_CASE("TLS client certificates: required and present, required and absent, o
             {.ca_file = c.ca_file, .cert_file = c.untrusted_server_cert, .key_file = c.untrusted_server_key});
         TlsEngine client(client_ctx, "localhost");
         TlsEngine server(server_context(ClientCertMode::required));
-        std::string server_error;
-        for (int round = 0; round < 10 && server_error.empty(); ++round) {
-            client.handshake_step();
-            transfer(client, server);
-            server_error = tls_error_of([&] { server.handshake_step(); });
-            transfer(server, client);
-        }
+        const std::string server_error = server_handshake_error(client, server);
         CHECK(contains(server_error, "certificate verify failed"));
     }
 }

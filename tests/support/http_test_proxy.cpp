@@ -10,14 +10,6 @@ namespace squall::testing {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
 // Splits "host:port" / "[v6]:port" (port required). Returns false when malformed.
 bool split_host_port(std::string_view hp, std::string& host, int& port) {
     auto colon = hp.rfind(':');
@@ -143,7 +135,7 @@ detail::Fiber TestProxy::serve(int fd) {
         // Expect: 100-continue is answered here; the upstream gets the whole body at once.
         bool valid;
         auto expect = req.header("Expect");
-        if (detail::request_has_body(req, valid) && expect && iequals(*expect, "100-continue") &&
+        if (detail::request_has_body(req, valid) && expect && detail::iequals(*expect, "100-continue") &&
             !co_await client->write_all(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")))
             co_return;
         status = co_await detail::read_request_body(*client, buf, req, 256 * 1024 * 1024);
@@ -180,8 +172,9 @@ Task<void> TestProxy::forward(detail::Socket& client, TestRequest req) {
                       (slash == std::string_view::npos ? "/" : std::string(rest.substr(slash))) +
                       " HTTP/1.1\r\n";
     for (const auto& [n, v] : req.headers) {
-        if (iequals(n, "Proxy-Authorization") || iequals(n, "Proxy-Connection") || iequals(n, "Connection") ||
-            iequals(n, "Expect") || iequals(n, "Transfer-Encoding") || iequals(n, "Content-Length"))
+        if (detail::iequals(n, "Proxy-Authorization") || detail::iequals(n, "Proxy-Connection") ||
+            detail::iequals(n, "Connection") || detail::iequals(n, "Expect") ||
+            detail::iequals(n, "Transfer-Encoding") || detail::iequals(n, "Content-Length"))
             continue;
         out += n + ": " + v + "\r\n";
     }
@@ -207,7 +200,8 @@ Task<void> TestProxy::forward(detail::Socket& client, TestRequest req) {
         lines.remove_prefix(eol + 2);
         auto colon = line.find(':');
         if (!head.empty() && colon != std::string_view::npos &&
-            (iequals(line.substr(0, colon), "Connection") || iequals(line.substr(0, colon), "Keep-Alive")))
+            (detail::iequals(line.substr(0, colon), "Connection") ||
+             detail::iequals(line.substr(0, colon), "Keep-Alive")))
             continue;
         head += line;
     }

@@ -19,14 +19,6 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
 // Parses "name: value" lines (CRLF-separated, no final empty line) into `out`.
 bool parse_header_lines(std::string_view block, HeaderList& out) {
     while (!block.empty()) {
@@ -75,6 +67,14 @@ bool is_chunked(const TestRequest& req) {
 }
 
 }  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
 
 bool parse_content_length(std::string_view s, std::uint64_t& out) {
     s = trim(s);

@@ -29,6 +29,9 @@ bool parse_content_length(std::string_view s, std::uint64_t& out);
 
 std::string_view reason_phrase(int code);
 
+// ASCII case-insensitive equality (header names and tokens).
+bool iequals(std::string_view a, std::string_view b);
+
 // An empty response that ends the connection: "HTTP/1.1 CODE REASON", extra_lines (CRLF-terminated),
 // Content-Length: 0, Connection: close. (Built outside coroutines: GCC 12 rejects braced header lists of
 // string literals inside a co_await expression.)

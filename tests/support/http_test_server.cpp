@@ -12,14 +12,6 @@ namespace squall::testing {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -49,8 +41,8 @@ std::string hex(std::uint64_t n) {
 // Whether the connection ends after this request's response (RFC 9112 section 9.3).
 bool request_closes(const TestRequest& req) {
     auto conn = req.header("Connection");
-    if (conn && iequals(*conn, "close")) return true;
-    if (req.version == "HTTP/1.0") return !(conn && iequals(*conn, "keep-alive"));
+    if (conn && detail::iequals(*conn, "close")) return true;
+    if (req.version == "HTTP/1.0") return !(conn && detail::iequals(*conn, "keep-alive"));
     return false;
 }
 
@@ -58,7 +50,7 @@ bool request_closes(const TestRequest& req) {
 
 std::optional<std::string_view> find_header(const HeaderList& headers, std::string_view name) {
     for (const auto& [n, v] : headers)
-        if (iequals(n, name)) return std::string_view(v);
+        if (detail::iequals(n, name)) return std::string_view(v);
     return std::nullopt;
 }
 
@@ -313,7 +305,7 @@ detail::Fiber TestServer::serve(int fd, std::size_t connection) {
         bool framing_valid;
         bool has_body = detail::request_has_body(req, framing_valid);
         auto expect = req.header("Expect");
-        if (has_body && expect && iequals(*expect, "100-continue")) {
+        if (has_body && expect && detail::iequals(*expect, "100-continue")) {
             if (route.options.expect == ExpectContinue::reply_first) {
                 requests_.push_back(req);
                 if (!co_await detail::run_reply(sock, call_handler(route, req))) co_return;
