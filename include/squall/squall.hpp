@@ -20,5 +20,5 @@
 #include "squall/iostream/resolver.hpp"
 #include "squall/iostream/tcp_client.hpp"
 #include "squall/iostream/tcp_server.hpp"
-#include "squall/websocket/websocket.hpp"
 #include "squall/version.hpp"
+#include "squall/websocket/websocket.hpp"

@@ -203,6 +203,9 @@ TEST_SUITE("amqp") {
         auto ch = co_await conn->channel();
         auto e = co_await error_of(ch->flow(false));
         check_close<NotImplementedError>(e, 540, "NOT_IMPLEMENTED");
+        // 540 closes the connection: wait until its reader is gone (else the loop ends with it suspended).
+        co_await conn->wait_closed();
+        check_close<NotImplementedError>(conn->close_reason(), 540, "NOT_IMPLEMENTED");
     }
 
     SQUALL_TEST_CASE("reply codes: 312 NO_ROUTE comes back as MessageReturnedError", 20s) {
