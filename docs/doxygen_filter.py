@@ -7,6 +7,10 @@ warnings point at the real source):
 - the comment block at the top of a header is the file's documentation (`#pragma once` after it
   becomes `/// @file`);
 - a // comment line right above a declaration documents it; `code;  // text` documents that member;
+- a // comment right above a run of two or more declarations (no blank line, comment or access
+  specifier between them) documents every declaration of the run that has no comment of its own: the run
+  becomes a Doxygen member group (`///@{` ... `///@}`, DISTRIBUTE_GROUP_DOC in the Doxyfile), so
+  `// Readable bytes.` over data(), size() and view() documents the three;
 - indented lines in a comment (5 or more spaces after //) are code examples, passed as code blocks;
 - in prose, characters Doxygen would read as markup (<, >, @, \\, &, #, %) are escaped, text between
   backticks is left as inline code.
@@ -52,13 +56,112 @@ def code_part_has_string_open(code):
     return in_str is not None
 
 
+ACCESS = re.compile(r"^\s*(public|protected|private)\s*:")
+
+
+def strip_code(line):
+    """The code of a line without string/char literals and a trailing // comment."""
+    out = []
+    in_str = None
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if in_str:
+            if c == "\\":
+                i += 2
+                continue
+            if c == in_str:
+                in_str = None
+        elif c in "\"'":
+            in_str = c
+        elif line.startswith("//", i):
+            break
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def is_comment(line):
+    return line.lstrip().startswith("//")
+
+
+def find_groups(lines):
+    """(comment start, last line of run, closer) for each comment over a run of 2+ declarations.
+    closer is "blank" (the line after the run is blank and becomes the group end) or "append"."""
+    groups = []
+    n = len(lines)
+    i = 0
+    seen_code = False  # the file comment at the top is never a group's comment
+    while i < n:
+        if not is_comment(lines[i]):
+            if lines[i].strip():
+                seen_code = True
+            i += 1
+            continue
+        start = i
+        while i < n and is_comment(lines[i]):
+            i += 1
+        if not seen_code:
+            continue
+        depth = 0
+        decls = 0
+        j = i
+        while j < n:
+            line = lines[j]
+            if not line.strip() or is_comment(line) or ACCESS.match(line) or line.lstrip().startswith("#"):
+                break
+            code = strip_code(line)
+            ended = False
+            for k, c in enumerate(code):
+                if c in "({[":
+                    depth += 1
+                elif c in ")}]":
+                    depth -= 1
+                    if depth == 0 and c == "}" and not code[k + 1:].lstrip().startswith(";"):
+                        ended = True
+                        decls += 1
+                elif c == ";" and depth == 0:
+                    decls += 1
+                    ended = True
+                if depth < 0:
+                    break
+            if depth < 0:  # the run closes its enclosing scope
+                decls = 0
+                break
+            j += 1
+        last = j - 1
+        first = lines[start].lstrip()
+        plain = not first.startswith("///") and not first.startswith("//!")
+        if plain and decls >= 2 and depth == 0 and last >= i:
+            if j < n and not lines[j].strip():
+                groups.append((start, last, "blank"))
+            elif strip_code(lines[last]) == lines[last]:  # no trailing comment to collide with
+                groups.append((start, last, "append"))
+        i = j
+    return groups
+
+
 def main(path):
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
+    opens, closes_blank, closes_append = set(), set(), set()
+    for start, last, closer in find_groups(lines):
+        opens.add(start)
+        (closes_blank if closer == "blank" else closes_append).add(last + 1 if closer == "blank" else last)
+    if "--groups" in sys.argv:  # review aid: print each group
+        for start, last, _ in find_groups(lines):
+            print(f"{path}:{start + 1}:", *lines[start:last + 1], sep="\n  ")
+        return
     out = []
     state = {"in_code": False}
     top = True
-    for line in lines:
+    for number, line in enumerate(lines):
+        if number in closes_blank:
+            out.append("///@}")
+            continue
+        if number in closes_append:
+            line += "  ///@}"
         stripped = line.lstrip()
         indent = line[: len(line) - len(stripped)]
         if stripped.startswith("//") and not stripped.startswith("///") and not stripped.startswith("//!"):
@@ -66,7 +169,8 @@ def main(path):
             if text.startswith("/"):
                 out.append(line)
                 continue
-            out.append(indent + "///" + convert_comment_text(text, state))
+            marker = "///@{" if number in opens else "///"
+            out.append(indent + marker + convert_comment_text(text, state))
             continue
         state["in_code"] = False
         if top:
@@ -84,4 +188,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[-1] if sys.argv[-1] != "--groups" else sys.argv[1])
