@@ -592,6 +592,20 @@ std::size_t ResponseParser::decode_body(const char* data, std::size_t n) {
 
 void ResponseParser::decode_extension_byte(unsigned char c, std::uint64_t at) {
     const bool tchar = detail::is_token_char(c);
+    // After a whole name or value: CR ends the extensions, ";" opens the next one, BWS goes to after_ws.
+    // False for any other byte (the caller names the error).
+    auto end_of_part = [&](ChunkState after_ws) {
+        if (c == '\r') {
+            chunk_state_ = ChunkState::size_lf;
+        } else if (c == ';') {
+            chunk_state_ = ChunkState::ext_after_semicolon;
+        } else if (is_ws(c)) {
+            chunk_state_ = after_ws;
+        } else {
+            return false;
+        }
+        return true;
+    };
     switch (chunk_state_) {
         case ChunkState::ext_before_semicolon:  // BWS seen: only more BWS or ";"
             if (c == ';') {
@@ -609,15 +623,9 @@ void ResponseParser::decode_extension_byte(unsigned char c, std::uint64_t at) {
             return;
         case ChunkState::ext_name:
             if (tchar) return;
-            if (c == '\r') {
-                chunk_state_ = ChunkState::size_lf;
-            } else if (c == ';') {
-                chunk_state_ = ChunkState::ext_after_semicolon;
-            } else if (c == '=') {
+            if (c == '=') {
                 chunk_state_ = ChunkState::ext_value_start;
-            } else if (is_ws(c)) {
-                chunk_state_ = ChunkState::ext_name_bws;
-            } else {
+            } else if (!end_of_part(ChunkState::ext_name_bws)) {
                 fail_at("invalid chunk extension name", c, at);
             }
             return;
@@ -641,15 +649,8 @@ void ResponseParser::decode_extension_byte(unsigned char c, std::uint64_t at) {
             return;
         case ChunkState::ext_token:
             if (tchar) return;
-            if (c == '\r') {
-                chunk_state_ = ChunkState::size_lf;
-            } else if (c == ';') {
-                chunk_state_ = ChunkState::ext_after_semicolon;
-            } else if (is_ws(c)) {
-                chunk_state_ = ChunkState::ext_before_semicolon;
-            } else {
+            if (!end_of_part(ChunkState::ext_before_semicolon))
                 fail_at("invalid chunk extension value", c, at);
-            }
             return;
         case ChunkState::ext_quoted:
             if (c == '"') {
@@ -665,15 +666,8 @@ void ResponseParser::decode_extension_byte(unsigned char c, std::uint64_t at) {
             chunk_state_ = ChunkState::ext_quoted;
             return;
         case ChunkState::ext_after_quoted:
-            if (c == '\r') {
-                chunk_state_ = ChunkState::size_lf;
-            } else if (c == ';') {
-                chunk_state_ = ChunkState::ext_after_semicolon;
-            } else if (is_ws(c)) {
-                chunk_state_ = ChunkState::ext_before_semicolon;
-            } else {
+            if (!end_of_part(ChunkState::ext_before_semicolon))
                 fail_at("invalid character after a quoted chunk extension value", c, at);
-            }
             return;
         default:
             return;

@@ -12,6 +12,7 @@
 #include "squall/httpclient/decompressor.hpp"
 #include "squall/httpclient/errors.hpp"
 #include "squall/httpclient/http2/request_headers.hpp"
+#include "squall/httpclient/status.hpp"
 #include "squall/ioloop/async.hpp"
 
 namespace squall::http {
@@ -39,57 +40,6 @@ std::string http2_error_name(std::uint32_t code) {
 }
 
 namespace {
-
-std::string_view reason_phrase(int code) {
-    switch (code) {
-        case 200:
-            return "OK";
-        case 201:
-            return "Created";
-        case 204:
-            return "No Content";
-        case 206:
-            return "Partial Content";
-        case 301:
-            return "Moved Permanently";
-        case 302:
-            return "Found";
-        case 303:
-            return "See Other";
-        case 304:
-            return "Not Modified";
-        case 307:
-            return "Temporary Redirect";
-        case 308:
-            return "Permanent Redirect";
-        case 400:
-            return "Bad Request";
-        case 401:
-            return "Unauthorized";
-        case 403:
-            return "Forbidden";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 408:
-            return "Request Timeout";
-        case 413:
-            return "Content Too Large";
-        case 429:
-            return "Too Many Requests";
-        case 500:
-            return "Internal Server Error";
-        case 502:
-            return "Bad Gateway";
-        case 503:
-            return "Service Unavailable";
-        case 504:
-            return "Gateway Timeout";
-        default:
-            return "";
-    }
-}
 
 // Tornado's header_callback lines, with the HTTP/2 status line curl prints ("HTTP/2 200").
 void report_head(const HeaderCallback& cb, int code, const HTTPHeaders& headers) {

@@ -1,8 +1,9 @@
-// HTTPHeaders: case-insensitive, multi-valued, ordered; line parsing with folded continuations.
+// HTTPHeaders: case-insensitive, multi-valued, ordered; line parsing with folded continuations. reason_phrase.
 #include <doctest/doctest.h>
 
 #include "squall/httpclient/errors.hpp"
 #include "squall/httpclient/headers.hpp"
+#include "squall/httpclient/status.hpp"
 
 using namespace squall::http;
 
@@ -70,6 +71,15 @@ TEST_SUITE("http_parse") {
         CHECK(iequals("Content-Length", "content-LENGTH"));
         CHECK_FALSE(iequals("Content-Length", "Content-Lengt"));
         CHECK_FALSE(iequals("a", "b"));
+    }
+
+    TEST_CASE("reason_phrase gives RFC 9110's phrase, empty for a code it does not know") {
+        static_assert(reason_phrase(404) == "Not Found");
+        CHECK(reason_phrase(200) == "OK");
+        CHECK(reason_phrase(407) == "Proxy Authentication Required");
+        CHECK(reason_phrase(504) == "Gateway Timeout");
+        CHECK(reason_phrase(299).empty());
+        CHECK(reason_phrase(-1).empty());
     }
 
 }  // TEST_SUITE

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "squall/httpclient/status.hpp"
+
 namespace squall::testing::detail {
 
 namespace {
@@ -204,58 +206,8 @@ std::string closing_head(int code, std::string_view extra_lines) {
 }
 
 std::string_view reason_phrase(int code) {
-    switch (code) {
-        case 100:
-            return "Continue";
-        case 103:
-            return "Early Hints";
-        case 200:
-            return "OK";
-        case 201:
-            return "Created";
-        case 204:
-            return "No Content";
-        case 206:
-            return "Partial Content";
-        case 301:
-            return "Moved Permanently";
-        case 302:
-            return "Found";
-        case 303:
-            return "See Other";
-        case 304:
-            return "Not Modified";
-        case 307:
-            return "Temporary Redirect";
-        case 308:
-            return "Permanent Redirect";
-        case 400:
-            return "Bad Request";
-        case 401:
-            return "Unauthorized";
-        case 403:
-            return "Forbidden";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 407:
-            return "Proxy Authentication Required";
-        case 413:
-            return "Content Too Large";
-        case 417:
-            return "Expectation Failed";
-        case 431:
-            return "Request Header Fields Too Large";
-        case 500:
-            return "Internal Server Error";
-        case 502:
-            return "Bad Gateway";
-        case 503:
-            return "Service Unavailable";
-        default:
-            return "Status";
-    }
+    std::string_view phrase = http::reason_phrase(code);
+    return phrase.empty() ? "Status" : phrase;
 }
 
 }  // namespace squall::testing::detail

@@ -27,6 +27,7 @@ Task<ReadStatus> read_request_body(Socket& sock, std::string& buf, TestRequest& 
 // Parses a decimal Content-Length (digits only, no overflow).
 bool parse_content_length(std::string_view s, std::uint64_t& out);
 
+// http::reason_phrase, with "Status" for a code it does not know (a status line wants a phrase).
 std::string_view reason_phrase(int code);
 
 // ASCII case-insensitive equality (header names and tokens).
