@@ -35,10 +35,12 @@ public:
     using Error::Error;
 };
 
+// Queue::get_nowait() found no item.
 class QueueEmpty : public Error {
 public:
     QueueEmpty() : Error("queue is empty") {}
 };
+// Queue::put_nowait() found no room.
 class QueueFull : public Error {
 public:
     QueueFull() : Error("queue is full") {}

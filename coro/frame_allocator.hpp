@@ -12,6 +12,7 @@
 
 namespace squall {
 
+// Counts of this thread's frame allocations since it started.
 struct FrameAllocatorStats {
     std::uint64_t fresh = 0;     // frames obtained from the global allocator
     std::uint64_t recycled = 0;  // frames served from this thread's free lists
@@ -28,6 +29,7 @@ void deallocate_frame(void* ptr, std::size_t size) noexcept;
 // Base for promise types and other small objects made and freed at a high rate on one thread (a
 // parser's state): routes their allocation to this thread's recycling allocator.
 struct FrameAllocated {
+    // Allocate from and free to the calling thread's free lists (freeing on another thread is safe).
     static void* operator new(std::size_t size) { return detail::allocate_frame(size); }
     static void operator delete(void* ptr, std::size_t size) noexcept { detail::deallocate_frame(ptr, size); }
 };

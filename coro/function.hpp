@@ -12,14 +12,18 @@ namespace squall {
 template <class Signature>
 class UniqueFunction;
 
+// A move-only callable holding any F invocable as R(Args...). Callables of at most kInlineSize bytes
+// (with a nothrow move) live inline; larger ones on the heap.
 template <class R, class... Args>
 class UniqueFunction<R(Args...)> {
 public:
-    static constexpr std::size_t kInlineSize = 48;
+    static constexpr std::size_t kInlineSize = 48;  // bytes of capture stored without allocating
 
+    // Empty (operator bool is false; calling it is undefined behaviour).
     UniqueFunction() noexcept = default;
     UniqueFunction(std::nullptr_t) noexcept {}
 
+    // Takes f (moved or copied in).
     template <
         class F, class D = std::decay_t<F>,
         class = std::enable_if_t<!std::is_same_v<D, UniqueFunction> && std::is_invocable_r_v<R, D&, Args...>>>
@@ -34,6 +38,7 @@ public:
         }
     }
 
+    // Moving leaves `other` empty.
     UniqueFunction(UniqueFunction&& other) noexcept : ops_(other.ops_) {
         if (ops_) {
             ops_->move(other.storage_, storage_);
@@ -41,6 +46,7 @@ public:
         }
     }
 
+    // Destroys the held callable, then takes other's (leaving it empty).
     UniqueFunction& operator=(UniqueFunction&& other) noexcept {
         if (this != &other) {
             reset();
@@ -53,6 +59,7 @@ public:
         return *this;
     }
 
+    // Destroys the held callable (same as reset()).
     UniqueFunction& operator=(std::nullptr_t) noexcept {
         reset();
         return *this;
@@ -60,10 +67,13 @@ public:
 
     ~UniqueFunction() { reset(); }
 
+    // Holds a callable.
     explicit operator bool() const noexcept { return ops_ != nullptr; }
 
+    // Calls the held callable; must not be empty.
     R operator()(Args... args) { return ops_->call(storage_, std::forward<Args>(args)...); }
 
+    // Destroys the held callable; *this becomes empty.
     void reset() noexcept {
         if (ops_) {
             ops_->destroy(storage_);

@@ -153,16 +153,22 @@ private:
 
 }  // namespace detail
 
+// The consumer side of a Promise<T>: await it, or poll it with done() / result(). Copies share one state.
 template <class T>
 class Future {
 public:
-    using value_type = T;
+    using value_type = T;  // the result type (void for Future<void>)
 
+    // A default-constructed Future has no state (valid() is false); only assignment makes it usable.
     Future() noexcept = default;
+    // For Promise::get_future().
     explicit Future(detail::StateRef<T> s) noexcept : state_(std::move(s)) {}
 
+    // Has a shared state (the other members need one).
     bool valid() const noexcept { return static_cast<bool>(state_); }
+    // Holds a value or an error.
     bool done() const noexcept { return state_->done(); }
+    // Done with CancelledError (by cancel() or by the producer).
     bool cancelled() const noexcept {
         if (!state_->done() || state_->status() != detail::FutureState<T>::Status::error) return false;
         try {
@@ -198,7 +204,10 @@ public:
     // Completes a pending future with CancelledError. Returns false when it was already done.
     bool cancel() const { return state_->set_exception(std::make_exception_ptr(CancelledError())); }
 
+    // What `co_await future` uses (the C++ awaiter protocol); not called directly. Its result is a copy
+    // of the value, or the value moved out for `co_await std::move(f)`; an error is rethrown.
     struct Awaiter {
+        // The awaiter protocol: the state awaited, whether to move the value out, and the three calls.
         detail::StateRef<T> state;
         bool move_out;
         bool await_ready() const noexcept { return state->done(); }
@@ -214,6 +223,8 @@ public:
             }
         }
     };
+    // `co_await f` (copies the value; several awaiters may wait) and `co_await std::move(f)` (moves it;
+    // one awaiter). Only the second compiles for a move-only T.
     Awaiter operator co_await() const& noexcept
         requires(std::is_void_v<T> || std::is_copy_constructible_v<T>) {
         return Awaiter{state_, false};
@@ -224,10 +235,14 @@ private:
     detail::StateRef<T> state_;
 };
 
+// The producer side: completes its Future (and every copy of it) once. Move-only; destroying or
+// move-assigning over a pending Promise fails its Future with Error("promise abandoned ...").
 template <class T>
 class Promise {
 public:
+    // Allocates the shared state (from the frame allocator, see frame_allocator.hpp).
     Promise() : state_(new detail::FutureState<T>()) {}
+    // Moving transfers the state; the moved-from Promise may only be destroyed or assigned to.
     Promise(Promise&&) noexcept = default;
     Promise& operator=(Promise&& o) noexcept {
         if (this != &o) {
@@ -238,9 +253,14 @@ public:
     }
     ~Promise() { abandon(); }
 
+    // A Future on this promise's state; may be called any number of times.
     Future<T> get_future() const { return Future<T>(state_); }
+    // The future is complete (by this promise, or by Future::cancel()).
     bool done() const noexcept { return state_->done(); }
 
+    // Complete the future with a value (constructed from v...), an exception, or an error object (thrown
+    // to awaiters as E). Awaiters and done-callbacks run inline before these return. They return false,
+    // changing nothing, when the future is already done (e.g. cancelled).
     template <class... U>
     bool set_value(U&&... v) const {
         return state_->set_value(std::forward<U>(v)...);

@@ -126,16 +126,20 @@ private:
 
 }  // namespace detail
 
+// Awaits every awaitable concurrently; the result is a std::tuple of their results (std::monostate for
+// void). The first error is rethrown once all have finished.
 template <class... A>
 [[nodiscard]] auto gather(A... awaitables) {
     return detail::TupleGather<A...>(std::move(awaitables)...);
 }
 
+// The same over a vector: the result is a std::vector of the results, in input order (void for void).
 template <class A>
 [[nodiscard]] auto gather(std::vector<A> awaitables) {
     return detail::VectorGather<A>(std::move(awaitables));
 }
 
+// gather under its C++ name.
 template <class... A>
 [[nodiscard]] auto when_all(A&&... a) {
     return gather(std::forward<A>(a)...);

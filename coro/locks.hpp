@@ -17,9 +17,10 @@
 
 namespace squall {
 
+// A flag coroutines can wait for (tornado.locks.Event). Starts clear.
 class Event {
 public:
-    bool is_set() const noexcept { return set_; }
+    bool is_set() const noexcept { return set_; }  // set() was called and clear() was not since
     // Wakes every waiter (inline) and makes later waits complete at once.
     void set() {
         if (set_) return;
@@ -28,7 +29,9 @@ public:
         waiters_.clear();
         for (auto& p : waiters) p.set_value();
     }
+    // Later waits block again until the next set().
     void clear() noexcept { set_ = false; }
+    // Completes when the event is set (at once if it is).
     Future<void> wait() {
         if (set_) return make_ready_future();
         waiters_.emplace_back();
@@ -40,13 +43,16 @@ private:
     std::deque<Promise<void>> waiters_;
 };
 
+// A counter of permits (tornado.locks.Semaphore). Not bounded: release() without acquire() adds a permit.
 class Semaphore {
 public:
+    // Starts with `value` free permits.
     explicit Semaphore(std::size_t value = 1) : value_(value) {}
 
-    std::size_t value() const noexcept { return value_; }
-    std::size_t waiting() const noexcept { return waiters_.size(); }
+    std::size_t value() const noexcept { return value_; }             // free permits
+    std::size_t waiting() const noexcept { return waiters_.size(); }  // queued acquire() calls
 
+    // Takes a permit if one is free without waiting; false otherwise.
     bool try_acquire() noexcept {
         if (value_ == 0) return false;
         --value_;
@@ -61,6 +67,7 @@ public:
         waiters_.emplace_back();
         return waiters_.back().get_future();
     }
+    // Returns a permit: hands it to the oldest waiter still waiting, else adds it to value().
     void release() {
         while (!waiters_.empty()) {
             Promise<void> p = std::move(waiters_.front());
@@ -81,7 +88,9 @@ private:
 // Releases one permit when it goes out of scope (after a successful acquire).
 class SemaphoreGuard {
 public:
+    // Takes over one permit already acquired from `s` (which must outlive the guard).
     explicit SemaphoreGuard(Semaphore& s) noexcept : s_(&s) {}
+    // The moved-from guard releases nothing.
     SemaphoreGuard(SemaphoreGuard&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
     SemaphoreGuard(const SemaphoreGuard&) = delete;
     SemaphoreGuard& operator=(const SemaphoreGuard&) = delete;

@@ -17,16 +17,21 @@
 
 namespace squall {
 
+// A FIFO of T between coroutines of one loop (see the file comment).
 template <class T>
 class Queue {
 public:
+    // maxsize 0: unbounded.
     explicit Queue(std::size_t maxsize = 0) : maxsize_(maxsize) {}
 
+    // Items queued (not counting putters still waiting for room), the bound, and the state against it.
     std::size_t size() const noexcept { return items_.size(); }
     std::size_t maxsize() const noexcept { return maxsize_; }
     bool empty() const noexcept { return items_.empty(); }
     bool full() const noexcept { return maxsize_ > 0 && items_.size() >= maxsize_; }
 
+    // Hands item to the oldest waiting get(), else queues it; when full, completes once there is room
+    // (FIFO among putters).
     Future<void> put(T item) {
         if (try_hand_to_getter(item)) return make_ready_future();
         if (!full()) {
@@ -43,6 +48,7 @@ public:
         items_.push_back(std::move(item));
     }
 
+    // The oldest item; waits for one when empty (FIFO among getters).
     Future<T> get() {
         if (auto item = take()) return make_ready_future(std::move(*item));
         getters_.emplace_back();

@@ -21,7 +21,10 @@ namespace squall {
 //         try { co_await s->close_after_flush(); } catch (...) { s->close(); }
 //     }
 struct Detached {
+    // The coroutine protocol: starts eagerly, frees its frame at the end, terminates on an escaping
+    // exception.
     struct promise_type : FrameAllocated {
+        // The promise protocol, called by the compiler.
         Detached get_return_object() noexcept { return {}; }
         std::suspend_never initial_suspend() noexcept { return {}; }
         std::suspend_never final_suspend() noexcept { return {}; }
@@ -48,6 +51,8 @@ Detached drive_into(A awaitable, Promise<R> promise) {
 
 }  // namespace detail
 
+// Runs `awaitable` now (inline until its first suspension) and returns a Future of its result or error.
+// The awaitable is moved into the driver and lives until it finishes.
 template <class A>
 auto start(A awaitable) -> Future<await_result_t<A>> {
     using R = await_result_t<A>;

@@ -96,15 +96,20 @@ struct TaskPromise<void> : TaskPromiseBase {
 
 }  // namespace detail
 
+// The return type of a coroutine producing T (see the file comment). Move-only; owns its frame.
 template <class T>
 class [[nodiscard]] Task {
 public:
+    // The coroutine protocol types; value_type is T.
     using promise_type = detail::TaskPromise<T>;
     using value_type = T;
     using Handle = std::coroutine_handle<promise_type>;
 
+    // An empty Task: awaiting it throws EmptyTaskError.
     Task() noexcept = default;
+    // Owns h (what the promise's get_return_object uses).
     explicit Task(Handle h) noexcept : handle_(h) {}
+    // Moving transfers the frame; the moved-from Task is empty. Assigning destroys the frame held before.
     Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
     Task& operator=(Task&& other) noexcept {
         if (this != &other) {
@@ -119,10 +124,13 @@ public:
         if (handle_) handle_.destroy();
     }
 
-    bool valid() const noexcept { return static_cast<bool>(handle_); }
-    bool done() const noexcept { return handle_ && handle_.done(); }
+    bool valid() const noexcept { return static_cast<bool>(handle_); }  // holds a coroutine frame
+    bool done() const noexcept { return handle_ && handle_.done(); }    // its body has finished
 
+    // What `co_await task` uses (the C++ awaiter protocol); not called directly. Starts the body, resumes
+    // the awaiter when it ends; the result is the body's value or its exception rethrown.
     struct Awaiter {
+        // The awaiter protocol: the frame awaited and the three calls.
         Handle handle;
         bool await_ready() noexcept { return !handle || handle.done(); }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
@@ -134,6 +142,7 @@ public:
             return handle.promise().take();
         }
     };
+    // `co_await task` on a temporary or a named Task; the Task keeps owning the frame.
     Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
     Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }
 
@@ -169,6 +178,7 @@ decltype(auto) get_awaiter(A&& a) {
 }
 }  // namespace detail
 
+// The type `co_await a` yields for an awaitable of type A.
 template <class A>
 using await_result_t = decltype(detail::get_awaiter(std::declval<A>()).await_resume());
 

@@ -6,11 +6,13 @@ the same file with those comments made into documentation, line for line (line n
 warnings point at the real source):
 - the comment block at the top of a header is the file's documentation (`#pragma once` after it
   becomes `/// @file`);
-- a // comment line right above a declaration documents it; `code;  // text` documents that member;
+- a // comment line right above a declaration documents it; `code;  // text` (or a one-line body
+  `... { ... }  // text`) documents that member;
 - a // comment right above a run of two or more declarations (no blank line, comment or access
   specifier between them) documents every declaration of the run that has no comment of its own: the run
   becomes a Doxygen member group (`///@{` ... `///@}`, DISTRIBUTE_GROUP_DOC in the Doxyfile), so
-  `// Readable bytes.` over data(), size() and view() documents the three;
+  `// Readable bytes.` over data(), size() and view() documents the three (members only: a class or
+  struct needs its own comment);
 - indented lines in a comment (5 or more spaces after //) are code examples, passed as code blocks;
 - in prose, characters Doxygen would read as markup (<, >, @, \\, &, #, %) are escaped, text between
   backticks is left as inline code.
@@ -109,9 +111,12 @@ def find_groups(lines):
         j = i
         while j < n:
             line = lines[j]
-            if not line.strip() or is_comment(line) or ACCESS.match(line) or line.lstrip().startswith("#"):
+            if not line.strip() or is_comment(line) or (depth == 0 and ACCESS.match(line)) or \
+                    line.lstrip().startswith("#"):
                 break
             code = strip_code(line)
+            if depth == 0 and code.lstrip().startswith("}"):
+                break  # the enclosing scope ends: the run is the lines before
             ended = False
             for k, c in enumerate(code):
                 if c in "({[":
@@ -178,8 +183,11 @@ def main(path):
             if stripped == "#pragma once" and out:
                 out.append("/// @file")
                 continue
-        # Trailing member comment: `int x = 0;  // text` -> `///< text`.
-        m = re.match(r"^(.*?[;,])(\s+)//(?!/)(.*)$", line)
+        # Trailing member comment: `int x = 0;  // text` or `bool f() const { return x_; }  // text`
+        # -> `///< text`.
+        m = re.match(r"^(.*?[;,}])(\s+)//(?!/)(.*)$", line)
+        if m and m.group(1).endswith("}") and ("{" not in m.group(1) or m.group(1).lstrip().startswith("}")):
+            m = None  # a closing brace (`}  // namespace squall`), not a one-line body
         if m and not code_part_has_string_open(m.group(1)) and "(" not in m.group(1).split("=")[0][-1:]:
             out.append(m.group(1) + m.group(2) + "///<" + escape_prose(m.group(3)))
             continue
