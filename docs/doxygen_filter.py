@@ -88,10 +88,39 @@ def is_comment(line):
     return line.lstrip().startswith("//")
 
 
+SCOPE_KEYWORD = re.compile(r"\b(namespace|class|struct|union|enum)\b|extern\s+\"C\"")
+
+
+def in_function_body(lines):
+    """For each line: True when it starts inside a function (or initializer) body, where a comment is
+    not documentation. A `{` opens a scope (namespace, class, ...) when its statement names one."""
+    result = []
+    stack = []
+    statement = ""
+    for line in lines:
+        result.append("body" in stack)
+        code = strip_code(line) if not line.lstrip().startswith("#") else ""
+        for c in code:
+            if c == "{":
+                stack.append("scope" if SCOPE_KEYWORD.search(statement) and "(" not in statement else "body")
+                statement = ""
+            elif c == "}":
+                if stack:
+                    stack.pop()
+                statement = ""
+            elif c == ";":
+                statement = ""
+            else:
+                statement += c
+        statement += " "
+    return result
+
+
 def find_groups(lines):
     """(comment start, last line of run, closer) for each comment over a run of 2+ declarations.
     closer is "blank" (the line after the run is blank and becomes the group end) or "append"."""
     groups = []
+    body = in_function_body(lines)
     n = len(lines)
     i = 0
     seen_code = False  # the file comment at the top is never a group's comment
@@ -104,16 +133,20 @@ def find_groups(lines):
         start = i
         while i < n and is_comment(lines[i]):
             i += 1
-        if not seen_code:
+        if not seen_code or body[start]:
             continue
         depth = 0
         decls = 0
         j = i
         while j < n:
             line = lines[j]
-            if not line.strip() or is_comment(line) or (depth == 0 and ACCESS.match(line)) or \
-                    line.lstrip().startswith("#"):
+            if depth == 0 and (not line.strip() or is_comment(line) or ACCESS.match(line)):
                 break
+            if line.lstrip().startswith("#"):
+                break
+            if depth > 0 and (not line.strip() or is_comment(line)):
+                j += 1  # inside a body
+                continue
             code = strip_code(line)
             if depth == 0 and code.lstrip().startswith("}"):
                 break  # the enclosing scope ends: the run is the lines before
@@ -141,9 +174,11 @@ def find_groups(lines):
         if plain and decls >= 2 and depth == 0 and last >= i:
             if j < n and not lines[j].strip():
                 groups.append((start, last, "blank"))
-            elif strip_code(lines[last]) == lines[last]:  # no trailing comment to collide with
+            elif "//" not in lines[last]:  # no trailing comment to collide with
                 groups.append((start, last, "append"))
-        i = j
+            else:
+                continue
+            i = j  # comments inside a group's bodies start no group (Doxygen does not nest them)
     return groups
 
 

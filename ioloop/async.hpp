@@ -23,6 +23,7 @@ namespace squall {
 
 // Suspends the calling coroutine for `delay` on the current loop (or `loop`).
 struct SleepAwaiter {
+    // The loop the timer runs on, the delay (zero or less: no suspension), and the awaiter protocol.
     IOLoop& loop;
     Duration delay;
     bool await_ready() const noexcept { return delay <= Duration::zero(); }
@@ -31,6 +32,8 @@ struct SleepAwaiter {
     }
     void await_resume() const noexcept {}
 };
+// `co_await squall::sleep(100ms)`: resumes after delay (a loop timer, so at the earliest on the
+// iteration after it is due), on IOLoop::current() or on `loop`. UsageError without a current loop.
 template <class Rep, class Period>
 SleepAwaiter sleep(std::chrono::duration<Rep, Period> delay) {
     return SleepAwaiter{IOLoop::current(), std::chrono::duration_cast<Duration>(delay)};

@@ -35,22 +35,28 @@
 
 namespace squall {
 
+// Which kernel interface a loop uses: automatic (io_uring when the kernel allows it, else epoll), or one
+// forced.
 enum class Backend { automatic, epoll, uring };
+// "automatic", "epoll" or "io_uring".
 std::string_view to_string(Backend b) noexcept;
 
 // Readiness events for add_handler; the values are epoll's and poll's (as Tornado's).
 namespace events {
-inline constexpr std::uint32_t kRead = 0x001;
-inline constexpr std::uint32_t kWrite = 0x004;
-inline constexpr std::uint32_t kError = 0x008 | 0x010;
+inline constexpr std::uint32_t kRead = 0x001;           // readable (EPOLLIN)
+inline constexpr std::uint32_t kWrite = 0x004;          // writable (EPOLLOUT)
+inline constexpr std::uint32_t kError = 0x008 | 0x010;  // error or hang-up (EPOLLERR | EPOLLHUP)
 }  // namespace events
 
+// A readiness handler: called on the loop thread with the fd and the events that occurred.
 using HandlerCallback = UniqueFunction<void(int fd, std::uint32_t events)>;
 
 namespace detail {
 class Poller;
 }
 
+// The event loop: callbacks, timers, readiness handlers and completion-based socket ops on one thread.
+// Everything but add_callback and stop belongs to the thread that runs it.
 class IOLoop {
 public:
     // Backend::automatic honours SQUALL_IOLOOP=epoll|uring, else tries io_uring and falls back to epoll
@@ -63,9 +69,12 @@ public:
 
     // The loop of this thread: the one running, else the last constructed on it. UsageError if none.
     static IOLoop& current();
+    // The same, or nullptr when there is none.
     static IOLoop* current_or_null() noexcept;
+    // Makes this loop the thread's current() one.
     void make_current() noexcept;
 
+    // The backend in use: epoll or uring (automatic is resolved at construction).
     Backend backend() const noexcept { return backend_; }
 
     // Runs until stop(). Not re-entrant.
@@ -84,12 +93,14 @@ public:
     // Runs cb on the next iteration. Safe from any thread (wakes the loop through its eventfd).
     void add_callback(Callback cb);
 
+    // Runs cb on the first iteration at or after `deadline` (a time() value). Remove it with the handle.
     TimeoutHandle call_at(TimePoint deadline, Callback cb) { return timers_.add(deadline, std::move(cb)); }
     // The delay counts from the loop's next clock reading (this iteration's end at the latest): no clock
     // is read here, and the timer never fires before `delay` has passed (see TimerQueue).
     TimeoutHandle call_later(Duration delay, Callback cb) { return timers_.add_after(delay, std::move(cb)); }
     // Returns false when the timeout already ran or was removed.
     bool remove_timeout(TimeoutHandle h) noexcept { return timers_.cancel(h); }
+    // Timeouts added and not yet run or removed.
     std::size_t pending_timeouts() const noexcept { return timers_.size(); }
 
     // Runs cb after this iteration's callbacks, timers and completions, before the loop waits again.
@@ -117,13 +128,13 @@ public:
 
     // Statistics for tests and benchmarks.
     struct Stats {
-        std::uint64_t iterations = 0;
-        std::uint64_t waits = 0;  // blocking waits (syscalls that may sleep)
+        std::uint64_t iterations = 0;  // loop iterations run
+        std::uint64_t waits = 0;       // blocking waits (syscalls that may sleep)
         // Poll steps that entered the kernel (epoll_wait, io_uring_enter). On io_uring an iteration with
         // pending callbacks and nothing to submit reads the completion ring in user space instead.
         std::uint64_t kernel_polls = 0;
     };
-    const Stats& stats() const noexcept { return stats_; }
+    const Stats& stats() const noexcept { return stats_; }  // counters since construction
 
 private:
     friend class detail::Poller;

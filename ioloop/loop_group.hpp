@@ -40,12 +40,14 @@
 
 namespace squall {
 
+// How many loops a LoopGroup runs, and how.
 struct LoopGroupOptions {
-    std::size_t threads = 1;  // loops (and threads), at least 1
-    Backend backend = Backend::automatic;
+    std::size_t threads = 1;               // loops (and threads), at least 1
+    Backend backend = Backend::automatic;  // every loop's backend
     bool pin_threads = false;  // pin loop i's thread to CPU i (modulo the CPUs this process may use)
 };
 
+// N loops on N threads (see the file comment).
 class LoopGroup {
 public:
     // Starts the threads and returns once every loop is built. Throws (after joining the threads that
@@ -55,7 +57,7 @@ public:
     LoopGroup(const LoopGroup&) = delete;
     LoopGroup& operator=(const LoopGroup&) = delete;
 
-    std::size_t size() const noexcept { return slots_.size(); }
+    std::size_t size() const noexcept { return slots_.size(); }  // the number of loops
     // Loop i (UsageError when out of range). Only add_callback and stop may be called on it from
     // another thread; everything else belongs to its own thread.
     IOLoop& loop(std::size_t i) const;
@@ -65,11 +67,11 @@ public:
     // Starts task on loop i (detached: an error it ends with is logged).
     void submit(std::size_t i, Task<void> task);
 
+    template <class T>
+    class OnAwaiter;
     // `co_await group.on(i, task)`: runs task on loop i and resumes the awaiting coroutine on its own
     // loop with the task's result (or its error). From a coroutine on a loop of this group, or on any
     // other IOLoop (the awaiter's loop is IOLoop::current() when it suspends).
-    template <class T>
-    class OnAwaiter;
     template <class T>
     OnAwaiter<T> on(std::size_t i, Task<T> task);
 
@@ -99,11 +101,13 @@ private:
     bool joined_ = false;
 };
 
+// What on() returns: await it once, from a coroutine running on an IOLoop.
 template <class T>
 class LoopGroup::OnAwaiter {
 public:
+    // The awaiter protocol (made by on(), used by co_await): await_suspend hands task to `target`,
+    // await_resume returns its result or rethrows its error.
     OnAwaiter(IOLoop& target, Task<T> task) : target_(&target), task_(std::move(task)) {}
-
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) {
         home_ = &IOLoop::current();

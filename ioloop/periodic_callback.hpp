@@ -17,8 +17,10 @@
 
 namespace squall {
 
+// Runs a callback every interval on one loop until stop() or destruction.
 class PeriodicCallback {
 public:
+    // callback: void() or Task<void>(); interval > 0 (else UsageError). Not started: call start().
     template <class F>
     PeriodicCallback(IOLoop& loop, F callback, Duration interval)
         : state_(std::make_shared<State>(loop, interval)) {
@@ -32,9 +34,11 @@ public:
     PeriodicCallback(const PeriodicCallback&) = delete;
     PeriodicCallback& operator=(const PeriodicCallback&) = delete;
 
+    // The first run is one interval after start(). Calling start() while running does nothing.
     void start();
+    // Cancels the next run (a Task run in progress completes, and nothing follows it).
     void stop();
-    bool is_running() const noexcept { return state_->running; }
+    bool is_running() const noexcept { return state_->running; }  // between start() and stop()
 
 private:
     struct State : std::enable_shared_from_this<State> {

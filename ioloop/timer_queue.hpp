@@ -20,24 +20,31 @@
 
 namespace squall {
 
+// The loop's clock (monotonic) and its time types: IOLoop::time(), deadlines and delays use them.
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 using Duration = Clock::duration;
 
 // Identifies a pending timeout; stale handles are harmless (remove_timeout returns false).
 struct TimeoutHandle {
+    // The timer's slot and the slot's generation when it was added (internal to TimerQueue).
     std::uint32_t index = UINT32_MAX;
     std::uint32_t generation = 0;
+    // False for a default-constructed handle (no timer was ever added).
     explicit operator bool() const noexcept { return index != UINT32_MAX; }
 };
 
+// The timer heap behind IOLoop::call_at / call_later (see the file comment). One thread.
 class TimerQueue {
 public:
+    // Fires at `deadline` (the first run_due with now >= deadline).
     TimeoutHandle add(TimePoint deadline, Callback cb);
     // Fires `delay` after the next clock reading given to run_due / next_deadline (see above).
     TimeoutHandle add_after(Duration delay, Callback cb);
+    // Removes a pending timer; false when it already ran or was removed (the handle is stale).
     bool cancel(TimeoutHandle h) noexcept;
 
+    // Pending timers.
     std::size_t size() const noexcept { return live_; }
     bool empty() const noexcept { return live_ == 0; }
     // `now`: the current time (it settles the relative timers added since the last reading).
