@@ -8,7 +8,7 @@
 // default, 64 KiB per recv), bench "http_body", params {"path": PATH}.
 #include <cstdint>
 
-#include "bench/http/bench_common.hpp"
+#include "bench/support/bench.hpp"
 #include "squall/httpclient/client.hpp"
 #include "squall/iostream/iostream.hpp"
 
@@ -32,15 +32,13 @@ squall::Task<void> bench_main(squall::http::Client& client, std::string url, std
     if (resp.code != 200) bench::die("GET returned " + std::to_string(resp.code));
     if (bytes == 0) bench::die("empty body");
     std::string path = bench::url_path(url);
-    auto line = [&](const char* metric, double value, const char* unit) {
-        std::printf(
-            "{\"bench\": \"http_body\", \"impl\": \"%s\", \"params\": {\"path\": \"%s\"}, \"metric\": "
-            "\"%s\", \"value\": %.2f, \"unit\": \"%s\"}\n",
-            impl.c_str(), path.c_str(), metric, value, unit);
-    };
-    line("mb_per_s", static_cast<double>(bytes) / elapsed / 1e6, "MB/s");
-    line("cpu_ms_per_gb", cpu * 1e3 / (static_cast<double>(bytes) / 1e9), "ms");
-    line("recv_buffer_bytes", static_cast<double>(squall::IOStreamOptions{}.read_chunk_size), "B");
+    const std::string params = "\"path\": \"" + path + "\"";
+    bench::print_result("http_body", impl, params, "mb_per_s", static_cast<double>(bytes) / elapsed / 1e6,
+                        "MB/s");
+    bench::print_result("http_body", impl, params, "cpu_ms_per_gb",
+                        cpu * 1e3 / (static_cast<double>(bytes) / 1e9), "ms");
+    bench::print_result("http_body", impl, params, "recv_buffer_bytes",
+                        static_cast<double>(squall::IOStreamOptions{}.read_chunk_size), "B");
     std::fprintf(stderr, "%s %s: %llu bytes in %.3f s, %.0f MB/s\n", impl.c_str(), path.c_str(),
                  static_cast<unsigned long long>(bytes), elapsed, static_cast<double>(bytes) / elapsed / 1e6);
 }
@@ -48,16 +46,8 @@ squall::Task<void> bench_main(squall::http::Client& client, std::string url, std
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string backend = "epoll", url;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string a = argv[i], v = argv[i + 1];
-        if (a == "--backend")
-            backend = v;
-        else if (a == "--url")
-            url = v;
-        else
-            bench::die("unknown option " + a);
-    }
+    bench::Options opts(argc, argv, {"--backend", "--url"});
+    const std::string backend = opts.text("--backend", "epoll"), url = opts.text("--url");
     if (url.empty()) bench::die("usage: bench_http_body_squall --backend epoll|uring --url URL");
     try {
         squall::IOLoop loop(bench::parse_backend(backend));

@@ -13,7 +13,6 @@
  * Prints req_per_s and cpu_us_per_op (CLOCK_PROCESS_CPUTIME_ID over the measured interval), bench
  * "http_keepalive", impl "raw-epoll", params {"connections": N}.
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -13,49 +13,25 @@
 #include <string>
 #include <vector>
 
-#include "bench/http/bench_common.hpp"
+#include "bench/support/bench.hpp"
 #include "squall/amqp/amqp.hpp"
 #include "squall/amqp/rpc.hpp"
 #include "squall/coro/gather.hpp"
 
 namespace {
 
-struct Run {
-    double warm_end = 0, end = 0;
-    std::uint64_t completed = 0, done0 = 0;
-    bool measuring = false;
-    double t0 = 0, cpu0 = 0, t1 = 0, cpu1 = 0;
-    std::uint64_t done1 = 0;
-    bool finished = false;
-};
-
-squall::Task<void> caller(Run& run, squall::amqp::RpcClient& client, const std::string& queue,
+squall::Task<void> caller(bench::Interval& run, squall::amqp::RpcClient& client, const std::string& queue,
                           const std::string& body) {
-    for (;;) {
-        double t = bench::now_s(CLOCK_MONOTONIC);
-        if (!run.measuring && t >= run.warm_end) {
-            run.measuring = true;
-            run.t0 = t;
-            run.cpu0 = bench::now_s(CLOCK_PROCESS_CPUTIME_ID);
-            run.done0 = run.completed;
-        }
-        if (t >= run.end) {
-            if (!run.finished) {  // the first caller past the end closes the interval
-                run.finished = true;
-                run.t1 = t;
-                run.cpu1 = bench::now_s(CLOCK_PROCESS_CPUTIME_ID);
-                run.done1 = run.completed;
-            }
-            co_return;
-        }
+    while (run.keep_going()) {
         std::string reply = co_await client.call(queue, body, std::chrono::seconds(10));
         if (reply.size() != body.size()) throw std::runtime_error("a reply has the wrong size");
-        ++run.completed;
+        run.completed_one();
     }
+    run.close();  // the first caller past the end closes the interval
 }
 
 squall::Task<void> bench_main(squall::IOLoop& loop, const std::string& url, long in_flight, std::size_t size,
-                              Run& run) {
+                              bench::Interval& run) {
     using namespace squall::amqp;
     auto server_conn = co_await Connection::open(loop, url);
     auto client_conn = co_await Connection::open(loop, url);
@@ -78,47 +54,23 @@ squall::Task<void> bench_main(squall::IOLoop& loop, const std::string& url, long
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string backend = "epoll", url;
-    long in_flight = 1, size = 100;
-    double duration = 5, warmup = 1;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string a = argv[i], v = argv[i + 1];
-        if (a == "--backend")
-            backend = v;
-        else if (a == "--url")
-            url = v;
-        else if (a == "--in-flight")
-            in_flight = std::atol(v.c_str());
-        else if (a == "--duration")
-            duration = std::atof(v.c_str());
-        else if (a == "--warmup")
-            warmup = std::atof(v.c_str());
-        else if (a == "--size")
-            size = std::atol(v.c_str());
-        else
-            bench::die("unknown option " + a);
-    }
+    bench::Options opts(argc, argv,
+                        {"--backend", "--url", "--in-flight", "--duration", "--warmup", "--size"});
+    const std::string backend = opts.text("--backend", "epoll"), url = opts.text("--url");
+    const long in_flight = opts.integer("--in-flight", 1), size = opts.integer("--size", 100);
+    const double duration = opts.number("--duration", 5), warmup = opts.number("--warmup", 1);
     if (url.empty() || in_flight < 1 || in_flight > 65535 || duration <= 0 || size < 0)
         bench::die("usage: bench_rpc_squall --backend epoll|uring --url U --in-flight K --duration S");
     try {
         squall::IOLoop loop(bench::parse_backend(backend));
-        double start = bench::now_s(CLOCK_MONOTONIC);
-        Run run;
-        run.warm_end = start + warmup;
-        run.end = start + warmup + duration;
+        bench::Interval run(warmup, duration);
         loop.run_sync(bench_main(loop, url, in_flight, static_cast<std::size_t>(size), run));
-        double n = static_cast<double>(run.done1 - run.done0);
-        if (!run.finished || n <= 0) bench::die("no call completed in the measured interval");
-        double elapsed = run.t1 - run.t0, cpu = run.cpu1 - run.cpu0;
-        std::string impl = bench::impl_name(loop);
-        auto line = [&](const char* metric, double value, const char* unit) {
-            std::printf(
-                "{\"bench\": \"rpc\", \"impl\": \"%s\", \"params\": {\"in_flight\": %ld}, \"metric\": "
-                "\"%s\", \"value\": %.3f, \"unit\": \"%s\"}\n",
-                impl.c_str(), in_flight, metric, value, unit);
-        };
-        line("calls_per_s", n / elapsed, "1/s");
-        line("cpu_us_per_op", cpu * 1e6 / n, "us");
+        if (!run.measured()) bench::die("no call completed in the measured interval");
+        const double n = run.ops(), elapsed = run.seconds(), cpu = run.cpu_seconds();
+        const std::string impl = bench::impl_name(loop);
+        const std::string params = "\"in_flight\": " + std::to_string(in_flight);
+        bench::print_result("rpc", impl, params, "calls_per_s", n / elapsed, "1/s");
+        bench::print_result("rpc", impl, params, "cpu_us_per_op", cpu * 1e6 / n, "us");
         std::fprintf(stderr, "%s in_flight=%ld: %.0f calls in %.2f s, %.0f calls/s, %.2f us CPU/call\n",
                      impl.c_str(), in_flight, n, elapsed, n / elapsed, cpu * 1e6 / n);
     } catch (const std::exception& e) {

@@ -4,7 +4,6 @@
 // close frame. Frames of up to 64 MiB are held whole.
 //
 //   bench_ws_echo_server --port 56510
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
