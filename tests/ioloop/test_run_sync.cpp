@@ -56,19 +56,21 @@ TEST_SUITE("ioloop") {
         "run_sync raises TimeoutError; the abandoned task finishes later without disturbing the next run") {
         bool abandoned_finished = false;
         auto t0 = loop.time();
-        CHECK_THROWS_AS(loop.run_sync(set_after(loop, 40ms, abandoned_finished), 10ms), squall::TimeoutError);
+        // The task's 300 ms leave room for a loaded machine: the 10 ms timeout still comes first.
+        CHECK_THROWS_AS(loop.run_sync(set_after(loop, 300ms, abandoned_finished), 10ms),
+                        squall::TimeoutError);
         CHECK(loop.time() - t0 >= 10ms);
-        CHECK(loop.time() - t0 < 40ms);
+        CHECK(loop.time() - t0 < 300ms);
         CHECK_FALSE(abandoned_finished);
-        // The abandoned task completes during this run (at 40 ms); that must not stop it early.
-        CHECK(loop.run_sync(value_after(loop, 80ms, 5), 5s) == 5);
+        // The abandoned task completes during this run (at 300 ms); that must not stop it early.
+        CHECK(loop.run_sync(value_after(loop, 600ms, 5), 5s) == 5);
         CHECK(abandoned_finished);
     }
 
     SQUALL_LOOP_TEST_CASE("an error of a task abandoned by run_sync's timeout is logged") {
         squall::test::LogCapture logs;
-        CHECK_THROWS_AS(loop.run_sync(fail_after(loop, 20ms), 5ms), squall::TimeoutError);
-        loop.run_sync(value_after(loop, 40ms, 0));
+        CHECK_THROWS_AS(loop.run_sync(fail_after(loop, 200ms), 5ms), squall::TimeoutError);
+        loop.run_sync(value_after(loop, 400ms, 0));
         CHECK(logs.count("task failed in run_sync") == 1);
     }
 
@@ -76,12 +78,12 @@ TEST_SUITE("ioloop") {
         squall::IOLoop loop(squall::Backend::epoll);
         bool finished = false;
         try {
-            loop.run_sync(set_after(loop, 30ms, finished), 5ms);
+            loop.run_sync(set_after(loop, 200ms, finished), 5ms);
             FAIL("no TimeoutError");
         } catch (const squall::TimeoutError& e) {
             CHECK(std::string(e.what()).find("5 ms") != std::string::npos);
         }
-        loop.run_sync(set_after(loop, 40ms, finished));
+        loop.run_sync(set_after(loop, 300ms, finished));
         CHECK(finished);
     }
 }
