@@ -21,7 +21,7 @@ public:
 
     // Empty (operator bool is false; calling it is undefined behaviour).
     UniqueFunction() noexcept = default;
-    UniqueFunction(std::nullptr_t) noexcept {}
+    UniqueFunction(std::nullptr_t) noexcept {}  // empty, as the default
 
     // Takes f (moved or copied in).
     template <

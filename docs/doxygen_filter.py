@@ -116,6 +116,26 @@ def in_function_body(lines):
     return result
 
 
+SPECIAL_MEMBER = re.compile(r"^\s*(virtual\s+)?~\w+\s*\(|=\s*delete\s*;")
+
+
+def count_decls(run):
+    """Declarations that end in run (None when run ends inside a body)."""
+    depth = 0
+    decls = 0
+    for line in run:
+        for k, c in enumerate(strip_code(line)):
+            if c in "({[":
+                depth += 1
+            elif c in ")}]":
+                depth -= 1
+                if depth == 0 and c == "}" and not strip_code(line)[k + 1:].lstrip().startswith(";"):
+                    decls += 1
+            elif c == ";" and depth == 0:
+                decls += 1
+    return decls if depth == 0 else 0
+
+
 def find_groups(lines):
     """(comment start, last line of run, closer) for each comment over a run of 2+ declarations.
     closer is "blank" (the line after the run is blank and becomes the group end) or "append"."""
@@ -172,12 +192,22 @@ def find_groups(lines):
         first = lines[start].lstrip()
         plain = not first.startswith("///") and not first.startswith("//!")
         if plain and decls >= 2 and depth == 0 and last >= i:
-            if j < n and not lines[j].strip():
+            # Destructors and deleted members at the end stay out: Doxygen wants no comment
+            # on them, and the group's would not be true of them.
+            trimmed = False
+            while last >= i and SPECIAL_MEMBER.search(lines[last]):
+                last -= 1
+                trimmed = True
+            if not trimmed and j < n and not lines[j].strip():
                 groups.append((start, last, "blank"))
-            elif "//" not in lines[last]:  # no trailing comment to collide with
-                groups.append((start, last, "append"))
             else:
-                continue
+                # `///@}` is appended to the last line that has no trailing comment to collide with;
+                # declarations after it keep only their own (trailing) comments.
+                while last >= i and "//" in lines[last]:
+                    last -= 1
+                if last < i or count_decls(lines[i:last + 1]) < 2:
+                    continue
+                groups.append((start, last, "append"))
             i = j  # comments inside a group's bodies start no group (Doxygen does not nest them)
     return groups
 

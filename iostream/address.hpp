@@ -16,21 +16,24 @@
 
 namespace squall {
 
+// An IPv4 or IPv6 address and port; empty (length 0) when default-constructed.
 struct SocketAddress {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
+    sockaddr_storage storage{};  // the address (sockaddr_in or sockaddr_in6)
+    socklen_t length = 0;        // bytes of storage in use; 0: empty
 
     SocketAddress() = default;
+    // Copies len bytes of addr (at most sizeof(sockaddr_storage)).
     SocketAddress(const sockaddr* addr, socklen_t len);
     explicit SocketAddress(const sockaddr_storage& ss);  // length from the family
 
     // An IPv4 or IPv6 literal ("127.0.0.1", "::1", "[::1]"), else nullopt. No name lookup.
     static std::optional<SocketAddress> parse_numeric(std::string_view host, std::uint16_t port);
 
-    int family() const noexcept { return storage.ss_family; }
+    int family() const noexcept { return storage.ss_family; }  // AF_INET, AF_INET6 (AF_UNSPEC when empty)
+    // For connect() / bind(), with `length`.
     const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
-    bool empty() const noexcept { return length == 0; }
-    std::uint16_t port() const noexcept;
+    bool empty() const noexcept { return length == 0; }  // holds no address
+    std::uint16_t port() const noexcept;                 // in host byte order; 0 when empty
     // The numeric host ("127.0.0.1", "::1"), without brackets.
     std::string host() const;
     // "127.0.0.1:80", "[::1]:80"; "(no address)" when empty.

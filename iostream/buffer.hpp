@@ -25,16 +25,20 @@
 
 namespace squall {
 
+// A contiguous byte buffer: append at the end, consume from the front (see the file comment).
 class Buffer {
 public:
-    static constexpr size_t npos = std::string_view::npos;
+    static constexpr size_t npos = std::string_view::npos;  // find(): not found
     // Smallest allocation: a recv of less than this is not worth a syscall's overhead anyway.
     static constexpr size_t kMinCapacity = 4096;
     // Capacity an idle connection keeps by default when shrink() is called.
     static constexpr size_t kIdleCapacity = 4096;
 
+    // Empty, with no storage until the first prepare().
     Buffer() = default;
+    // Allocates initial_capacity bytes up front.
     explicit Buffer(size_t initial_capacity);
+    // Moving takes the storage; the moved-from buffer is empty with no capacity.
     Buffer(Buffer&& other) noexcept;
     Buffer& operator=(Buffer&& other) noexcept;
     Buffer(const Buffer&) = delete;
@@ -47,7 +51,7 @@ public:
     size_t size() const { return end_ - begin_; }
     bool empty() const { return begin_ == end_; }
     std::string_view view() const { return {data(), size()}; }
-    size_t capacity() const { return capacity_; }
+    size_t capacity() const { return capacity_; }  // bytes allocated (readable, consumed and free)
 
     // Drops the first n readable bytes. n > size() is a usage error (std::out_of_range).
     void consume(size_t n);

@@ -14,10 +14,11 @@ namespace squall {
 // is the cause when there is one (ECONNRESET, a TLS alert, ...); the message always says it.
 class StreamClosedError : public Error {
 public:
+    // errno_value: see error_code().
     explicit StreamClosedError(const std::string& message, std::exception_ptr real_error = nullptr,
                                int errno_value = 0)
         : Error(message), real_error_(std::move(real_error)), errno_(errno_value) {}
-    const std::exception_ptr& real_error() const noexcept { return real_error_; }
+    const std::exception_ptr& real_error() const noexcept { return real_error_; }  // the cause, or null
     // The errno of the socket failure that closed the stream (0: EOF, local close, or not a socket error).
     int error_code() const noexcept { return errno_; }
 
@@ -44,6 +45,7 @@ public:
 // truncated: connection closed without close_notify".
 class TlsError : public Error {
 public:
+    // verify_result: see verify_result().
     explicit TlsError(const std::string& message, long verify_result = 0)
         : Error(message), verify_result_(verify_result) {}
     // The X509_V_ERR_* code when certificate verification failed, else 0.
@@ -63,6 +65,7 @@ public:
 // A name lookup failed. gai_code() is getaddrinfo's EAI_* code (0 for other failures).
 class ResolveError : public Error {
 public:
+    // The message, and getaddrinfo's EAI_* code (0 for other failures).
     ResolveError(const std::string& message, int gai_code) : Error(message), gai_code_(gai_code) {}
     int gai_code() const noexcept { return gai_code_; }
 
@@ -73,6 +76,7 @@ private:
 // A connect() to one address failed. error_code() is the errno, address() the address tried.
 class ConnectError : public Error {
 public:
+    // The message, the errno of the failed connect and the address it was to.
     ConnectError(const std::string& message, int error_code, SocketAddress address)
         : Error(message), error_code_(error_code), address_(address) {}
     int error_code() const noexcept { return error_code_; }

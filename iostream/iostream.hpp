@@ -46,12 +46,16 @@
 
 namespace squall {
 
+// Limits of one stream.
 struct IOStreamOptions {
-    std::size_t max_buffer_size = 100 * 1024 * 1024;
-    std::size_t read_chunk_size = 64 * 1024;  // bytes asked of each recv
-    std::size_t max_write_buffer_size = 0;    // 0: unlimited; else write() fails with StreamBufferFullError
+    std::size_t max_buffer_size = 100 * 1024 * 1024;  // read buffer bound; a read needing more fails
+                                                      // with StreamBufferFullError
+    std::size_t read_chunk_size = 64 * 1024;          // bytes asked of each recv
+    std::size_t max_write_buffer_size = 0;  // 0: unlimited; else write() fails with StreamBufferFullError
 };
 
+// A non-blocking TCP socket (optionally TLS) with Tornado's read kinds and a write queue. Owned by
+// shared_ptr; one pending read at a time (a second raises UsageError); belongs to its loop's thread.
 class IOStream : public std::enable_shared_from_this<IOStream> {
 public:
     // Takes ownership of a connected non-blocking socket.
@@ -60,14 +64,16 @@ public:
     IOStream(const IOStream&) = delete;
     IOStream& operator=(const IOStream&) = delete;
 
+    // The stream's loop, socket, options and state.
     IOLoop& loop() const noexcept { return loop_; }
-    int fd() const noexcept { return fd_; }
+    int fd() const noexcept { return fd_; }  // -1 once closed
     const IOStreamOptions& options() const noexcept { return options_; }
     bool closed() const noexcept { return closed_; }
-    bool reading() const noexcept { return reading_; }
-    bool writing() const noexcept { return !write_queue_.empty(); }
+    bool reading() const noexcept { return reading_; }               // a read is pending
+    bool writing() const noexcept { return !write_queue_.empty(); }  // queued bytes are not all written
     // Bytes queued and not yet handed to the kernel (ciphertext with TLS): a publisher's backpressure.
     std::size_t write_buffer_size() const noexcept { return write_queue_.size(); }
+    // After start_tls(): the engine (protocol version, cipher, ALPN); else null.
     bool is_tls() const noexcept { return tls_ != nullptr; }
     const TlsEngine* tls() const noexcept { return tls_.get(); }
 
@@ -88,7 +94,7 @@ public:
     // until at least one more byte is buffered (throws StreamClosedError at EOF, StreamBufferFullError
     // when the buffer is at max_buffer_size). Counts as the one pending read while it waits.
     Task<void> fill();
-    Buffer& read_buffer() noexcept { return read_buffer_; }
+    Buffer& read_buffer() noexcept { return read_buffer_; }  // consume() what was parsed
 
     // --- writes
     // Queues bytes; the Future resolves when they were handed to the kernel, or fails with
@@ -113,6 +119,7 @@ public:
     void close(std::exception_ptr reason = nullptr);
     // Waits for pending writes (bounded by the caller's own timeout), then closes.
     Task<void> close_after_flush();
+    // cb runs on the loop's next iteration after the stream closes (once; replaces an earlier one).
     void set_close_callback(Callback cb) { close_callback_ = std::move(cb); }
     // Resolves when the stream closes.
     Future<void> wait_closed();
@@ -120,10 +127,13 @@ public:
     std::exception_ptr close_reason() const noexcept { return close_reason_; }
 
     // --- socket options and addresses
+    // TCP_NODELAY on or off (no-op once closed).
     void set_nodelay(bool on);
+    // getpeername / getsockname; a zeroed address (AF_UNSPEC) once closed.
     sockaddr_storage peer_address() const;
     sockaddr_storage local_address() const;
 
+    // Totals since creation: bytes read (plaintext) and bytes handed to the kernel (ciphertext with TLS).
     std::uint64_t bytes_read() const noexcept { return bytes_read_; }
     std::uint64_t bytes_written() const noexcept { return write_queue_.written_total(); }
 
@@ -131,6 +141,7 @@ private:
     struct Key {};
 
 public:
+    // For create() only (Key is private).
     IOStream(Key, IOLoop& loop, int fd, IOStreamOptions options);
 
 private:

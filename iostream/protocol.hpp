@@ -44,12 +44,14 @@
 
 namespace squall {
 
+// A connection as its Protocol sees it (Twisted's ITransport); squall implements it over an IOStream.
 class Transport {
 public:
     virtual ~Transport() = default;
     // Queues bytes for the peer (all writes of one loop iteration leave together). No-op once closed or
     // closing.
     virtual void write(std::string_view data) = 0;
+    // write() for each piece, in order.
     void write_sequence(std::initializer_list<std::string_view> pieces) {
         for (auto p : pieces) write(p);
     }
@@ -61,8 +63,10 @@ public:
     virtual void lose_connection() = 0;
     // Closes now, dropping unsent data.
     virtual void abort_connection() = 0;
+    // The peer's and the local address (empty once the socket is closed).
     virtual SocketAddress get_peer() const = 0;
     virtual SocketAddress get_host() const = 0;
+    // Open and not closing.
     virtual bool connected() const = 0;
     // The underlying stream (for TLS details, socket options).
     virtual std::shared_ptr<IOStream> stream() const = 0;
@@ -70,14 +74,20 @@ public:
 
 class Factory;
 
+// Per-connection event handlers (Twisted's Protocol): subclass and override what you need. Runs on the
+// loop thread; see the file comment for the order of events and the reasons passed to connection_lost.
 class Protocol {
 public:
     virtual ~Protocol() = default;
     // The transport is already set (transport()) when this runs.
     virtual void connection_made(Transport& /*transport*/) {}
+    // Bytes that arrived (at least one), in order; what one call gets is arbitrary.
     virtual void data_received(std::string_view /*data*/) {}
+    // Once, after the stream closed: ConnectionDone, ConnectionAborted or ConnectionLost.
     virtual void connection_lost(std::exception_ptr /*reason*/) {}
 
+    // Set before connection_made: the connection's transport (valid until connection_lost returns),
+    // whether it is still open, and the factory that built this protocol.
     Transport* transport() const noexcept { return transport_; }
     bool connected() const noexcept { return connected_; }
     Factory* factory() const noexcept { return factory_; }
@@ -89,6 +99,8 @@ private:
     bool connected_ = false;
 };
 
+// Makes a Protocol per connection (Twisted's Factory), for listen_tcp. Set `protocol`, use of<P>(), or
+// override build_protocol.
 class Factory {
 public:
     virtual ~Factory() = default;
@@ -99,8 +111,9 @@ public:
     virtual void start_factory() {}
     virtual void stop_factory() {}
 
-    std::function<std::unique_ptr<Protocol>()> protocol;
+    std::function<std::unique_ptr<Protocol>()> protocol;  // what the default build_protocol calls
 
+    // A factory whose protocol is a default-constructed P.
     template <class P>
     static std::shared_ptr<Factory> of() {
         auto f = std::make_shared<Factory>();
@@ -115,13 +128,18 @@ private:
 
 class Connector;
 
+// A Factory for connect_tcp (Twisted's ClientFactory), with hooks for each connection attempt.
 class ClientFactory : public Factory {
 public:
+    // Each attempt begins (it may call connector.stop_connecting()).
     virtual void started_connecting(Connector& /*connector*/) {}
+    // The attempt failed (resolve, connect, TLS, timeout; CancelledError after stop_connecting).
     virtual void client_connection_failed(Connector& /*connector*/, std::exception_ptr /*reason*/) {}
     virtual void client_connection_made(Connector& /*connector*/) {}  // squall's addition (see above)
+    // An established connection ended (after the protocol's connection_lost).
     virtual void client_connection_lost(Connector& /*connector*/, std::exception_ptr /*reason*/) {}
 
+    // A client factory whose protocol is a default-constructed P.
     template <class P>
     static std::shared_ptr<ClientFactory> of() {
         auto f = std::make_shared<ClientFactory>();
@@ -136,6 +154,7 @@ public:
 // the delay and the retry count. max_retries bounds the retries; stop_trying() ends them.
 class ReconnectingClientFactory : public ClientFactory {
 public:
+    // The back-off parameters (delays in seconds; see above). max_retries unset: retry forever.
     double max_delay = 3600;
     double initial_delay = 1.0;
     double factor = 2.7182818284590451;  // e
@@ -143,11 +162,12 @@ public:
     std::optional<int> max_retries;
 
     double delay = initial_delay;  // the delay of the last scheduled retry, in seconds
-    int retries = 0;
-    bool continue_trying = true;
+    int retries = 0;               // retries since the last successful connection
+    bool continue_trying = true;   // false after stop_trying()
 
     ~ReconnectingClientFactory() override;
 
+    // Both retry(connector) while continue_trying; client_connection_made resets the delay.
     void client_connection_failed(Connector& connector, std::exception_ptr reason) override;
     void client_connection_lost(Connector& connector, std::exception_ptr reason) override;
     void client_connection_made(Connector& /*connector*/) override { reset_delay(); }
@@ -156,6 +176,7 @@ public:
     void retry(Connector& connector);
     // Cancels a scheduled retry and stops an attempt in progress; no more retries.
     void stop_trying();
+    // Back to initial_delay and zero retries, and trying again (undoes stop_trying()).
     void reset_delay();
     // Seeds the jitter's random generator (tests; default seeded from std::random_device).
     void seed(std::uint64_t value) { rng_.seed(value); }
@@ -170,6 +191,7 @@ private:
 // The handle connect_tcp returns (Twisted's IConnector).
 class Connector : public std::enable_shared_from_this<Connector> {
 public:
+    // Where the connector is: no attempt running, an attempt running, or a connection up.
     enum class State { disconnected, connecting, connected };
 
     // (Re)starts connecting; UsageError unless disconnected.
@@ -180,6 +202,7 @@ public:
     // Connecting: stop_connecting(); connected: lose_connection().
     void disconnect();
 
+    // Where it connects, with what, and how far it got; transport() is null unless connected.
     State state() const noexcept { return state_; }
     const std::string& host() const noexcept { return host_; }
     std::uint16_t port() const noexcept { return port_; }
@@ -188,6 +211,7 @@ public:
     Transport* transport() const noexcept;
 
     struct Key {};
+    // For connect_tcp only (make_shared needs a public constructor; the private Key keeps it internal).
     Connector(Key, IOLoop& loop, std::string host, std::uint16_t port, std::shared_ptr<ClientFactory> factory,
               ConnectOptions options);
     ~Connector();
@@ -218,13 +242,14 @@ class ListeningPort {
 public:
     // Stops accepting (live connections go on). The Future resolves once the socket is closed.
     Future<void> stop_listening();
-    std::uint16_t port() const noexcept { return server_->port(); }
-    SocketAddress get_host() const;
+    std::uint16_t port() const noexcept { return server_->port(); }  // the bound port (useful after port 0)
+    SocketAddress get_host() const;                                  // the bound address
 
     struct Key {};
+    // For listen_tcp only.
     ListeningPort(Key, IOLoop& loop, std::shared_ptr<Factory> factory, TCPServerOptions options);
     ~ListeningPort();
-    TCPServer& server() noexcept { return *server_; }
+    TCPServer& server() noexcept { return *server_; }  // the server underneath (connection counts, stop)
 
 private:
     std::shared_ptr<Factory> factory_;

@@ -35,6 +35,7 @@
 
 namespace squall {
 
+// PCRE2 compile flags for a StreamRegex.
 struct RegexOptions {
     bool caseless = false;   // PCRE2_CASELESS
     bool multiline = false;  // PCRE2_MULTILINE: ^ and $ match at line boundaries
@@ -52,8 +53,8 @@ public:
     StreamRegex(const StreamRegex&) = delete;
     StreamRegex& operator=(const StreamRegex&) = delete;
 
-    const std::string& pattern() const { return pattern_; }
-    bool jit() const { return jit_; }
+    const std::string& pattern() const { return pattern_; }  // the source pattern
+    bool jit() const { return jit_; }                        // JIT-compiled (else PCRE2's interpreter)
 
     // One-shot search of subject from start: (match start, match end) or nullopt.
     std::optional<std::pair<size_t, size_t>> search(std::string_view subject, size_t start = 0) const;
@@ -70,8 +71,10 @@ private:
 // Incremental regex search over a buffer that grows at the end and is consumed from the front.
 class StreamingSearch {
 public:
+    // Searches for regex (non-null), kept alive by the search.
     explicit StreamingSearch(std::shared_ptr<const StreamRegex> regex);
     ~StreamingSearch();
+    // Moving transfers the match data; the moved-from search may only be destroyed or assigned to.
     StreamingSearch(StreamingSearch&& other) noexcept;
     StreamingSearch& operator=(StreamingSearch&& other) noexcept;
     StreamingSearch(const StreamingSearch&) = delete;
@@ -95,7 +98,7 @@ public:
     // each time): the work counter that proves trickled input costs linear time.
     uint64_t bytes_scanned() const { return bytes_scanned_; }
 
-    const StreamRegex& regex() const { return *regex_; }
+    const StreamRegex& regex() const { return *regex_; }  // the pattern searched for
 
 private:
     std::shared_ptr<const StreamRegex> regex_;
@@ -114,9 +117,11 @@ public:
 
     // (start, end) of the first delimiter occurrence in buffer, or nullopt.
     std::optional<std::pair<size_t, size_t>> search(std::string_view buffer);
+    // As StreamingSearch::consume and reset.
     void consume(size_t n);
     void reset() { resume_ = 0; }
 
+    // The delimiter, and the counters as in StreamingSearch.
     const std::string& delimiter() const { return delimiter_; }
     size_t resume_offset() const { return resume_; }
     uint64_t bytes_scanned() const { return bytes_scanned_; }

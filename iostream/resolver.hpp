@@ -36,10 +36,12 @@
 
 namespace squall {
 
+// Non-blocking name lookup with overrides (see the file comment). Belongs to its loop's thread.
 class Resolver {
 public:
-    static constexpr int kThreads = 2;
+    static constexpr int kThreads = 2;  // getaddrinfo worker threads
 
+    // Results are delivered on `loop`, which must outlive the resolver. No thread starts until a lookup.
     explicit Resolver(IOLoop& loop);
     ~Resolver();
     Resolver(const Resolver&) = delete;

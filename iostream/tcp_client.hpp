@@ -40,6 +40,7 @@ namespace squall {
 // Builds the ConnectError subclass matching errno `err` (positive).
 std::exception_ptr make_connect_error(int err, const SocketAddress& address);
 
+// How TCPClient::connect connects (name it before the co_await: see the file comment).
 struct ConnectOptions {
     // Covers resolving, connecting and the TLS handshake. nullopt: no limit.
     std::optional<Duration> timeout = std::nullopt;
@@ -51,11 +52,12 @@ struct ConnectOptions {
     std::uint16_t source_port = 0;
     // false: IPv4 only.
     bool allow_ipv6 = true;
-    std::size_t max_buffer_size = 100 * 1024 * 1024;
+    std::size_t max_buffer_size = 100 * 1024 * 1024;  // the stream's IOStreamOptions::max_buffer_size
     // Delay before the secondary address family is tried (Tornado's _INITIAL_CONNECT_TIMEOUT).
     Duration secondary_delay = std::chrono::milliseconds(300);
 };
 
+// Connects to host:port and returns the stream (see the file comment). Belongs to its loop's thread.
 class TCPClient {
 public:
     // Uses `resolver` when given (it must outlive the client), else one of its own.
@@ -64,6 +66,8 @@ public:
     TCPClient(const TCPClient&) = delete;
     TCPClient& operator=(const TCPClient&) = delete;
 
+    // A connected stream (TLS-negotiated with options.tls), or the typed errors listed above. `options`
+    // is copied: it need not outlive the call.
     Task<std::shared_ptr<IOStream>> connect(std::string host, std::uint16_t port,
                                             const ConnectOptions& options) {
         return connect_impl(std::move(host), port, std::make_shared<const ConnectOptions>(options));
@@ -78,6 +82,7 @@ public:
         return connect_impl(std::move(host), port, std::make_shared<const ConnectOptions>());
     }
 
+    // The resolver in use (for add_override).
     Resolver& resolver() noexcept {
         return *resolver_;
     }

@@ -31,15 +31,19 @@
 
 namespace squall {
 
+// Options for every accepted connection.
 struct TCPServerOptions {
     std::shared_ptr<const TlsContext> tls = nullptr;  // a server context: TLS on every connection
-    std::size_t max_buffer_size = 100 * 1024 * 1024;
+    std::size_t max_buffer_size = 100 * 1024 * 1024;  // each stream's IOStreamOptions::max_buffer_size
 };
 
+// Accepts connections and runs a coroutine per connection (see the file comment).
 class TCPServer {
 public:
+    // The per-connection coroutine: gets the (TLS-negotiated) stream and the peer's address.
     using StreamHandler = std::function<Task<void>(std::shared_ptr<IOStream> stream, SocketAddress peer)>;
 
+    // Without a handler, override handle_stream. Nothing listens until listen().
     explicit TCPServer(IOLoop& loop, StreamHandler handler = nullptr, TCPServerOptions options = {});
     virtual ~TCPServer();
     TCPServer(const TCPServer&) = delete;
@@ -54,11 +58,14 @@ public:
     // The listening sockets' addresses.
     std::vector<SocketAddress> addresses() const;
 
+    // Stops accepting; with close_connections also closes every live connection. Idempotent.
     void stop(bool close_connections = false);
+    // Resolves once the accept loops have ended (at once if none runs).
     Future<void> stopped();
+    // Connections whose handler is still running.
     std::size_t connection_count() const;
 
-    IOLoop& loop() const noexcept { return loop_; }
+    IOLoop& loop() const noexcept { return loop_; }  // the loop it accepts on
 
 protected:
     // Default: calls the handler given to the constructor (UsageError if there is none).

@@ -37,8 +37,10 @@ struct ssl_ctx_st;
 
 namespace squall {
 
+// The lowest protocol version a context accepts.
 enum class TlsVersion { tls1_2, tls1_3 };
 
+// Settings of a client context (TlsContext::client). File errors surface when the context is made.
 struct TlsClientOptions {
     bool verify_peer = true;          // verify the server's chain (on by default)
     bool check_hostname = true;       // and that it was issued for the hostname given to the engine
@@ -47,24 +49,27 @@ struct TlsClientOptions {
     std::string cert_file{};          // client certificate chain (PEM), optional
     std::string key_file{};           // its private key (PEM); defaults to cert_file
     std::vector<std::string> alpn{};  // protocols to offer, most preferred first
-    TlsVersion min_version = TlsVersion::tls1_2;
+    TlsVersion min_version = TlsVersion::tls1_2;  // lowest version offered
 };
 
+// Whether a server asks for a client certificate: not at all, verified if sent, or demanded.
 enum class ClientCertMode { none, optional, required };
 
+// Settings of a server context (TlsContext::server).
 struct TlsServerOptions {
-    std::string cert_file{};  // certificate chain (PEM), required
-    std::string key_file{};   // private key (PEM); defaults to cert_file
-    ClientCertMode client_cert = ClientCertMode::none;
+    std::string cert_file{};                            // certificate chain (PEM), required
+    std::string key_file{};                             // private key (PEM); defaults to cert_file
+    ClientCertMode client_cert = ClientCertMode::none;  // client certificates (see ClientCertMode)
     std::string client_ca_file{};     // CAs that sign accepted client certificates (needed unless none)
     std::vector<std::string> alpn{};  // protocols accepted, most preferred first
-    TlsVersion min_version = TlsVersion::tls1_2;
+    TlsVersion min_version = TlsVersion::tls1_2;  // lowest version accepted
 };
 
 // An SSL_CTX with its settings. Create once, share among connections (engines hold a shared_ptr).
 // Construction errors (unreadable file, key not matching the certificate) throw TlsError naming the file.
 class TlsContext {
 public:
+    // A client context (verifying against the system store by default) / a server context.
     static std::shared_ptr<TlsContext> client(const TlsClientOptions& options = {});
     static std::shared_ptr<TlsContext> server(const TlsServerOptions& options);
 
@@ -72,6 +77,7 @@ public:
     TlsContext(const TlsContext&) = delete;
     TlsContext& operator=(const TlsContext&) = delete;
 
+    // The settings the context was made with.
     bool is_server() const { return server_; }
     bool verify_peer() const { return verify_peer_; }
     bool check_hostname() const { return check_hostname_; }
@@ -80,12 +86,13 @@ public:
     void set_alpn_protocols(std::vector<std::string> protocols);
     const std::vector<std::string>& alpn_protocols() const { return alpn_; }
 
-    ssl_ctx_st* native_handle() const { return ctx_; }
+    ssl_ctx_st* native_handle() const { return ctx_; }  // the SSL_CTX (still owned by the context)
 
 private:
     struct Key {};  // only the factories construct
 
 public:
+    // For client() and server() only (Key is private).
     TlsContext(Key, bool server);
 
 private:
@@ -110,6 +117,7 @@ private:
 //   failure     throws TlsError (verification, alert from the peer, malformed bytes, EOF mid-handshake)
 class TlsEngine {
 public:
+    // handshake_step()'s result (see the states above).
     enum class Status { want_read, want_write, done };
 
     // Client: server_hostname is sent as SNI (unless an IP literal) and, with check_hostname, must match
@@ -117,10 +125,12 @@ public:
     // hostname. Throws UsageError for a client context that checks hostnames but gets none.
     explicit TlsEngine(std::shared_ptr<const TlsContext> context, std::string_view server_hostname = {});
     ~TlsEngine();
+    // Moving transfers the connection; the moved-from engine may only be destroyed or assigned to.
     TlsEngine(TlsEngine&&) noexcept;
     TlsEngine& operator=(TlsEngine&&) noexcept;
 
     // --- ciphertext from the peer
+    // Appends bytes received from the peer.
     void feed_ciphertext(std::span<const char> bytes);
     // Zero-copy variant for recv: write into prepare_ciphertext(n), then commit_ciphertext(bytes written).
     std::span<char> prepare_ciphertext(size_t min_bytes);
@@ -133,12 +143,14 @@ public:
     size_t buffered_ciphertext() const;
 
     // --- ciphertext for the peer
+    // Bytes to send to the peer; consume_ciphertext(n) once n of them were sent.
     std::string_view pending_ciphertext() const;
     void consume_ciphertext(size_t n);
 
     // --- handshake
+    // Advances the handshake with the ciphertext fed so far (see the states above).
     Status handshake_step();
-    bool handshake_done() const;
+    bool handshake_done() const;  // handshake_step() returned done
 
     // --- plaintext
     // Decrypts every complete record fed so far into out (via out.prepare/commit, no intermediate copy),
@@ -156,13 +168,13 @@ public:
     // --- after the handshake
     std::string alpn_selected() const;     // empty if none was negotiated
     std::string protocol_version() const;  // e.g. "TLSv1.3"
-    std::string cipher() const;
-    bool has_peer_certificate() const;
+    std::string cipher() const;            // the OpenSSL cipher name
+    bool has_peer_certificate() const;     // the peer presented a certificate
 
     // Releases the memory of the (empty) ciphertext buffers of an idle connection (Buffer::shrink).
     void shrink_buffers();
 
-    ssl_st* native_handle() const;
+    ssl_st* native_handle() const;  // the SSL object (still owned by the engine)
 
 private:
     struct Impl;

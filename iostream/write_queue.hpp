@@ -30,15 +30,17 @@
 
 namespace squall {
 
+// A stream's pending output as a list of chunks (see the file comment). One thread.
 class WriteQueue {
 public:
-    static constexpr size_t kMaxIovecs = IOV_MAX;
+    static constexpr size_t kMaxIovecs = IOV_MAX;  // the most iovecs gather() fills (writev's limit)
     // Writes up to this size are copied into a shared block; larger ones keep their own storage.
     static constexpr size_t kCoalesceLimit = 1024;
     // Capacity of one shared block.
     static constexpr size_t kBlockSize = 16 * 1024;
 
     WriteQueue() = default;
+    // Moving takes the chunks (the iovecs of an earlier gather() stay valid).
     WriteQueue(WriteQueue&&) noexcept = default;
     WriteQueue& operator=(WriteQueue&&) noexcept = default;
     WriteQueue(const WriteQueue&) = delete;

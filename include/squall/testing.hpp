@@ -129,7 +129,7 @@ public:
     LogCapture(const LogCapture&) = delete;
     LogCapture& operator=(const LogCapture&) = delete;
 
-    const std::vector<std::string>& lines() const noexcept { return lines_; }
+    const std::vector<std::string>& lines() const noexcept { return lines_; }  // in logging order
     // How many logged lines contain `needle`.
     std::size_t count(std::string_view needle) const {
         std::size_t n = 0;
@@ -185,6 +185,7 @@ private:
 
 }  // namespace squall::testing::detail
 
+// Registers the listener above with doctest.
 DOCTEST_REGISTER_LISTENER("squall-uring-skips", 1, ::squall::testing::detail::UringSkipListener);
 
 // The io_uring variant's decorators: skipped, with the reason as its description, where io_uring is refused.
