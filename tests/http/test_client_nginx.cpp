@@ -1,63 +1,19 @@
 // http::Client against a real server: the private nginx of scripts/nginx (scripts/test starts it).
 // Requests are built in named variables (see test_client_basic.cpp about GCC 12).
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 
 #include <squall/testing.hpp>
 #include <string>
 
 #include "squall/httpclient/http.hpp"
 #include "squall/iostream/tls.hpp"
+#include "tests/http/sha256.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/nginx_fixture.hpp"
 
 using namespace std::chrono_literals;
-using squall::http::Client;
-using squall::http::HTTPError;
-using squall::http::HTTPRequest;
-using squall::http::test::contains;
-using squall::http::test::error_of;
+using namespace squall::http::test;
 namespace nginx = squall::testing;
-
-namespace {
-
-std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += kHex[digest[i] >> 4];
-        out += kHex[digest[i] & 0xf];
-    }
-    return out;
-}
-
-// Feeds pieces to SHA-256 as they stream in.
-class Sha256 {
-public:
-    Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-    ~Sha256() { EVP_MD_CTX_free(ctx_); }
-    void update(std::string_view d) { EVP_DigestUpdate(ctx_, d.data(), d.size()); }
-    std::string hex() {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-        EVP_DigestFinal_ex(ctx_, digest, &len);
-        static constexpr char kHex[] = "0123456789abcdef";
-        std::string out;
-        for (unsigned int i = 0; i < len; ++i) {
-            out += kHex[digest[i] >> 4];
-            out += kHex[digest[i] & 0xf];
-        }
-        return out;
-    }
-
-private:
-    EVP_MD_CTX* ctx_;
-};
-
-}  // namespace
 
 SQUALL_TEST_CASE("nginx: small file, keep-alive reuse counted by stub_status", 20s) {
     auto base = nginx::nginx_url();

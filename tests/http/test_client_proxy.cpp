@@ -13,15 +13,7 @@
 #include "tests/support/nginx_fixture.hpp"
 
 using namespace std::chrono_literals;
-using squall::http::Client;
-using squall::http::HTTPError;
-using squall::http::HTTPRequest;
-using squall::http::test::contains;
-using squall::http::test::error_of;
-using squall::testing::Reply;
-using squall::testing::TestProxy;
-using squall::testing::TestRequest;
-using squall::testing::TestServer;
+using namespace squall::http::test;
 
 SQUALL_TEST_CASE("proxy: http:// goes as an absolute-form request with Proxy-Authorization", 10s) {
     TestServer origin(loop);

@@ -12,14 +12,7 @@
 #include "tests/support/http_test_server.hpp"
 
 using namespace std::chrono_literals;
-using squall::http::Client;
-using squall::http::HTTPError;
-using squall::http::HTTPRequest;
-using squall::http::test::contains;
-using squall::http::test::error_of;
-using squall::testing::Reply;
-using squall::testing::TestRequest;
-using squall::testing::TestServer;
+using namespace squall::http::test;
 
 namespace {
 void add_echo(TestServer& server) {

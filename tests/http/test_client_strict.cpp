@@ -11,16 +11,7 @@
 #include "tests/support/http_test_server.hpp"
 
 using namespace std::chrono_literals;
-using squall::http::Client;
-using squall::http::HTTPRequest;
-using squall::http::ProtocolError;
-using squall::http::RedirectError;
-using squall::http::RequestError;
-using squall::http::test::contains;
-using squall::http::test::error_of;
-using squall::testing::Reply;
-using squall::testing::TestRequest;
-using squall::testing::TestServer;
+using namespace squall::http::test;
 
 namespace {
 const std::string kChunkedHead = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";

@@ -1,5 +1,7 @@
-// Helpers shared by the http::Client tests (tests/http/test_client_*.cpp): awaiting an expected error
-// inside a coroutine test body, and a listener whose accept queue is full (connects to it hang).
+// Helpers shared by the http::Client tests (tests/http/test_client_*.cpp, test_http2_*.cpp): awaiting an
+// expected error inside a coroutine test body, and a listener whose accept queue is full (connects to it
+// hang). `using namespace squall::http::test;` gives a test file these, the client's names (squall::http)
+// and the loopback test server's (TestServer, TestProxy, TestRequest, Reply) in one line.
 #pragma once
 
 #include <arpa/inet.h>
@@ -16,9 +18,18 @@
 #include <vector>
 
 #include "squall/coro/task.hpp"
+#include "squall/httpclient/http.hpp"
 #include "squall/ioloop/async.hpp"
+#include "tests/support/http_test_proxy.hpp"
+#include "tests/support/http_test_server.hpp"
 
 namespace squall::http::test {
+
+using namespace squall::http;
+using squall::testing::Reply;
+using squall::testing::TestProxy;
+using squall::testing::TestRequest;
+using squall::testing::TestServer;
 
 // Awaits `task` (a Task or a Future) and returns the message of the E it threw; fails the test (and returns
 // nullopt) when it completed or threw something else.

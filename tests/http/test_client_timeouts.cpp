@@ -12,16 +12,8 @@
 #include "tests/support/http_test_server.hpp"
 
 using namespace std::chrono_literals;
+using namespace squall::http::test;
 using squall::TimeoutError;
-using squall::http::Client;
-using squall::http::HTTPRequest;
-using squall::http::HTTPResponse;
-using squall::http::StaleConnectionError;
-using squall::http::test::contains;
-using squall::http::test::error_of;
-using squall::testing::Reply;
-using squall::testing::TestRequest;
-using squall::testing::TestServer;
 
 SQUALL_TEST_CASE("connect_timeout expires against a full accept queue", 10s) {
     squall::http::test::FullBacklogListener listener;

@@ -3,7 +3,6 @@
 // errors and retries of the scriptable server (tests/support/h2_test_server.py). Requests are built in
 // named variables (GCC 12, see test_client_basic.cpp).
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 
 #include <optional>
 #include <squall/testing.hpp>
@@ -14,35 +13,16 @@
 #include "squall/httpclient/client.hpp"
 #include "squall/httpclient/errors.hpp"
 #include "squall/ioloop/async.hpp"
+#include "tests/http/sha256.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/h2_test_server.hpp"
 #include "tests/support/nginx_fixture.hpp"
 
 using namespace std::chrono_literals;
-using squall::http::Client;
-using squall::http::HTTPRequest;
-using squall::http::HTTPResponse;
-using squall::http::HTTPVersion;
-using squall::http::RefusedStreamError;
-using squall::http::StreamResetError;
-using squall::http::test::contains;
-using squall::http::test::error_of;
+using namespace squall::http::test;
 namespace nginx = squall::testing;
 
 namespace {
-
-std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += kHex[digest[i] >> 4];
-        out += kHex[digest[i] & 0xf];
-    }
-    return out;
-}
 
 HTTPRequest tls_request(const std::string& url) {
     HTTPRequest r;

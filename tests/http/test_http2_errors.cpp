@@ -9,58 +9,14 @@
 #include "squall/httpclient/http2/session.hpp"
 #include "squall/ioloop/async.hpp"
 #include "squall/iostream/tcp_client.hpp"
+#include "tests/http/http2_test_support.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/h2_test_server.hpp"
 
 using namespace std::chrono_literals;
+using namespace squall::http::test;
 using squall::StreamClosedError;
 using squall::TimePoint;
-using squall::http::ExchangeOptions;
-using squall::http::Http2Options;
-using squall::http::Http2Session;
-using squall::http::HTTPRequest;
-using squall::http::HTTPResponse;
-using squall::http::ProtocolError;
-using squall::http::RefusedStreamError;
-using squall::http::StreamResetError;
-using squall::http::URL;
-using squall::http::test::contains;
-using squall::http::test::error_of;
-
-namespace {
-
-squall::Task<std::shared_ptr<Http2Session>> connect_h2c(squall::IOLoop& loop, std::uint16_t port,
-                                                        Http2Options options = {}) {
-    squall::TCPClient tcp(loop);
-    auto stream = co_await tcp.connect("127.0.0.1", port);
-    co_return Http2Session::start(stream, "http://127.0.0.1:" + std::to_string(port), options);
-}
-
-// Closes a session when the test body ends (its reader keeps it alive until closed).
-struct Closing {
-    std::shared_ptr<Http2Session> session;
-    ~Closing() {
-        if (session) session->close();
-    }
-};
-
-// Closes the sessions and lets their readers see it before the test's loop goes away (a reader parked
-// in a read only resumes on a later loop iteration; a loop destroyed first leaks its frame).
-squall::Task<void> drain(squall::IOLoop& loop, Http2Session* first, Http2Session* second = nullptr) {
-    for (auto* s : {first, second})
-        if (s) s->close();
-    co_await squall::sleep(loop, std::chrono::milliseconds(50));
-}
-
-squall::Task<HTTPResponse> fetch_on(Http2Session& session, HTTPRequest request,
-                                    TimePoint deadline = TimePoint::max()) {
-    HTTPResponse response;
-    ExchangeOptions options;
-    co_await session.exchange(request, URL::parse(request.url), options, deadline, response);
-    co_return response;
-}
-
-}  // namespace
 
 SQUALL_TEST_CASE("http2 errors: RST_STREAM is a StreamResetError with its code; the connection lives on",
                  20s) {

@@ -12,53 +12,15 @@
 #include "squall/httpclient/http2/session.hpp"
 #include "squall/iostream/tcp_client.hpp"
 #include "squall/iostream/tls.hpp"
+#include "tests/http/http2_test_support.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/h2_test_server.hpp"
 #include "tests/support/nginx_fixture.hpp"
 
 using namespace std::chrono_literals;
+using namespace squall::http::test;
 using squall::TimePoint;
-using squall::http::ExchangeOptions;
-using squall::http::Http2Options;
-using squall::http::Http2Session;
-using squall::http::HTTPRequest;
-using squall::http::HTTPResponse;
-using squall::http::ProtocolError;
-using squall::http::RefusedStreamError;
-using squall::http::StreamResetError;
-using squall::http::URL;
-using squall::http::test::contains;
-using squall::http::test::error_of;
 namespace nginx = squall::testing;
-
-namespace {
-
-// Connects to url's host and port (TLS with ALPN "h2" for https) and starts a session.
-squall::Task<std::shared_ptr<Http2Session>> open_session(squall::IOLoop& loop, const std::string& url_text,
-                                                         Http2Options options = {}) {
-    URL url = URL::parse(url_text);
-    squall::TCPClient tcp(loop);
-    std::string host = url.host == "localhost" ? "127.0.0.1" : url.host;
-    auto stream = co_await tcp.connect(host, url.port);
-    stream->set_nodelay(true);
-    if (url.is_https()) {
-        squall::TlsClientOptions tls{.ca_file = nginx::nginx_ca_file(), .alpn = {"h2"}};
-        auto context = squall::TlsContext::client(tls);
-        co_await stream->start_tls(context, url.host);
-        REQUIRE(stream->tls()->alpn_selected() == "h2");
-    }
-    co_return Http2Session::start(stream, url.scheme + "://" + url.host_port(), options);
-}
-
-// One exchange on `session`.
-squall::Task<HTTPResponse> fetch_on(Http2Session& session, HTTPRequest request) {
-    HTTPResponse response;
-    ExchangeOptions options;
-    co_await session.exchange(request, URL::parse(request.url), options, TimePoint::max(), response);
-    co_return response;
-}
-
-}  // namespace
 
 SQUALL_TEST_CASE("http2 session: GET and POST against nginx over h2c and over TLS with ALPN h2", 20s) {
     auto h2c = nginx::nginx_h2c_url();
