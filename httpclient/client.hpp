@@ -61,12 +61,13 @@
 
 namespace squall::http {
 
+// A Client's settings, fixed at construction.
 struct ClientOptions {
     std::size_t max_clients = 10;  // requests running at once; the rest wait in FIFO order
     HTTPRequest defaults{};        // see "Defaults" above
-    std::map<std::string, std::string> hostname_mapping{};
-    std::size_t max_idle_per_host = 16;                // 0: no keep-alive reuse
-    Duration idle_timeout = std::chrono::seconds(60);  // an idle pooled connection is closed after this
+    std::map<std::string, std::string> hostname_mapping{};  // Resolver::add_override pairs (see above)
+    std::size_t max_idle_per_host = 16;                     // 0: no keep-alive reuse
+    Duration idle_timeout = std::chrono::seconds(60);       // an idle pooled connection is closed after this
     // HTTP/2 sessions (streams per connection, windows, PING); their idle_timeout is the one above.
     Http2Options http2{};
 };
@@ -83,8 +84,10 @@ namespace detail {
 class ClientCore;
 }
 
+// The asynchronous HTTP client (see the file comment). Belongs to its loop's thread.
 class Client {
 public:
+    // Connections are made on `loop`, which must outlive the client.
     explicit Client(IOLoop& loop, ClientOptions options = {});
     ~Client();
     Client(const Client&) = delete;
@@ -99,6 +102,7 @@ public:
     // Name the request first: `HTTPRequest req{...}; co_await client.fetch(req);`.
     Task<HTTPResponse> fetch(HTTPRequest&& request) = delete;
 #else
+    // Takes the request by move (compilers without the co_await temporaries bug only).
     Task<HTTPResponse> fetch(HTTPRequest&& request);
 #endif
 
@@ -106,11 +110,11 @@ public:
     // progress finish, and their connections are closed rather than pooled. Later fetches fail at once.
     void close();
 
-    IOLoop& loop() const noexcept;
-    std::size_t active() const noexcept;  // fetches holding a slot
-    std::size_t queued() const noexcept;  // fetches waiting for one
-    std::size_t idle_connections() const noexcept;
-    const ClientStats& stats() const noexcept;
+    IOLoop& loop() const noexcept;                  // the loop it was made with
+    std::size_t active() const noexcept;            // fetches holding a slot
+    std::size_t queued() const noexcept;            // fetches waiting for one
+    std::size_t idle_connections() const noexcept;  // pooled HTTP/1.1 connections waiting for reuse
+    const ClientStats& stats() const noexcept;      // counters since construction
 
 private:
     std::shared_ptr<detail::ClientCore> core_;

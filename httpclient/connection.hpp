@@ -54,6 +54,7 @@ class ResponseParser;
 // curl does: servers that ignore Expect would otherwise wait for a body that never comes).
 inline constexpr std::chrono::milliseconds kExpectContinueTimeout{1000};
 
+// Per-exchange settings the Client passes to Connection::exchange.
 struct ExchangeOptions {
     // The request goes to a plain HTTP proxy (absolute-form target, Proxy-Authorization).
     bool via_proxy = false;
@@ -75,7 +76,9 @@ public:
     // After an exchange: another one may start on this connection. False before the first exchange ends
     // and after any error.
     virtual bool reusable() const noexcept = 0;
+    // The transport is closed.
     virtual bool closed() const noexcept = 0;
+    // Closes the transport; `reason` becomes the close reason an exchange in progress fails with.
     virtual void close(std::exception_ptr reason = nullptr) = 0;
 
     // Sends `request` (addressed to `url`, the current hop's URL) and reads the whole response into
@@ -105,11 +108,13 @@ public:
 // stream that is already connected (and TLS-wrapped, and tunnelled, when needed).
 class HTTP1Connection final : public Connection {
 public:
+    // Takes a connected stream; pool_key as in Connection::pool_key().
     HTTP1Connection(std::shared_ptr<IOStream> stream, std::string pool_key);
     ~HTTP1Connection() override;  // closes the stream
     HTTP1Connection(const HTTP1Connection&) = delete;
     HTTP1Connection& operator=(const HTTP1Connection&) = delete;
 
+    // The stream it speaks over.
     IOStream& stream() noexcept { return *stream_; }
     const std::shared_ptr<IOStream>& stream_ptr() const noexcept { return stream_; }
 
@@ -118,6 +123,7 @@ public:
     // The response was complete, neither side asked to close, nothing stray is buffered and the stream
     // is open.
     bool reusable() const noexcept override { return reusable_ && !stream_->closed(); }
+
     bool closed() const noexcept override { return stream_->closed(); }
     void close(std::exception_ptr reason = nullptr) override { stream_->close(std::move(reason)); }
 
@@ -127,6 +133,7 @@ public:
 
     // An idle connection keeps at most one read chunk of buffer (a large body's growth is given back).
     void on_idle() override;
+    // Open, nothing stray buffered, and with check_alive a socket peek finds no EOF or error.
     bool usable_after_idle(bool check_alive) override;
 
 private:
@@ -152,9 +159,11 @@ enum class ReadGoal {
     complete,          // the whole response
 };
 
+// Reads a response from a stream into a parser (see ReadGoal). Both must outlive the reader.
 class ResponseReader {
 public:
-    ResponseReader(IOStream& stream, ResponseParser& parser) : stream_(stream), parser_(parser) {}
+    ResponseReader(IOStream& stream, ResponseParser& parser)
+        : stream_(stream), parser_(parser) {}  // no I/O yet
 
     // Returns true once `goal` holds (`continue_received` is the flag the parser's on_interim sets).
     // Returns false when the peer closed the stream (EOF, no close reason) with nothing left buffered

@@ -21,20 +21,24 @@
 
 namespace squall::http {
 
+// The content codings squall inflates (deflate: zlib-wrapped or raw, whichever the body is).
 enum class ContentEncoding { gzip, deflate };
 
+// Limits of a Decompressor.
 struct DecompressorOptions {
-    std::size_t max_output_size = 100 * 1024 * 1024;
+    std::size_t max_output_size = 100 * 1024 * 1024;  // inflated bytes allowed in total (a zip bomb bound)
 };
 
+// Incremental gzip / deflate decoding of a response body.
 class Decompressor {
 public:
-    using Sink = std::function<void(std::string_view)>;
+    using Sink = std::function<void(std::string_view)>;  // receives the inflated bytes, in order
 
     // gzip for "gzip" and "x-gzip", deflate for "deflate" (case-insensitive, surrounding spaces ignored);
     // std::nullopt for anything else (identity, br, several codings...), which is passed through undecoded.
     static std::optional<ContentEncoding> encoding_of(std::string_view content_encoding) noexcept;
 
+    // Output goes to sink as it is produced.
     Decompressor(ContentEncoding encoding, DecompressorOptions options, Sink sink);
     ~Decompressor();
     Decompressor(const Decompressor&) = delete;
@@ -47,6 +51,7 @@ public:
     // accepted (a 200 with "Content-Encoding: gzip" and no bytes).
     void finish();
 
+    // Compressed bytes fed and inflated bytes produced so far.
     std::uint64_t total_in() const noexcept { return total_in_; }
     std::uint64_t total_out() const noexcept { return total_out_; }
 

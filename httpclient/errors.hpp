@@ -28,13 +28,15 @@ namespace squall::http {
 
 struct HTTPResponse;
 
+// A response with a status of 400 or more when raise_error is set (the default), or a proxy refusing
+// CONNECT (code() is the proxy's status). Transport failures are other, typed errors, never a 599.
 class HTTPError : public squall::Error {
 public:
     // `response` may be null only when no response exists (never for a status-code error).
     HTTPError(int code, std::shared_ptr<const HTTPResponse> response, const std::string& message)
         : squall::Error(message), code_(code), response_(std::move(response)) {}
 
-    int code() const noexcept { return code_; }
+    int code() const noexcept { return code_; }  // the HTTP status code
     // The response that carried the error status (body, headers, effective_url...).
     const std::shared_ptr<const HTTPResponse>& response() const noexcept { return response_; }
 
@@ -50,11 +52,14 @@ public:
     using HTTPError::HTTPError;
 };
 
+// The peer broke HTTP: a malformed response (status line, headers, framing), a corrupt compressed body,
+// a response over a limit, or a proxy or HTTP/2 negotiation that went wrong. The message says which.
 class ProtocolError : public squall::Error {
 public:
     using squall::Error::Error;
 };
 
+// A URL that URL::parse rejects (no http/https scheme, no host, a bad port, ...).
 class InvalidURLError : public squall::Error {
 public:
     using squall::Error::Error;
@@ -97,6 +102,7 @@ std::string http2_error_name(std::uint32_t code);
 // The server ended one HTTP/2 stream with RST_STREAM (or GOAWAY) before the response was complete.
 class StreamResetError : public squall::Error {
 public:
+    // code: the RST_STREAM / GOAWAY error code, also as HTTP2ErrorCode (which may not name it).
     StreamResetError(std::uint32_t code, const std::string& message) : squall::Error(message), code_(code) {}
     std::uint32_t code() const noexcept { return code_; }
     HTTP2ErrorCode error_code() const noexcept { return static_cast<HTTP2ErrorCode>(code_); }

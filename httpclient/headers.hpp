@@ -29,12 +29,14 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && detail::iequals_same_size(a.data(), b.data(), a.size());
 }
 
+// An ordered list of header fields; names compare case-insensitively, repeated names are kept.
 class HTTPHeaders {
 public:
-    using Field = std::pair<std::string, std::string>;
-    using const_iterator = std::vector<Field>::const_iterator;
+    using Field = std::pair<std::string, std::string>;          // (name, value)
+    using const_iterator = std::vector<Field>::const_iterator;  // iterates fields in order
 
     HTTPHeaders() = default;
+    // The fields in order (as by add()).
     HTTPHeaders(std::initializer_list<Field> fields);
 
     // Appends a field; existing fields of the same name stay.
@@ -49,8 +51,10 @@ public:
     std::vector<std::string_view> get_all(std::string_view name) const;
     // Removes every field of this name; returns how many were removed.
     std::size_t remove(std::string_view name);
+    // A field of this name exists.
     bool contains(std::string_view name) const;
 
+    // The number of fields (a repeated name counts each time), and whole-list operations.
     std::size_t size() const noexcept { return fields_.size(); }
     bool empty() const noexcept { return fields_.empty(); }
     void clear() noexcept { fields_.clear(); }
@@ -60,6 +64,7 @@ public:
     Field& add_empty() { return fields_.emplace_back(); }
     // Drops the last field (a parser abandoning one it was filling).
     void pop_back() noexcept { fields_.pop_back(); }
+    // The fields in order.
     const_iterator begin() const noexcept { return fields_.begin(); }
     const_iterator end() const noexcept { return fields_.end(); }
 
@@ -86,6 +91,7 @@ inline constexpr std::array<unsigned char, 256> kTokenChars = [] {
     for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) t[c] = 1;
     return t;
 }();
+// One character of a token.
 inline bool is_token_char(unsigned char c) noexcept {
     return kTokenChars[c] != 0;
 }
@@ -97,6 +103,7 @@ inline bool all_token_chars(std::string_view s) noexcept {
     }
     return true;
 }
+// A valid token: non-empty, every character a token character.
 inline bool is_token(std::string_view s) noexcept {
     return !s.empty() && all_token_chars(s);
 }

@@ -29,13 +29,16 @@
 
 namespace squall::http {
 
+// Limits of a ConnectionPool.
 struct PoolOptions {
-    std::size_t max_idle_per_host = 16;  // 0 disables keep-alive reuse
-    Duration idle_timeout = std::chrono::seconds(60);
+    std::size_t max_idle_per_host = 16;                // 0 disables keep-alive reuse
+    Duration idle_timeout = std::chrono::seconds(60);  // an idle connection is closed after this
 };
 
+// Idle keep-alive connections by pool key (see the file comment). One loop's thread.
 class ConnectionPool {
 public:
+    // Idle timers run on `loop`, which must outlive the pool.
     ConnectionPool(IOLoop& loop, PoolOptions options);
     ~ConnectionPool();  // closes every idle connection
     ConnectionPool(const ConnectionPool&) = delete;
@@ -48,6 +51,7 @@ public:
     // Closes every idle connection.
     void close_all();
 
+    // Idle connections in all / for one key.
     std::size_t idle() const noexcept { return idle_count_; }
     std::size_t idle(const std::string& key) const;
 

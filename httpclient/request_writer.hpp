@@ -23,6 +23,7 @@
 
 namespace squall::http {
 
+// How write_request frames a request for its connection.
 struct RequestWriterOptions {
     // The request goes to a plain HTTP proxy: absolute-form target ("http://host/path") and, when the
     // request has proxy_username, a Proxy-Authorization header.
@@ -31,6 +32,7 @@ struct RequestWriterOptions {
     bool keep_alive = true;
 };
 
+// A request ready to send: head and body are written as they are; a streamed body follows separately.
 struct SerializedRequest {
     std::string head{};       // request line, headers and the blank line
     std::string_view body{};  // points into HTTPRequest::body (empty when none or streamed)
@@ -38,6 +40,7 @@ struct SerializedRequest {
     bool streamed = false;  // the body comes from body_producer (chunked, or raw with a user Content-Length)
     bool expect_continue = false;  // wait for "100 Continue" (or a final response) before sending the body
 
+    // head and body, for one gathered write.
     std::array<std::string_view, 2> buffers() const noexcept { return {std::string_view(head), body}; }
 };
 
@@ -63,8 +66,8 @@ std::string encode_chunk(std::string_view data);
 void append_chunk(std::string& out, std::string_view data);
 // The size line of a chunk of `size` bytes ("1a\r\n"), for writing header, data and kChunkEnd as a writev.
 std::string chunk_size_line(std::size_t size);
-inline constexpr std::string_view kChunkEnd = "\r\n";
-inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+inline constexpr std::string_view kChunkEnd = "\r\n";        // after a chunk's data
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";  // ends a chunked body (no trailers)
 
 // Base64 (RFC 4648, with padding), and the Basic credentials value "Basic base64(user:password)".
 std::string base64_encode(std::string_view data);

@@ -24,19 +24,20 @@ struct TimeInfo {
     std::chrono::nanoseconds connect{0};     // TCP connect
     std::chrono::nanoseconds tls{0};         // TLS handshake
     std::chrono::nanoseconds first_byte{0};  // from request sent to the first response byte
-    std::chrono::nanoseconds total{0};
+    std::chrono::nanoseconds total{0};       // the whole fetch (see above)
 };
 
+// What a fetch returns (and what HTTPError carries).
 struct HTTPResponse {
-    int code = 0;
-    std::string reason{};
-    HTTPHeaders headers{};
-    std::string body{};                        // empty when a streaming_callback received the body
-    HTTPHeaders trailers{};                    // chunked responses only
-    std::string effective_url{};               // the final URL after redirects
-    std::string protocol{};                    // which protocol served it: "HTTP/1.1" or "HTTP/2"
+    int code = 0;                 // the status code
+    std::string reason{};         // the reason phrase as sent (HTTP/2 has none: the standard phrase)
+    HTTPHeaders headers{};        // the final response's headers
+    std::string body{};           // empty when a streaming_callback received the body
+    HTTPHeaders trailers{};       // chunked responses only
+    std::string effective_url{};  // the final URL after redirects
+    std::string protocol{};       // which protocol served it: "HTTP/1.1" or "HTTP/2"
     std::chrono::nanoseconds request_time{0};  // from dequeue to the end of the body
-    TimeInfo time_info{};
+    TimeInfo time_info{};                      // per-phase durations
     std::shared_ptr<const HTTPRequest>
         request{};  // the request that produced this response (after redirects)
 };

@@ -48,6 +48,7 @@ namespace squall::http {
 // extension hits this, as llhttp 9 bounds them since CVE-2024-22019).
 inline constexpr std::size_t kMaxChunkExtensionSize = 16 * 1024;
 
+// What a ResponseParser needs to know about the request, and its limits.
 struct ResponseParserOptions {
     // The request's method: a response to HEAD has no body whatever its headers say, and a 2xx response to
     // CONNECT ends at its header block (the bytes after it belong to the tunnel).
@@ -61,6 +62,7 @@ struct ResponseParserOptions {
 
 class ResponseParser;
 
+// Optional hooks, called from inside feed() / finish_eof().
 struct ResponseParserCallbacks {
     // A 1xx response (not 101) was read: its code and headers. Parsing continues with the next response.
     std::function<void(int code, const HTTPHeaders& headers)> on_interim{};
@@ -71,10 +73,14 @@ struct ResponseParserCallbacks {
     std::function<void(std::span<const char> piece)> on_body{};
 };
 
+// An incremental HTTP/1.1 response parser (status line, headers, Content-Length / chunked /
+// close-delimited body, trailers), fed bytes as they arrive. Handles 1xx responses before the final one.
 class ResponseParser {
 public:
+    // Reading the head, reading the body, complete, or failed (after an exception).
     enum class State { head, body, done, failed };
 
+    // The callbacks' captures must outlive the parser.
     explicit ResponseParser(ResponseParserOptions options = {}, ResponseParserCallbacks callbacks = {});
     ~ResponseParser();
     ResponseParser(const ResponseParser&) = delete;
@@ -92,11 +98,13 @@ public:
     // got X of Y bytes", truncated chunked body, incomplete headers, or no response at all).
     void finish_eof();
 
+    // Where parsing is; headers_complete(): the final head was read; complete(): the whole response.
     State state() const noexcept { return state_; }
     bool headers_complete() const noexcept { return state_ == State::body || state_ == State::done; }
     bool complete() const noexcept { return state_ == State::done; }
 
-    // Valid once headers_complete().
+    // The final response's status, reason phrase, version and headers; valid once headers_complete().
+    // take_*() move the value out (for building an HTTPResponse without copies).
     int code() const noexcept { return code_; }
     const std::string& reason() const noexcept { return reason_; }
     std::string take_reason() noexcept { return std::move(reason_); }
@@ -113,10 +121,10 @@ public:
 
     // The body length the headers announced, when it is a valid Content-Length framing the body.
     std::optional<std::uint64_t> content_length() const noexcept { return content_length_; }
-    bool chunked() const noexcept { return chunked_; }
+    bool chunked() const noexcept { return chunked_; }  // Transfer-Encoding: chunked
     // The body runs until the peer closes (no Content-Length, not chunked).
     bool close_delimited() const noexcept { return close_delimited_; }
-    std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+    std::uint64_t body_bytes() const noexcept { return body_bytes_; }  // body bytes received so far
     // Bytes consumed by feed() so far, 1xx responses included. Zero means the peer sent nothing (a stale
     // pooled connection may be retried).
     std::uint64_t bytes_consumed() const noexcept { return consumed_; }

@@ -12,6 +12,7 @@
 
 namespace squall::http {
 
+// The standard reason phrase of a status code ("Not Found"), or "" for a code without one.
 constexpr std::string_view reason_phrase(int code) noexcept {
     switch (code) {
         case 100:

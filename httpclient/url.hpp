@@ -19,22 +19,24 @@
 
 namespace squall::http {
 
+// A parsed http:// or https:// URL (the fragment is dropped).
 struct URL {
     std::string scheme{};    // "http" or "https", lowercase
     std::string username{};  // percent-decoded; empty when absent
     std::string password{};  // percent-decoded; empty when absent
     std::string host{};      // lowercase; IPv6 literals without brackets
-    std::uint16_t port = 0;
+    std::uint16_t port = 0;  // the explicit port, else the scheme's default
     std::string path = "/";  // always starts with '/', percent-encoding kept as written
     std::string query{};     // without the '?'; empty when absent
     bool has_query = false;  // "http://h/?" keeps its '?'
 
+    // Parses an absolute http(s) URL; throws InvalidURLError saying what is wrong.
     static URL parse(std::string_view text);
 
-    bool is_https() const noexcept { return scheme == "https"; }
-    bool is_ipv6_literal() const noexcept { return host.find(':') != std::string::npos; }
-    std::uint16_t default_port() const noexcept { return is_https() ? 443 : 80; }
-    bool has_default_port() const noexcept { return port == default_port(); }
+    bool is_https() const noexcept { return scheme == "https"; }  // scheme is "https"
+    bool is_ipv6_literal() const noexcept { return host.find(':') != std::string::npos; }  // host has a ':'
+    std::uint16_t default_port() const noexcept { return is_https() ? 443 : 80; }          // 443 or 80
+    bool has_default_port() const noexcept { return port == default_port(); }  // port is the scheme's default
 
     // origin-form target for the request line: path[?query].
     std::string request_target() const;

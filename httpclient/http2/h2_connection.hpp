@@ -13,8 +13,10 @@
 
 namespace squall::http {
 
+// One exchange on a shared HTTP/2 session (see the file comment).
 class HTTP2Connection final : public Connection {
 public:
+    // A handle on `session`, which it keeps alive.
     explicit HTTP2Connection(std::shared_ptr<Http2Session> session) : session_(std::move(session)) {}
 
     const std::string& pool_key() const noexcept override { return session_->pool_key(); }
@@ -29,9 +31,9 @@ public:
     }
     // Resets this exchange's stream only.
     void abort(std::exception_ptr reason) override { session_->abort(ticket_, std::move(reason)); }
-    bool usable_after_idle(bool) override { return session_->can_open_stream(); }
+    bool usable_after_idle(bool) override { return session_->can_open_stream(); }  // a stream fits now
 
-    const std::shared_ptr<Http2Session>& session() const noexcept { return session_; }
+    const std::shared_ptr<Http2Session>& session() const noexcept { return session_; }  // the shared session
 
 private:
     std::shared_ptr<Http2Session> session_;

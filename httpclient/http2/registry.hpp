@@ -27,6 +27,7 @@
 
 namespace squall::http {
 
+// The live HTTP/2 sessions of one Client, by pool key, and the connects in progress (see the file comment).
 class Http2Sessions {
 public:
     Http2Sessions() = default;
@@ -34,6 +35,7 @@ public:
     Http2Sessions(const Http2Sessions&) = delete;
     Http2Sessions& operator=(const Http2Sessions&) = delete;
 
+    // The session for key that can open a stream and has the fewest active streams, or null.
     std::shared_ptr<Http2Session> find(std::string_view key) const {
         auto it = sessions_.find(key);
         if (it == sessions_.end()) return nullptr;
@@ -43,6 +45,7 @@ public:
         return best;
     }
 
+    // Registers a session under its pool key; it is removed when it closes.
     void add(const std::shared_ptr<Http2Session>& session) {
         auto& list = sessions_[session->pool_key()];
         list.push_back(session);
@@ -50,12 +53,15 @@ public:
         session->set_close_callback([this, raw] { remove(raw); });
     }
 
+    // A connect for key is in progress (connect_started, not yet connect_finished).
     bool connecting(std::string_view key) const { return connecting_.find(key) != connecting_.end(); }
+    // Resolves at the next connect_finished(key) (at once when none is in progress).
     Future<void> wait_for_connect(std::string_view key) {
         auto it = connecting_.find(key);
         if (it == connecting_.end()) return make_ready_future();
         return it->second.emplace_back().get_future();
     }
+    // Marks a connect for key as in progress: later fetches wait for it instead of connecting too.
     void connect_started(const std::string& key) { connecting_.try_emplace(key); }
     // Wakes every fetch waiting for this key's connect (they look again: a session, or connect themselves).
     void connect_finished(const std::string& key) {
@@ -77,6 +83,7 @@ public:
             }
     }
 
+    // Sessions registered, over all keys.
     std::size_t size() const {
         std::size_t n = 0;
         for (const auto& [key, list] : sessions_) n += list.size();

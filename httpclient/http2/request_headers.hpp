@@ -20,6 +20,7 @@
 
 namespace squall::http {
 
+// A request's HTTP/2 header list for nghttp2_submit_request, and the bytes it points into.
 struct RequestHeaders {
     std::vector<nghttp2_nv> fields;  // point into storage and into the request (valid while both live)
     std::string storage;             // lowercased names and generated values

@@ -52,6 +52,7 @@ struct nghttp2_session;
 
 namespace squall::http {
 
+// Settings of each HTTP/2 session (ClientOptions::http2).
 struct Http2Options {
     // Our cap on streams in flight on one connection (the server's SETTINGS_MAX_CONCURRENT_STREAMS,
     // usually 100 or 128, also applies: the smaller wins).
@@ -72,6 +73,8 @@ struct Http2Options {
     Duration idle_timeout = std::chrono::seconds(60);
 };
 
+// One HTTP/2 connection multiplexing many exchanges (see the file comment). Owned by shared_ptr; one
+// loop's thread.
 class Http2Session : public std::enable_shared_from_this<Http2Session> {
 public:
     // Internal: the state of one exchange, shared with the nghttp2 callbacks.
@@ -87,15 +90,16 @@ public:
     Http2Session(const Http2Session&) = delete;
     Http2Session& operator=(const Http2Session&) = delete;
 
+    // Names one exchange for abort(); give exchange() a pointer to one.
+    struct Ticket {
+        Stream* stream = nullptr;  // set while the exchange runs
+    };
     // Sends `request` (addressed to `url`) on a new stream and fills `response` in place (code, headers,
     // body, trailers, protocol, time_info.first_byte). `request`, `options` and `response` must outlive
     // the task. A deadline other than TimePoint::max() cancels the stream when it passes (TimeoutError
     // saying "request_timeout of <request.request_timeout> expired ..."). After an error `response` holds
     // whatever was read and should be discarded.
     // With a ticket, abort(ticket, reason) can end this exchange early (the ticket must outlive it).
-    struct Ticket {
-        Stream* stream = nullptr;  // set while the exchange runs
-    };
     Task<void> exchange(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
                         TimePoint deadline, HTTPResponse& response, Ticket* ticket = nullptr);
     // Cancels the ticket's exchange (RST_STREAM CANCEL): it fails with `reason`; other streams go on.
@@ -106,13 +110,13 @@ public:
     bool can_open_stream() const noexcept;
     // Open and not shutting down (it may be full).
     bool usable() const noexcept;
-    bool closed() const noexcept { return closed_; }
-    std::size_t active_streams() const noexcept { return active_; }
+    bool closed() const noexcept { return closed_; }                 // the connection is closed
+    std::size_t active_streams() const noexcept { return active_; }  // exchanges in flight
     // min(options.max_concurrent_streams, the server's SETTINGS_MAX_CONCURRENT_STREAMS).
     std::uint32_t stream_limit() const noexcept;
-    std::uint64_t streams_opened() const noexcept { return streams_opened_; }
-    const std::string& pool_key() const noexcept { return pool_key_; }
-    IOStream& stream() noexcept { return *stream_; }
+    std::uint64_t streams_opened() const noexcept { return streams_opened_; }  // streams ever opened
+    const std::string& pool_key() const noexcept { return pool_key_; }         // as given to start()
+    IOStream& stream() noexcept { return *stream_; }                           // the connection
 
     // Fails every stream with `reason` (StreamClosedError "HTTP/2 session closed" when null) and closes
     // the connection.
@@ -127,6 +131,7 @@ private:
     struct Key {};
 
 public:
+    // For start() only (Key is private).
     Http2Session(Key, std::shared_ptr<IOStream> stream, std::string pool_key, Http2Options options);
 
 private:
