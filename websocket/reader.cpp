@@ -71,22 +71,29 @@ void check_utf8(Assembly& m, std::string_view piece) {
                                      "websocket: invalid UTF-8 in a text message");
 }
 
+// Runs one inflate step (a piece, or the end of the message) that appends to m.data, false when it would
+// pass the limit, and checks the text it added. zlib's errors are protocol errors.
+template <class Step>
+void inflate_into(Core& c, Assembly& m, Step step) {
+    const std::size_t before = m.data.size();
+    bool ok;
+    try {
+        ok = step();
+    } catch (const std::runtime_error& e) {
+        protocol_error(e.what());
+    }
+    if (!ok)
+        throw MessageTooBigError("websocket: message inflates past max_message_size of " +
+                                 std::to_string(c.options.max_message_size) + " bytes");
+    check_utf8(m, std::string_view(m.data).substr(before));
+}
+
 // Adds payload bytes to the message: inflated when compressed, checked, streamed or kept.
 void add_payload(Core& c, Assembly& m, std::string_view bytes) {
     const bool streaming = static_cast<bool>(c.options.on_message_fragment);
     const std::size_t limit = streaming ? SIZE_MAX : c.options.max_message_size;
     if (m.compressed) {
-        const std::size_t before = m.data.size();
-        bool ok;
-        try {
-            ok = c.inflater->decompress(bytes, m.data, limit);
-        } catch (const std::runtime_error& e) {
-            protocol_error(e.what());
-        }
-        if (!ok)
-            throw MessageTooBigError("websocket: message inflates past max_message_size of " +
-                                     std::to_string(c.options.max_message_size) + " bytes");
-        check_utf8(m, std::string_view(m.data).substr(before));
+        inflate_into(c, m, [&] { return c.inflater->decompress(bytes, m.data, limit); });
     } else {
         if (bytes.size() > limit - m.data.size())
             throw MessageTooBigError("websocket: message exceeds max_message_size of " +
@@ -104,17 +111,8 @@ void add_payload(Core& c, Assembly& m, std::string_view bytes) {
 void end_message(Core& c, Assembly& m) {
     if (m.compressed) {
         const bool streaming = static_cast<bool>(c.options.on_message_fragment);
-        const std::size_t before = m.data.size();
-        bool ok;
-        try {
-            ok = c.inflater->finish_message(m.data, streaming ? SIZE_MAX : c.options.max_message_size);
-        } catch (const std::runtime_error& e) {
-            protocol_error(e.what());
-        }
-        if (!ok)
-            throw MessageTooBigError("websocket: message inflates past max_message_size of " +
-                                     std::to_string(c.options.max_message_size) + " bytes");
-        check_utf8(m, std::string_view(m.data).substr(before));
+        const std::size_t limit = streaming ? SIZE_MAX : c.options.max_message_size;
+        inflate_into(c, m, [&] { return c.inflater->finish_message(m.data, limit); });
     }
     if (!m.binary && !m.utf8.complete())
         throw WebSocketProtocolError(close_codes::kInvalidPayload,

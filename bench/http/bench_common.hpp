@@ -1,3 +1,3 @@
-// Moved to bench/support/bench.hpp; kept until bench/amqp includes it from there.
+// Moved to bench/support/bench.hpp and squall.hpp; kept until bench/amqp includes it from there.
 #pragma once
-#include "bench/support/bench.hpp"
+#include "bench/support/squall.hpp"

@@ -8,7 +8,7 @@
 // default, 64 KiB per recv), bench "http_body", params {"path": PATH}.
 #include <cstdint>
 
-#include "bench/support/bench.hpp"
+#include "bench/support/squall.hpp"
 #include "squall/httpclient/client.hpp"
 #include "squall/iostream/iostream.hpp"
 

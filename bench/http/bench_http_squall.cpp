@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "bench/support/bench.hpp"
+#include "bench/support/squall.hpp"
 #include "squall/coro/gather.hpp"
 #include "squall/httpclient/client.hpp"
 #include "squall/ioloop/async.hpp"

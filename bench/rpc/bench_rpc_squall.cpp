@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/support/bench.hpp"
+#include "bench/support/squall.hpp"
 #include "squall/amqp/amqp.hpp"
 #include "squall/amqp/rpc.hpp"
 #include "squall/coro/gather.hpp"

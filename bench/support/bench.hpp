@@ -1,6 +1,7 @@
-// Shared by squall's benchmark programs on the HTTP and AMQP clients: clocks, option parsing, the backend
-// check, the measured interval of a run of workers, the JSON result line of bench/README.md, and an
-// allocation counter (bench/support/alloc_counter.cpp, linked by the programs that report allocs_per_op).
+// Shared by the benchmark programs, squall's and the C++ peers' (it needs no squall header; the backend
+// helpers of squall's programs are in bench/support/squall.hpp): clocks, option parsing, the measured
+// interval of a run of workers, the JSON result line of bench/README.md, and an allocation counter
+// (bench/support/alloc_counter.cpp, linked by the programs that report allocs_per_op).
 #pragma once
 
 #include <time.h>
@@ -14,8 +15,6 @@
 #include <string>
 #include <string_view>
 
-#include "squall/ioloop/ioloop.hpp"
-
 namespace bench {
 
 inline double now_s(clockid_t clock) {
@@ -27,17 +26,6 @@ inline double now_s(clockid_t clock) {
 [[noreturn]] inline void die(const std::string& msg) {
     std::fprintf(stderr, "%s\n", msg.c_str());
     std::exit(1);
-}
-
-// "epoll" | "uring" -> Backend; the loop must really run on it (no silent fallback).
-inline squall::Backend parse_backend(std::string_view s) {
-    if (s == "epoll") return squall::Backend::epoll;
-    if (s == "uring") return squall::Backend::uring;
-    die("--backend must be epoll or uring");
-}
-
-inline std::string impl_name(const squall::IOLoop& loop) {
-    return loop.backend() == squall::Backend::uring ? "squall-uring" : "squall-epoll";
 }
 
 inline std::string url_path(const std::string& url) {

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/bench.hpp"
+
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace asio = boost::asio;
@@ -24,15 +26,10 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-double now_s(clockid_t clock) {
-    timespec ts;
-    clock_gettime(clock, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
+using bench::now_s;
 
 [[noreturn]] void die(const std::string& msg) {
-    std::fprintf(stderr, "bench_ws_beast: %s\n", msg.c_str());
-    std::exit(1);
+    bench::die("bench_ws_beast: " + msg);
 }
 
 struct Run {

@@ -12,21 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/bench.hpp"
 #include "squall/coro/gather.hpp"
 #include "squall/ioloop/ioloop.hpp"
 #include "squall/websocket/websocket.hpp"
 
 namespace {
 
-double now_s(clockid_t clock) {
-    timespec ts;
-    clock_gettime(clock, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
+using bench::now_s;
 
 [[noreturn]] void die(const std::string& msg) {
-    std::fprintf(stderr, "bench_ws_squall: %s\n", msg.c_str());
-    std::exit(1);
+    bench::die("bench_ws_squall: " + msg);
 }
 
 struct Run {

@@ -34,6 +34,15 @@ size_t consumed_after(std::pair<size_t, size_t> m, size_t buffered) {
     return n;
 }
 
+// Moves the next piece (a size the input chooses, up to 16 bytes) from the front of stream to the end of
+// buffer; true when stream is then empty (the last round).
+bool feed_piece(std::string& buffer, std::string_view& stream, squall::fuzz::PieceSizes& pieces) {
+    size_t n = pieces.next(16);
+    buffer.append(stream.substr(0, n));
+    stream.remove_prefix(std::min(n, stream.size()));
+    return stream.empty();
+}
+
 void run_regex(std::string_view pattern, squall::RegexOptions options, std::string_view stream,
                squall::fuzz::PieceSizes& pieces) {
     std::shared_ptr<const squall::StreamRegex> regex;
@@ -46,10 +55,7 @@ void run_regex(std::string_view pattern, squall::RegexOptions options, std::stri
     std::string buffer;
     bool last_round = false;
     while (!last_round) {
-        size_t n = pieces.next(16);
-        buffer.append(stream.substr(0, n));
-        stream.remove_prefix(std::min(n, stream.size()));
-        last_round = stream.empty();
+        last_round = feed_piece(buffer, stream, pieces);
         while (true) {
             Match streamed = search.search(buffer);
             Match oneshot = regex->search(buffer);
@@ -73,10 +79,7 @@ void run_delimiter(std::string_view delimiter, std::string_view stream, squall::
     std::string buffer;
     bool last_round = false;
     while (!last_round) {
-        size_t n = pieces.next(16);
-        buffer.append(stream.substr(0, n));
-        stream.remove_prefix(std::min(n, stream.size()));
-        last_round = stream.empty();
+        last_round = feed_piece(buffer, stream, pieces);
         while (true) {
             Match streamed = search.search(buffer);
             size_t expected = std::string_view(buffer).find(delimiter);
