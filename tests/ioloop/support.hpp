@@ -1,4 +1,5 @@
-// Helpers for the ioloop tests: loopback sockets and the process's allocated-bytes counter.
+// Helpers for the ioloop tests: loopback sockets (and a connection made with the loop's own ops), a task
+// that returns a value after a sleep, and the process's allocated-bytes counter.
 // (A plain test run on each backend: SQUALL_LOOP_TEST_CASE in squall/testing.hpp; LogCapture there too.)
 #pragma once
 
@@ -16,6 +17,10 @@
 #include <string_view>
 #include <vector>
 
+#include "squall/coro/future.hpp"
+#include "squall/coro/start.hpp"
+#include "squall/coro/task.hpp"
+#include "squall/ioloop/async.hpp"
 #include "squall/ioloop/ioloop.hpp"
 #include "squall/testing.hpp"
 
@@ -82,6 +87,33 @@ inline std::uint16_t unused_port() {
     std::uint16_t port = local_port(fd);
     ::close(fd);
     return port;
+}
+
+// Both ends of a loopback TCP connection and its listener; the caller closes the three.
+struct LoopbackConnection {
+    int listener = -1, client = -1, server = -1;
+};
+
+// Connects a loopback pair with the loop's own accept and connect ops, the accept submitted first.
+inline Task<LoopbackConnection> connect_loopback(IOLoop& loop) {
+    LoopbackConnection c;
+    std::uint16_t port = 0;
+    c.listener = listen_loopback(port);
+    c.client = tcp_socket();
+    sockaddr_in sa = loopback_address(port);
+    auto accepting = loop.accept(c.listener);
+    Future<int> accepted = start(std::move(accepting));
+    int rc = co_await loop.connect(c.client, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+    REQUIRE(rc == 0);
+    c.server = co_await accepted;
+    REQUIRE(c.server >= 0);
+    co_return c;
+}
+
+// v, after sleeping d on loop.
+inline Task<int> value_after(IOLoop& loop, Duration d, int v) {
+    co_await sleep(loop, d);
+    co_return v;
 }
 
 }  // namespace squall::test

@@ -28,15 +28,8 @@ struct Spinner {
 
 TEST_SUITE("ioloop") {
     SQUALL_TEST_CASE("I/O completes while callbacks keep the loop from ever blocking", 10s) {
-        std::uint16_t port = 0;
-        int lfd = squall::test::listen_loopback(port);
-        int cfd = squall::test::tcp_socket();
-        sockaddr_in sa = squall::test::loopback_address(port);
-        auto accepting = loop.accept(lfd);
-        squall::Future<int> accepted = squall::start(std::move(accepting));
-        REQUIRE(co_await loop.connect(cfd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0);
-        int sfd = co_await accepted;
-        REQUIRE(sfd >= 0);
+        const squall::test::LoopbackConnection fds = co_await squall::test::connect_loopback(loop);
+        const int lfd = fds.listener, cfd = fds.client, sfd = fds.server;
 
         bool stop = false;
         int runs = 0;

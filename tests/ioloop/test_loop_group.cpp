@@ -40,16 +40,8 @@ squall::Task<int> fail_there() {
 // One round trip over a loopback TCP pair, both ends on the current loop (ops: accept, connect, send, recv).
 squall::Task<std::string> echo_once(std::string msg) {
     squall::IOLoop& loop = squall::IOLoop::current();
-    std::uint16_t port = 0;
-    int lfd = squall::test::listen_loopback(port);
-    int cfd = squall::test::tcp_socket();
-    sockaddr_in sa = squall::test::loopback_address(port);
-    auto accepting = loop.accept(lfd);
-    squall::Future<int> accepted = squall::start(std::move(accepting));
-    int rc = co_await loop.connect(cfd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-    REQUIRE(rc == 0);
-    int sfd = co_await accepted;
-    REQUIRE(sfd >= 0);
+    const squall::test::LoopbackConnection fds = co_await squall::test::connect_loopback(loop);
+    const int lfd = fds.listener, cfd = fds.client, sfd = fds.server;
     int sent = co_await loop.send(cfd, msg.data(), msg.size());
     REQUIRE(sent == static_cast<int>(msg.size()));
     std::string got(msg.size(), '\0');

@@ -13,13 +13,9 @@
 
 using namespace std::chrono_literals;
 using squall::Task;
+using squall::test::value_after;
 
 namespace {
-
-Task<int> value_after(squall::IOLoop& loop, squall::Duration d, int v) {
-    co_await squall::sleep(loop, d);
-    co_return v;
-}
 
 Task<int> value_when(squall::Event& e, int v) {
     co_await e.wait();
