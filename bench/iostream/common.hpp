@@ -1,5 +1,5 @@
-// Shared bits of the iostream benchmarks: argument parsing, CPU clocks, loopback socket pairs, and the
-// DESIGN §8 JSON line.
+// Shared bits of the iostream benchmarks: argument parsing, CPU clocks and loopback socket pairs (the JSON
+// line is bench::print_result, bench/support/bench.hpp).
 #pragma once
 
 #include <arpa/inet.h>
@@ -10,11 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include "bench/support/bench.hpp"
 
 namespace bench {
 
@@ -58,13 +62,24 @@ inline void set_nonblocking(int fd) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-inline void emit(const char* bench, const std::string& impl, const std::string& params, const char* metric,
-                 double value, const char* unit) {
-    std::printf(
-        "{\"bench\": \"%s\", \"impl\": \"%s\", \"params\": {%s}, \"metric\": \"%s\", \"value\": %.3f, "
-        "\"unit\": \"%s\"}\n",
-        bench, impl.c_str(), params.c_str(), metric, value, unit);
-    std::fflush(stdout);
+// The command line of the throughput programs: --impl (one implementation, "squall" with --backend, or
+// "all" to alternate `peer` and squall's two backends in one process), --bytes and --runs (3 for "all").
+struct ThroughputArgs {
+    std::vector<std::string> impls;
+    std::uint64_t total = 0;
+    int runs = 1;
+};
+
+inline ThroughputArgs throughput_args(int argc, char** argv, const char* default_impl, const char* peer) {
+    std::string impl = arg(argc, argv, "--impl", default_impl);
+    std::string backend = arg(argc, argv, "--backend", "");
+    if (impl == "squall") impl = backend == "epoll" ? "squall-epoll" : "squall-uring";
+    ThroughputArgs a;
+    a.total = std::stoull(arg(argc, argv, "--bytes", std::to_string(1ull << 30)));
+    a.runs = std::stoi(arg(argc, argv, "--runs", impl == "all" ? "3" : "1"));
+    a.impls = {impl};
+    if (impl == "all") a.impls = {peer, "squall-epoll", "squall-uring"};
+    return a;
 }
 
 }  // namespace bench

@@ -35,10 +35,10 @@ int main(int argc, char** argv) {
             if (search.search(buf.view())) break;
         }
         double search_s = bench::now_s() - t0;
-        bench::emit("iostream_regex_search", "squall", params, "bytes_scanned",
-                    static_cast<double>(search.bytes_scanned()), "B");
-        bench::emit("iostream_regex_search", "squall", params, "ns_per_byte", search_s * 1e9 / line.size(),
-                    "ns");
+        bench::print_result("iostream_regex_search", "squall", params, "bytes_scanned",
+                            static_cast<double>(search.bytes_scanned()), "B");
+        bench::print_result("iostream_regex_search", "squall", params, "ns_per_byte",
+                            search_s * 1e9 / line.size(), "ns");
 
         squall::IOLoop loop(backend == "uring" ? squall::Backend::uring : squall::Backend::epoll);
         auto [s, r] = bench::tcp_pair();
@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
         sender.join();
         ::close(s);
         if (n != line.size()) return std::fprintf(stderr, "short line: %zu\n", n), 1;
-        bench::emit("iostream_regex_stream", "squall-" + backend, params, "seconds", stream_s, "s");
-        bench::emit("iostream_regex_stream", "squall-" + backend, params, "ns_per_byte",
-                    stream_s * 1e9 / line.size(), "ns");
+        bench::print_result("iostream_regex_stream", "squall-" + backend, params, "seconds", stream_s, "s");
+        bench::print_result("iostream_regex_stream", "squall-" + backend, params, "ns_per_byte",
+                            stream_s * 1e9 / line.size(), "ns");
     }
 }

@@ -73,17 +73,12 @@ Timing run_squall(squall::Backend backend, std::uint64_t total) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string impl = bench::arg(argc, argv, "--impl", BENCH_DEFAULT_IMPL);
-    std::string backend = bench::arg(argc, argv, "--backend", "");
-    if (impl == "squall") impl = backend == "epoll" ? "squall-epoll" : "squall-uring";
-    const std::uint64_t total = std::stoull(bench::arg(argc, argv, "--bytes", std::to_string(1ull << 30)));
-    const int runs = std::stoi(bench::arg(argc, argv, "--runs", impl == "all" ? "3" : "1"));
-    std::vector<std::string> impls = {impl};
-    if (impl == "all") impls = {"raw-c", "squall-epoll", "squall-uring"};
+    const bench::ThroughputArgs args = bench::throughput_args(argc, argv, BENCH_DEFAULT_IMPL, "raw-c");
+    const std::uint64_t total = args.total;
     const std::string params =
         "\"bytes\": " + std::to_string(total) + ", \"piece\": " + std::to_string(kPiece);
-    for (int run = 0; run < runs; ++run) {
-        for (const auto& name : impls) {  // alternate implementations: drift hits all of them alike
+    for (int run = 0; run < args.runs; ++run) {
+        for (const auto& name : args.impls) {  // alternate implementations: drift hits all of them alike
             Timing t;
             if (name == "raw-c")
                 t = run_raw(total);
@@ -93,9 +88,9 @@ int main(int argc, char** argv) {
                 t = run_squall(squall::Backend::uring, total);
             else
                 return std::fprintf(stderr, "unknown --impl %s\n", name.c_str()), 2;
-            bench::emit("iostream_stream", name, params, "MB_per_s", total / 1e6 / t.wall, "MB/s");
-            bench::emit("iostream_stream", name, params, "cpu_us_per_op", t.cpu * 1e6 / (total / kPiece),
-                        "us");
+            bench::print_result("iostream_stream", name, params, "MB_per_s", total / 1e6 / t.wall, "MB/s");
+            bench::print_result("iostream_stream", name, params, "cpu_us_per_op",
+                                t.cpu * 1e6 / (total / kPiece), "us");
         }
     }
 }

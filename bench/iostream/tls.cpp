@@ -124,16 +124,11 @@ Timing run_squall(const Certs& certs, squall::Backend backend, std::uint64_t tot
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string impl = bench::arg(argc, argv, "--impl", BENCH_DEFAULT_IMPL);
-    std::string backend = bench::arg(argc, argv, "--backend", "");
-    if (impl == "squall") impl = backend == "epoll" ? "squall-epoll" : "squall-uring";
-    const std::uint64_t total = std::stoull(bench::arg(argc, argv, "--bytes", std::to_string(1ull << 30)));
-    const int runs = std::stoi(bench::arg(argc, argv, "--runs", impl == "all" ? "3" : "1"));
-    std::vector<std::string> impls = {impl};
-    if (impl == "all") impls = {"openssl", "squall-epoll", "squall-uring"};
+    const bench::ThroughputArgs args = bench::throughput_args(argc, argv, BENCH_DEFAULT_IMPL, "openssl");
+    const std::uint64_t total = args.total;
     Certs certs;
-    for (int run = 0; run < runs; ++run) {
-        for (const auto& name : impls) {
+    for (int run = 0; run < args.runs; ++run) {
+        for (const auto& name : args.impls) {
             Timing t;
             if (name == "openssl")
                 t = run_openssl(certs, total);
@@ -146,8 +141,9 @@ int main(int argc, char** argv) {
             const std::string params = "\"bytes\": " + std::to_string(total) +
                                        ", \"piece\": " + std::to_string(kPiece) + ", \"cipher\": \"" +
                                        t.cipher + "\"";
-            bench::emit("iostream_tls", name, params, "MB_per_s", total / 1e6 / t.wall, "MB/s");
-            bench::emit("iostream_tls", name, params, "cpu_us_per_op", t.cpu * 1e6 / (total / kPiece), "us");
+            bench::print_result("iostream_tls", name, params, "MB_per_s", total / 1e6 / t.wall, "MB/s");
+            bench::print_result("iostream_tls", name, params, "cpu_us_per_op", t.cpu * 1e6 / (total / kPiece),
+                                "us");
         }
     }
 }
