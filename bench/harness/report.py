@@ -307,6 +307,20 @@ def _plt(log):
     return plt
 
 
+def _run_id(lines: list[dict]) -> str:
+    return lines[0].get("run_id", "") if lines else ""
+
+
+def _save(plt, fig, title: str, path: Path, log) -> None:
+    """Titles the figure, writes it to path (90 dpi) and closes it."""
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    log(f"plot: {path}")
+
+
 def plot(suite: str, lines: list[dict], bench: Benchmark | None, path: Path, log) -> None:
     """<suite>.png: a row per (bench, metric): the values on the left, the ratios on the right."""
     plt = _plt(log)
@@ -320,13 +334,7 @@ def plot(suite: str, lines: list[dict], bench: Benchmark | None, path: Path, log
             _draw_ratios(rax, p)
         else:
             rax.set_visible(False)
-    run_id = lines[0].get("run_id", "") if lines else ""
-    fig.suptitle(f"{suite} (run {run_id})", fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    log(f"plot: {path}")
+    _save(plt, fig, f"{suite} (run {_run_id(lines)})", path, log)
 
 
 def plot_ratios(suite: str, lines: list[dict], bench: Benchmark | None, path: Path, log) -> None:
@@ -342,10 +350,5 @@ def plot_ratios(suite: str, lines: list[dict], bench: Benchmark | None, path: Pa
         ax.set_visible(False)
     for ax, p in zip(axes.flat, ps):
         _draw_ratios(ax, p)
-    run_id = lines[0].get("run_id", "") if lines else ""
-    fig.suptitle(f"{suite}: squall ÷ each peer and the floor (run {run_id}); dashed red: target", fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    log(f"plot: {path}")
+    _save(plt, fig, f"{suite}: squall ÷ each peer and the floor (run {_run_id(lines)}); dashed red: target", path,
+          log)

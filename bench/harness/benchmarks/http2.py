@@ -6,6 +6,16 @@ from spec import Benchmark, Group, Server, Target, Variant
 _DIR = "{build}/bench/http2"
 _STREAMS = ["--url", "{h2c_url}/small.txt", "--streams", "{streams}", "--connections", "{connections}",
             "--duration", "{duration}"]
+
+
+def _stream_variants():
+    """h2load, then bench_http2_squall on each backend, with the grid's streams and connections."""
+    return [Variant("h2load", ["/usr/bin/python3", "{root}/bench/http2/h2load_json.py", *_STREAMS],
+                    requires_files=["bench/http2/h2load_json.py"])] + [
+        Variant(f"squall-{backend}", [f"{_DIR}/bench_http2_squall", "--backend", backend, *_STREAMS])
+        for backend in ("epoll", "uring")]
+
+
 _CURL_W = ["-s", "-o", "/dev/null", "-w", "%{{size_download}} %{{time_total}} %{{http_code}}\\n"]
 
 BENCHMARK = Benchmark(
@@ -18,22 +28,12 @@ BENCHMARK = Benchmark(
             title="streams",
             grid={"streams": [1, 10, 100], "connections": [1]},
             quick_grid={"streams": [1, 100], "connections": [1]},
-            variants=[
-                Variant("h2load", ["/usr/bin/python3", "{root}/bench/http2/h2load_json.py", *_STREAMS],
-                        requires_files=["bench/http2/h2load_json.py"]),
-                Variant("squall-epoll", [f"{_DIR}/bench_http2_squall", "--backend", "epoll", *_STREAMS]),
-                Variant("squall-uring", [f"{_DIR}/bench_http2_squall", "--backend", "uring", *_STREAMS]),
-            ],
+            variants=_stream_variants(),
         ),
         Group(
             title="connections",
             grid={"streams": [100], "connections": [4]},
-            variants=[
-                Variant("h2load", ["/usr/bin/python3", "{root}/bench/http2/h2load_json.py", *_STREAMS],
-                        requires_files=["bench/http2/h2load_json.py"]),
-                Variant("squall-epoll", [f"{_DIR}/bench_http2_squall", "--backend", "epoll", *_STREAMS]),
-                Variant("squall-uring", [f"{_DIR}/bench_http2_squall", "--backend", "uring", *_STREAMS]),
-            ],
+            variants=_stream_variants(),
         ),
         Group(
             title="large body",
