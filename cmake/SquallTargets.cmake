@@ -79,3 +79,15 @@ function(squall_test_suite name)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT})
 endfunction()
+
+# add_subdirectory for every folder below the current source folder that has a CMakeLists.txt (examples/,
+# bench/: each folder decides for itself whether the modules it needs are built). A macro, so the folders
+# are added in the caller's scope.
+macro(squall_add_subfolders)
+  file(GLOB _squall_subfolders LIST_DIRECTORIES true ${CMAKE_CURRENT_SOURCE_DIR}/*)
+  foreach(_squall_dir ${_squall_subfolders})
+    if(IS_DIRECTORY ${_squall_dir} AND EXISTS ${_squall_dir}/CMakeLists.txt)
+      add_subdirectory(${_squall_dir})
+    endif()
+  endforeach()
+endmacro()

@@ -18,16 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char* what, const char* detail) {
-    fprintf(stderr, "bench_http_libcurl: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    exit(1);
-}
+#define BENCH_PROGRAM "bench_http_libcurl"
+#include "bench/support/bench.h"
 
 static size_t count_bytes(char* data, size_t size, size_t n, void* user) {
     (void)data;

@@ -27,6 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_PROGRAM "bench_http_raw"
+#include "bench/support/bench.h"
+
 enum { kBufSize = 16384 };
 
 struct Conn {
@@ -34,17 +37,6 @@ struct Conn {
     size_t have; /* bytes buffered of the current response */
     char buf[kBufSize];
 };
-
-static double now_s(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char* what, const char* detail) {
-    fprintf(stderr, "bench_http_raw: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    exit(1);
-}
 
 static char g_request[512];
 static size_t g_request_len;
