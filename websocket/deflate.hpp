@@ -19,6 +19,7 @@
 
 namespace squall::websocket {
 
+// What to offer for permessage-deflate (RFC 7692), and how to compress.
 struct DeflateOptions {
     // Ask the server to reset its compressor after each message (it compresses what it sends us).
     bool server_no_context_takeover = false;
@@ -35,6 +36,7 @@ struct DeflateOptions {
 
 // What the handshake settled.
 struct DeflateParams {
+    // As in DeflateOptions, after the server's answer.
     bool server_no_context_takeover = false;
     bool client_no_context_takeover = false;
     int server_max_window_bits = 15;
@@ -55,6 +57,8 @@ DeflateParams accept_deflate_response(std::string_view extensions, const Deflate
 // The compressor for messages we send. Not copyable; one per connection.
 class MessageDeflater {
 public:
+    // Uses client_max_window_bits, client_no_context_takeover and compression_level (the connection
+    // applies min_compress_size).
     explicit MessageDeflater(const DeflateParams& params);
     ~MessageDeflater();
     MessageDeflater(const MessageDeflater&) = delete;
@@ -72,6 +76,7 @@ private:
 // The decompressor for messages we receive.
 class MessageInflater {
 public:
+    // Uses server_no_context_takeover (it always inflates with a 15-bit window, which reads any smaller).
     explicit MessageInflater(const DeflateParams& params);
     ~MessageInflater();
     MessageInflater(const MessageInflater&) = delete;

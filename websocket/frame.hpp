@@ -19,28 +19,32 @@
 
 namespace squall::websocket {
 
+// Frame opcodes (RFC 6455 section 5.2).
 enum class Opcode : std::uint8_t { continuation = 0, text = 1, binary = 2, close = 8, ping = 9, pong = 10 };
 
+// close, ping, pong (and the reserved 0xB-0xF).
 inline constexpr bool is_control(Opcode op) noexcept {
     return (static_cast<std::uint8_t>(op) & 0x8) != 0;
 }
 
-using MaskKey = std::array<std::uint8_t, 4>;
+using MaskKey = std::array<std::uint8_t, 4>;  // the masking key of a client frame
 
+// A frame header, as parse_frame_header reads it and the writer builds it.
 struct FrameHeader {
-    bool fin = true;
-    bool rsv1 = false;  // permessage-deflate: the message is compressed (first frame only)
-    bool rsv2 = false;
-    bool rsv3 = false;
+    bool fin = true;               // the last frame of its message
+    bool rsv1 = false;             // permessage-deflate: the message is compressed (first frame only)
+    bool rsv2 = false;             // reserved: no extension squall speaks uses them
+    bool rsv3 = false;             // reserved
     Opcode opcode = Opcode::text;  // raw value kept even when unknown: check with is_known_opcode
-    bool masked = false;
-    std::uint64_t length = 0;
-    MaskKey mask{};
+    bool masked = false;           // a mask key follows (client to server frames)
+    std::uint64_t length = 0;      // payload bytes
+    MaskKey mask{};                // valid when masked
 };
 
-inline constexpr std::size_t kMaxFrameHeaderSize = 14;
-inline constexpr std::size_t kMaxControlPayload = 125;
+inline constexpr std::size_t kMaxFrameHeaderSize = 14;  // 2 + 8 (64-bit length) + 4 (mask key)
+inline constexpr std::size_t kMaxControlPayload = 125;  // the payload limit of control frames
 
+// One of the six opcodes RFC 6455 defines.
 bool is_known_opcode(Opcode op) noexcept;
 
 // Parses the header at the start of `data`. Returns 0 when `data` holds less than a whole header, else the

@@ -14,14 +14,16 @@
 
 namespace squall::websocket {
 
+// Incremental UTF-8 validation of text split across frames (RFC 3629: no overlongs, surrogates or code
+// points above U+10FFFF).
 class Utf8Validator {
 public:
     // False once an invalid sequence was seen (and for every later call).
     bool feed(std::string_view bytes) noexcept;
     // The bytes fed so far end on a character boundary and were all valid.
     bool complete() const noexcept { return !failed_ && need_ == 0; }
-    bool failed() const noexcept { return failed_; }
-    void reset() noexcept { *this = Utf8Validator{}; }
+    bool failed() const noexcept { return failed_; }    // an invalid sequence was seen
+    void reset() noexcept { *this = Utf8Validator{}; }  // start a new text
 
 private:
     std::uint8_t need_ = 0;   // continuation bytes still expected
