@@ -5,8 +5,7 @@
 //     auto resp = co_await http.fetch("http://127.0.0.1:8080/data");
 //     squall::http::HTTPRequest upload{.url = "http://127.0.0.1:8080/upload", .method = "POST",
 //                                      .body = "x=1", .raise_error = false};
-//     auto post = co_await http.fetch(upload);   // named first: the co_await temporaries rule
-//     (coro/task.hpp)
+//     auto post = co_await http.fetch(upload);   // named first: the co_await temporaries rule (coro/task.hpp)
 //
 // One fetch: queue (at most max_clients requests run at once; a queued request gives up after the
 // smaller non-zero of its connect_timeout and request_timeout) -> an idle keep-alive connection to the

@@ -2,7 +2,8 @@
 // settings), for one Client.
 //
 //     ConnectionPool pool(loop, {.max_idle_per_host = 4, .idle_timeout = std::chrono::seconds(60)});
-//     if (auto conn = pool.take(key)) { ... reuse ... } else { ... connect ... }
+//     std::unique_ptr<Connection> conn = pool.take(key);   // null: none idle, connect a new one
+//     /* ... an exchange on conn ... */
 //     if (conn->reusable()) pool.put(std::move(conn));
 //
 // take() hands out the most recently used connection (its TCP window and TLS session are warm), dropping

@@ -1,13 +1,13 @@
 // HTTPRequest: everything one fetch needs, as an option struct with Tornado's names and defaults.
 //
-//   squall::http::HTTPRequest req{
-//       .url = "http://127.0.0.1:8080/upload",
-//       .method = "POST",
-//       .headers = {{"Content-Type", "application/json"}},
-//       .body = R"({"x": 1})",
-//       .request_timeout = std::chrono::seconds(5),
-//   };
-//   auto resp = co_await client.fetch(req);
+//     squall::http::HTTPRequest req{
+//         .url = "http://127.0.0.1:8080/upload",
+//         .method = "POST",
+//         .headers = {{"Content-Type", "application/json"}},
+//         .body = R"({"x": 1})",
+//         .request_timeout = std::chrono::seconds(5),
+//     };
+//     auto resp = co_await client.fetch(req);
 //
 // Fields must be written in declaration order in a designated initializer.
 #pragma once

@@ -15,7 +15,7 @@
 //             search.reset();                              // the buffer's front moved
 //             break;
 //         }
-//         ... read more into buffer ...
+//         /* ... read more into buffer ... */
 //     }
 //
 // Offsets are relative to the first readable byte, so a Buffer compacting its storage changes nothing;

@@ -2,11 +2,11 @@
 // may speak HTTP/2.
 //
 //     for (;;) {                                         // in the Client, before connecting
-//         if (auto s = sessions.find(key)) { ... use s ... }
+//         if (auto s = sessions.find(key)) { /* use s */ }
 //         if (!sessions.connecting(key)) break;          // nobody is connecting: connect ourselves
 //         co_await sessions.wait_for_connect(key);       // another fetch is: it may bring a session
 //     }
-//     sessions.connect_started(key); ... connect, ALPN ... sessions.add(session); sessions.connect_finished(key);
+//     sessions.connect_started(key);  /* connect, ALPN */  sessions.add(session);  sessions.connect_finished(key);
 //
 // find() returns the session of the key with the fewest streams in flight among those with room for one
 // more (Http2Session::can_open_stream); with none, the caller opens a further connection, so requests

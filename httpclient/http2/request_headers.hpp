@@ -6,8 +6,9 @@
 // body (and 0 for POST, PUT and PATCH without one).
 //
 //     RequestHeaders h;
-//     build_request_headers(h, request, url);   // throws RequestError as write_request does
-//     nghttp2_submit_request(session, nullptr, h.fields.data(), h.fields.size(), ...);
+//     build_request_headers(h, request, URL::parse(request.url));   // throws RequestError as write_request does
+//     nghttp2_submit_request(nghttp2, nullptr, h.fields.data(), h.fields.size(), /* data provider... */ nullptr,
+//                            nullptr);
 #pragma once
 
 #include <nghttp2/nghttp2.h>

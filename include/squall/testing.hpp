@@ -25,7 +25,7 @@
 //     std::exception_ptr e = co_await squall::testing::error_of(stream->read_bytes(10));
 //     CHECK(squall::testing::holds<squall::StreamClosedError>(e));
 //     squall::testing::LogCapture logs;          // what squall logs while it lives
-//     ...
+//     /* ... drop a failed Future nobody awaits ... */
 //     CHECK(logs.count("never retrieved") == 1);
 #pragma once
 
