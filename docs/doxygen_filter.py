@@ -12,7 +12,8 @@ warnings point at the real source):
   specifier between them) documents every declaration of the run that has no comment of its own: the run
   becomes a Doxygen member group (`///@{` ... `///@}`, DISTRIBUTE_GROUP_DOC in the Doxyfile), so
   `// Readable bytes.` over data(), size() and view() documents the three (members only: a class or
-  struct needs its own comment);
+  struct needs its own comment). Destructors and deleted members ending a run stay out of it. Check what
+  a comment ends up documenting with `python3 docs/doxygen_filter.py --groups HEADER`;
 - indented lines in a comment (5 or more spaces after //) are code examples, passed as code blocks;
 - in prose, characters Doxygen would read as markup (<, >, @, \\, &, #, %) are escaped, text between
   backticks is left as inline code.
