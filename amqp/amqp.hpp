@@ -6,13 +6,13 @@
 #pragma once
 
 #include "squall/amqp/channel.hpp"
+#include "squall/amqp/channel_consumer.hpp"
 #include "squall/amqp/confirmation.hpp"
 #include "squall/amqp/connection.hpp"
-#include "squall/amqp/consumer.hpp"
+#include "squall/amqp/delivery.hpp"
 #include "squall/amqp/errors.hpp"
 #include "squall/amqp/field_table.hpp"
 #include "squall/amqp/frame.hpp"
-#include "squall/amqp/message.hpp"
 #include "squall/amqp/properties.hpp"
 #include "squall/amqp/spec.hpp"
 #include "squall/amqp/url.hpp"

@@ -192,29 +192,30 @@ Task<void> Channel::basic_qos(QosOptions o) {
     co_await call(std::move(method), spec::BasicQosOk::kId);
 }
 
-Task<std::shared_ptr<Consumer>> Channel::basic_consume(std::string queue, DeliveryCallback on_message,
-                                                       ConsumeOptions options) {
+Task<std::shared_ptr<ChannelConsumer>> Channel::basic_consume(std::string queue, DeliveryCallback on_message,
+                                                              ConsumeOptions options) {
     if (!on_message) throw UsageError("amqp: basic_consume needs a callback (use consume() for next())");
     return start_consumer(std::move(queue), std::move(on_message), std::move(options));
 }
 
-Task<std::shared_ptr<Consumer>> Channel::basic_consume(std::string queue, DeliveryCallback on_message) {
+Task<std::shared_ptr<ChannelConsumer>> Channel::basic_consume(std::string queue,
+                                                              DeliveryCallback on_message) {
     return basic_consume(std::move(queue), std::move(on_message), ConsumeOptions{});
 }
 
-Task<std::shared_ptr<Consumer>> Channel::consume(std::string queue) {
+Task<std::shared_ptr<ChannelConsumer>> Channel::consume(std::string queue) {
     return start_consumer(std::move(queue), nullptr, ConsumeOptions{});
 }
 
-Task<std::shared_ptr<Consumer>> Channel::consume(std::string queue, ConsumeOptions options) {
+Task<std::shared_ptr<ChannelConsumer>> Channel::consume(std::string queue, ConsumeOptions options) {
     return start_consumer(std::move(queue), nullptr, std::move(options));
 }
 
-Task<std::shared_ptr<Consumer>> Channel::start_consumer(std::string queue, DeliveryCallback callback,
-                                                        ConsumeOptions o) {
+Task<std::shared_ptr<ChannelConsumer>> Channel::start_consumer(std::string queue, DeliveryCallback callback,
+                                                               ConsumeOptions o) {
     auto self = shared_from_this();
-    auto consumer =
-        std::make_shared<Consumer>(weak_from_this(), queue, std::move(callback), std::move(o.on_cancel));
+    auto consumer = std::make_shared<ChannelConsumer>(weak_from_this(), queue, std::move(callback),
+                                                      std::move(o.on_cancel));
     std::string tag = o.consumer_tag;
     if (o.nowait && tag.empty())
         tag = "squall.ctag-" + std::to_string(id_) + "." + std::to_string(next_consumer_tag_++);
@@ -272,7 +273,7 @@ Task<void> drain_then_confirm(std::shared_ptr<Connection> conn,
 
 Confirmation Channel::basic_publish(std::string_view exchange, std::string_view routing_key,
                                     std::string_view body, const BasicProperties& properties,
-                                    PublishOptions options) {
+                                    BasicPublishOptions options) {
     Confirmation confirmation = write_publish(exchange, routing_key, body, properties, options);
     if (conn_->over_high_water()) [[unlikely]]
         return Confirmation(start(drain_then_confirm(conn_, options.timeout, std::move(confirmation))));
@@ -281,7 +282,7 @@ Confirmation Channel::basic_publish(std::string_view exchange, std::string_view 
 
 Confirmation Channel::write_publish(std::string_view exchange, std::string_view routing_key,
                                     std::string_view body, const BasicProperties& properties,
-                                    const PublishOptions& options) {
+                                    const BasicPublishOptions& options) {
     if (options.immediate) {
         throw UsageError(
             "amqp: basic.publish with immediate=true is refused: RabbitMQ does not implement it (it would "
@@ -298,7 +299,7 @@ Confirmation Channel::write_publish(std::string_view exchange, std::string_view 
 }
 
 Task<void> Channel::publish(std::string exchange, std::string routing_key, std::string body,
-                            BasicProperties properties, PublishOptions options) {
+                            BasicProperties properties, BasicPublishOptions options) {
     auto self = shared_from_this();
     auto conn = conn_;
     const auto bound = options.timeout ? options.timeout : conn->options().blocked_timeout;
@@ -334,7 +335,7 @@ Task<void> Channel::publish(std::string exchange, std::string routing_key, std::
     co_await confirmation;
 }
 
-Task<std::optional<Message>> Channel::basic_get(std::string queue, bool no_ack) {
+Task<std::optional<Delivery>> Channel::basic_get(std::string queue, bool no_ack) {
     spec::BasicGet method{.queue = std::move(queue), .no_ack = no_ack};
     Reply r = co_await call(std::move(method), spec::BasicGetOk::kId, spec::BasicGetEmpty::kId);
     co_return std::move(r.message);

@@ -9,7 +9,7 @@
 //     co_await ch->confirm_select();
 //     co_await ch->basic_publish("media", "video", body, props);             // waits for the broker's ack
 //     auto consumer = co_await ch->consume(q.queue);
-//     amqp::Message m = co_await consumer->next();
+//     amqp::Delivery m = co_await consumer->next();
 //     ch->basic_ack(m.delivery_tag);
 //
 // Low-level methods follow the spec's defaults and take option structs with named fields. Synchronous
@@ -25,7 +25,7 @@
 // Publishing: basic_publish writes the frames at once and returns a Confirmation (see confirmation.hpp)
 // that resolves on the broker's ack in confirm mode (MessageNackedError on nack; MessageReturnedError
 // when a mandatory message came back unroutable) and at once otherwise. It does not wait while the
-// broker has blocked the connection; publish() does (bounded by PublishOptions::timeout, default
+// broker has blocked the connection; publish() does (bounded by BasicPublishOptions::timeout, default
 // ConnectionOptions::blocked_timeout). Backpressure: publish() waits before writing while the connection
 // has more than ConnectionOptions::write_high_water bytes unsent; a basic_publish that leaves more than that
 // unsent returns a Confirmation that first waits for them to drain (same bound; TimeoutError then means the
@@ -54,11 +54,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "squall/amqp/channel_consumer.hpp"
 #include "squall/amqp/confirmation.hpp"
-#include "squall/amqp/consumer.hpp"
+#include "squall/amqp/delivery.hpp"
 #include "squall/amqp/detail/confirm_tracker.hpp"
 #include "squall/amqp/field_table.hpp"
-#include "squall/amqp/message.hpp"
 #include "squall/amqp/properties.hpp"
 #include "squall/amqp/spec.hpp"
 #include "squall/coro/future.hpp"
@@ -118,7 +118,7 @@ struct ConsumeOptions {
     // Called when the broker cancels the consumer (basic.cancel, e.g. its queue was deleted).
     std::function<void(const std::string& consumer_tag)> on_cancel{};
 };
-struct PublishOptions {
+struct BasicPublishOptions {
     bool mandatory = false;
     bool immediate = false;  // refused: UsageError
     // Bounds publish()'s waits while the connection is blocked or has more than write_high_water bytes
@@ -197,12 +197,12 @@ public:
     // --- basic class
     Task<void> basic_qos(QosOptions options);
     // Deliveries go to `on_message`; returns the consumer (its tag is the broker's or options').
-    Task<std::shared_ptr<Consumer>> basic_consume(std::string queue, DeliveryCallback on_message);
-    Task<std::shared_ptr<Consumer>> basic_consume(std::string queue, DeliveryCallback on_message,
-                                                  ConsumeOptions options);
+    Task<std::shared_ptr<ChannelConsumer>> basic_consume(std::string queue, DeliveryCallback on_message);
+    Task<std::shared_ptr<ChannelConsumer>> basic_consume(std::string queue, DeliveryCallback on_message,
+                                                         ConsumeOptions options);
     // Deliveries are buffered for consumer->next().
-    Task<std::shared_ptr<Consumer>> consume(std::string queue);
-    Task<std::shared_ptr<Consumer>> consume(std::string queue, ConsumeOptions options);
+    Task<std::shared_ptr<ChannelConsumer>> consume(std::string queue);
+    Task<std::shared_ptr<ChannelConsumer>> consume(std::string queue, ConsumeOptions options);
     Task<void> basic_cancel(std::string consumer_tag, bool nowait = false);
 
     Confirmation basic_publish(std::string_view exchange, std::string_view routing_key,
@@ -210,22 +210,22 @@ public:
         return basic_publish(exchange, routing_key, body, no_properties());
     }
     Confirmation basic_publish(std::string_view exchange, std::string_view routing_key, std::string_view body,
-                               const BasicProperties& properties, PublishOptions options = {});
+                               const BasicProperties& properties, BasicPublishOptions options = {});
     // Waits while the connection is blocked (TimeoutError after ConnectionOptions::blocked_timeout), then
     // basic_publish and await its Confirmation.
     Task<void> publish(std::string exchange, std::string routing_key, std::string body) {
         return publish(std::move(exchange), std::move(routing_key), std::move(body), BasicProperties(),
-                       PublishOptions());
+                       BasicPublishOptions());
     }
     Task<void> publish(std::string exchange, std::string routing_key, std::string body,
-                       BasicProperties properties, PublishOptions options = {});
+                       BasicProperties properties, BasicPublishOptions options = {});
     // Handler of basic.return (mandatory messages the broker could not route).
     void set_return_handler(std::function<void(ReturnedMessage&&)> handler) {
         on_return_ = std::move(handler);
     }
 
     // nullopt for basic.get-empty.
-    Task<std::optional<Message>> basic_get(std::string queue, bool no_ack = false);
+    Task<std::optional<Delivery>> basic_get(std::string queue, bool no_ack = false);
     // ack, nack and reject are written without waiting. Called from a delivery callback (or anything the
     // connection's reader runs), they leave together once the reader has handled every frame it has
     // buffered, before it waits for more: one write for a batch of deliveries. Anything else written
@@ -250,7 +250,7 @@ private:
         return none;
     }
     friend class Connection;
-    friend class Consumer;
+    friend class ChannelConsumer;
     struct Key {};
 
 public:
@@ -262,18 +262,18 @@ private:
     // A synchronous reply: the method, and the message for basic.get-ok.
     struct Reply {
         spec::Method method;
-        std::optional<Message> message;
+        std::optional<Delivery> message;
     };
     struct PendingReply {
         spec::MethodId expected[2];
         Promise<Reply> promise;
     };
     // Content being assembled: the method that announced it, then header, then body frames. The message
-    // is decoded in place into a recycled Message (see take_message).
+    // is decoded in place into a recycled Delivery (see take_message).
     // Kept in place between messages (receiving_ says whether one is being assembled).
     struct Incoming {
         enum class Kind { deliver, get_ok, ret } kind = Kind::deliver;
-        std::unique_ptr<Message> message;
+        std::unique_ptr<Delivery> message;
         uint16_t reply_code = 0;  // basic.return
         std::string reply_text;   // basic.return
         uint64_t body_size = 0;
@@ -294,28 +294,28 @@ private:
     void send(const M& method);  // amqp/detail/channel_send.hpp
     // basic_publish without the backpressure wait: writes the frames, counts the confirm.
     Confirmation write_publish(std::string_view exchange, std::string_view routing_key, std::string_view body,
-                               const BasicProperties& properties, const PublishOptions& options);
+                               const BasicProperties& properties, const BasicPublishOptions& options);
     void throw_if_unusable() const;
     [[noreturn]] void throw_unusable() const;
-    Task<std::shared_ptr<Consumer>> start_consumer(std::string queue, DeliveryCallback callback,
-                                                   ConsumeOptions options);
+    Task<std::shared_ptr<ChannelConsumer>> start_consumer(std::string queue, DeliveryCallback callback,
+                                                          ConsumeOptions options);
 
     // --- from the connection's reader
     bool expecting_content() const noexcept { return receiving_; }
     void handle_method(spec::MethodId id, std::string_view payload);
-    // basic.deliver, decoded straight into a recycled Message.
+    // basic.deliver, decoded straight into a recycled Delivery.
     void handle_deliver(std::string_view payload);
-    void begin_content(Incoming::Kind kind, std::unique_ptr<Message> message);
+    void begin_content(Incoming::Kind kind, std::unique_ptr<Delivery> message);
     void handle_header(std::string_view payload);
     void handle_body(std::string_view payload);
     void complete_content();
-    // A cleared Message for the next content: the spare one when there is one. recycle_message keeps a
-    // delivered Message (and the storage of the strings the receiver left in it) for the next delivery,
-    // so a callback that only reads its message costs no allocation per delivery.
-    std::unique_ptr<Message> take_message();
-    void recycle_message(std::unique_ptr<Message> message) noexcept;
+    // A cleared Delivery for the next content: the spare one when there is one. recycle_message keeps a
+    // Delivery its receiver is done with (and the storage of the strings the receiver left in it) for the
+    // next one, so a callback that only reads its message costs no allocation per delivery.
+    std::unique_ptr<Delivery> take_message();
+    void recycle_message(std::unique_ptr<Delivery> message) noexcept;
     void on_server_close(const spec::ChannelClose& close);
-    void on_deliver(std::unique_ptr<Message> message);
+    void on_deliver(std::unique_ptr<Delivery> message);
     void on_return(ReturnedMessage&& returned);
     void on_confirm(uint64_t delivery_tag, bool multiple, bool ack);
     // Ends the channel: fails everything pending with `reason`, releases the id.
@@ -334,11 +334,11 @@ private:
 
     Incoming incoming_;
     bool receiving_ = false;
-    std::unique_ptr<Message> spare_message_;
-    std::unordered_map<std::string, std::shared_ptr<Consumer>> consumers_;
+    std::unique_ptr<Delivery> spare_message_;
+    std::unordered_map<std::string, std::shared_ptr<ChannelConsumer>> consumers_;
     // The consumer of the previous delivery (deliveries mostly come in runs for one consumer), so the
     // map is searched only when the tag changes. Reset whenever consumers_ loses an entry.
-    std::shared_ptr<Consumer> last_consumer_;
+    std::shared_ptr<ChannelConsumer> last_consumer_;
     std::function<void(ReturnedMessage&&)> on_return_;
     uint64_t next_consumer_tag_ = 1;
 

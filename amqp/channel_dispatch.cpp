@@ -14,7 +14,7 @@ using spec::MethodId;
 
 namespace {
 
-// Overwrites `dst` only when it differs: a recycled Message mostly gets the same consumer tag, exchange
+// Overwrites `dst` only when it differs: a recycled Delivery mostly gets the same consumer tag, exchange
 // and routing key as the one before.
 inline void assign_if_changed(std::string& dst, std::string_view src) {
     if (std::string_view(dst) != src) dst.assign(src);
@@ -22,7 +22,7 @@ inline void assign_if_changed(std::string& dst, std::string_view src) {
 
 }  // namespace
 
-void Channel::begin_content(Incoming::Kind kind, std::unique_ptr<Message> message) {
+void Channel::begin_content(Incoming::Kind kind, std::unique_ptr<Delivery> message) {
     incoming_.kind = kind;
     incoming_.message = std::move(message);
     incoming_.body_size = 0;
@@ -33,7 +33,7 @@ void Channel::begin_content(Incoming::Kind kind, std::unique_ptr<Message> messag
 void Channel::handle_deliver(std::string_view payload) {
     detail::DeliverView d;
     if (detail::decode_deliver(payload, d)) [[likely]] {
-        std::unique_ptr<Message> m = take_message();
+        std::unique_ptr<Delivery> m = take_message();
         assign_if_changed(m->consumer_tag, d.consumer_tag);
         m->delivery_tag = d.delivery_tag;
         m->redelivered = d.redelivered;
@@ -66,7 +66,7 @@ void Channel::handle_method(MethodId id, std::string_view payload) {
                 conn_->protocol_error(
                     spec::kUnexpectedFrame,
                     "basic.get-ok on channel " + std::to_string(id_) + " without a basic.get");
-            std::unique_ptr<Message> msg = take_message();
+            std::unique_ptr<Delivery> msg = take_message();
             msg->consumer_tag.clear();
             msg->delivery_tag = m.delivery_tag;
             msg->redelivered = m.redelivered;
@@ -79,7 +79,7 @@ void Channel::handle_method(MethodId id, std::string_view payload) {
         }
         case spec::BasicReturn::kId.key(): {
             auto m = spec::decode_method_as<spec::BasicReturn>(payload);
-            std::unique_ptr<Message> msg = take_message();
+            std::unique_ptr<Delivery> msg = take_message();
             msg->consumer_tag.clear();
             msg->exchange = std::move(m.exchange);
             msg->routing_key = std::move(m.routing_key);
@@ -154,7 +154,7 @@ void Channel::handle_header(std::string_view payload) {
     if (incoming_.have_header)
         conn_->protocol_error(spec::kUnexpectedFrame,
                               "second content header on channel " + std::to_string(id_) + " for one message");
-    Message& message = *incoming_.message;
+    Delivery& message = *incoming_.message;
     uint64_t body_size = detail::decode_content_header_into(payload, message.properties);
     if (body_size > conn_->options().max_body_size) {
         conn_->protocol_error(spec::kFrameError, "content body of " + std::to_string(body_size) +
@@ -184,12 +184,12 @@ void Channel::handle_body(std::string_view payload) {
     if (body.size() == incoming_.body_size) complete_content();
 }
 
-std::unique_ptr<Message> Channel::take_message() {
+std::unique_ptr<Delivery> Channel::take_message() {
     if (spare_message_) return std::move(spare_message_);
-    return std::make_unique<Message>();
+    return std::make_unique<Delivery>();
 }
 
-void Channel::recycle_message(std::unique_ptr<Message> m) noexcept {
+void Channel::recycle_message(std::unique_ptr<Delivery> m) noexcept {
     if (spare_message_ || !m) return;
     // A large body's storage is not kept: the next message is most likely small.
     constexpr size_t kKeepBody = 64 * 1024;
@@ -209,7 +209,7 @@ void Channel::recycle_message(std::unique_ptr<Message> m) noexcept {
 
 void Channel::complete_content() {
     receiving_ = false;
-    std::unique_ptr<Message> message = std::move(incoming_.message);
+    std::unique_ptr<Delivery> message = std::move(incoming_.message);
     switch (incoming_.kind) {
         case Incoming::Kind::deliver:
             on_deliver(std::move(message));
@@ -222,7 +222,7 @@ void Channel::complete_content() {
             if (!pending_) return;  // the channel failed meanwhile
             Promise<Reply> p = std::move(pending_->promise);
             pending_.reset();
-            Message& m = *message;
+            Delivery& m = *message;
             spec::BasicGetOk ok{.delivery_tag = m.delivery_tag,
                                 .redelivered = m.redelivered,
                                 .exchange = m.exchange,
@@ -234,7 +234,7 @@ void Channel::complete_content() {
     }
 }
 
-void Channel::on_deliver(std::unique_ptr<Message> message) {
+void Channel::on_deliver(std::unique_ptr<Delivery> message) {
     if (state_ != State::open) return;  // closing: the broker requeues what it delivered unacked
     if (!last_consumer_ || last_consumer_->tag_ != message->consumer_tag) {
         auto it = consumers_.find(message->consumer_tag);
@@ -252,8 +252,8 @@ void Channel::on_deliver(std::unique_ptr<Message> message) {
         return;
     }
     // Kept alive through its callback, which may cancel it.
-    std::shared_ptr<Consumer> consumer = last_consumer_;
-    // The Message stays ours: whatever the receiver did not move out of it is reused for the next one.
+    std::shared_ptr<ChannelConsumer> consumer = last_consumer_;
+    // The Delivery stays ours: whatever the receiver did not move out of it is reused for the next one.
     consumer->deliver(std::move(*message));
     recycle_message(std::move(message));
 }

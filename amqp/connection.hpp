@@ -100,7 +100,8 @@ struct ConnectionOptions {
     // Covers connect, TLS and the whole handshake; also bounds close()'s wait for close-ok.
     std::chrono::milliseconds connection_timeout{10000};
     // How long Channel::publish waits while the broker has blocked the connection, or while more than
-    // write_high_water bytes are unsent (nullopt: no bound; PublishOptions::timeout overrides it per call).
+    // write_high_water bytes are unsent (nullopt: no bound; BasicPublishOptions::timeout overrides it per
+    // call).
     std::optional<std::chrono::milliseconds> blocked_timeout{};
     // Publisher backpressure: while more than this many bytes wait in the connection's write buffer (the
     // broker does not read them: TCP flow control, RabbitMQ's credit flow, a frozen or slow broker),

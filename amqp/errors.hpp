@@ -215,7 +215,7 @@ SQUALL_AMQP_CONNECTION_ERROR(InternalError)          // 541
 #undef SQUALL_AMQP_CONNECTION_ERROR
 
 // A consumer ended: the broker cancelled it (basic.cancel, e.g. its queue was deleted) or the client did.
-// Awaiters of Consumer::next() get it once the consumer's buffered messages are drained.
+// Awaiters of ChannelConsumer::next() get it once the consumer's buffered messages are drained.
 class ConsumerCancelledError : public Error {
 public:
     ConsumerCancelledError(std::string consumer_tag, bool by_broker);

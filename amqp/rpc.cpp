@@ -58,7 +58,7 @@ Task<void> RpcClient::start() {
         queue = declared.queue;
     }
     std::weak_ptr<RpcClient> weak = weak_from_this();
-    DeliveryCallback on_message = [weak](Message&& reply) {
+    DeliveryCallback on_message = [weak](Delivery&& reply) {
         if (auto self = weak.lock()) self->on_reply(std::move(reply));
     };
     ConsumeOptions consume;
@@ -82,28 +82,28 @@ Task<void> RpcClient::start() {
 }
 
 Task<std::string> RpcClient::call(std::string routing_key, std::string body, Duration timeout) {
-    Message reply = co_await call_message(std::move(routing_key), std::move(body), timeout);
+    Delivery reply = co_await call_message(std::move(routing_key), std::move(body), timeout);
     co_return std::move(reply.body);
 }
 
-Task<Message> RpcClient::call_message(std::string routing_key, std::string body, Duration timeout) {
+Task<Delivery> RpcClient::call_message(std::string routing_key, std::string body, Duration timeout) {
     BasicProperties properties;
     co_return co_await call_message(std::move(routing_key), std::move(body), timeout, std::move(properties));
 }
 
-Task<Message> RpcClient::call_message(std::string routing_key, std::string body, Duration timeout,
-                                      BasicProperties properties) {
+Task<Delivery> RpcClient::call_message(std::string routing_key, std::string body, Duration timeout,
+                                       BasicProperties properties) {
     if (closed_) throw UsageError("RpcClient::call on a closed client");
     if (channel_->is_closed()) std::rethrow_exception(channel_->close_reason());
     std::string id = id_prefix_ + std::to_string(next_id_++);
     properties.correlation_id = id;
     properties.reply_to = reply_to_;
-    PublishOptions publish;
+    BasicPublishOptions publish;
     publish.mandatory = options_.mandatory;
     // Publish first: when it throws (closed channel) nothing is left pending.
     (void)channel_->basic_publish(options_.exchange, routing_key, body, properties, publish);
     Pending& pending = pending_[id];
-    Future<Message> reply = pending.promise.get_future();
+    Future<Delivery> reply = pending.promise.get_future();
     if (timeout > Duration::zero()) {
         std::weak_ptr<RpcClient> weak = weak_from_this();
         pending.timer = loop_.call_later(timeout, [weak, id, timeout] {
@@ -113,7 +113,7 @@ Task<Message> RpcClient::call_message(std::string routing_key, std::string body,
     co_return co_await std::move(reply);
 }
 
-void RpcClient::on_reply(Message&& reply) {
+void RpcClient::on_reply(Delivery&& reply) {
     auto it =
         reply.properties.correlation_id ? pending_.find(*reply.properties.correlation_id) : pending_.end();
     if (it == pending_.end()) {
@@ -209,14 +209,14 @@ Task<void> RpcServer::run() {
     qos.prefetch_count = options_.prefetch_count;
     co_await channel_->basic_qos(qos);
     std::weak_ptr<RpcServer> weak = weak_from_this();
-    DeliveryCallback on_request = [weak](Message&& request) {
+    DeliveryCallback on_request = [weak](Delivery&& request) {
         // Unacked when the server is gone: the broker redelivers it once the channel closes.
         if (auto self = weak.lock()) (void)squall::start(self->handle(std::move(request)));
     };
     consumer_ = co_await channel_->basic_consume(queue_, std::move(on_request));
 }
 
-Task<void> RpcServer::handle(Message request) {
+Task<void> RpcServer::handle(Delivery request) {
     auto keep_alive = shared_from_this();  // runs before the first suspension (start() is eager)
     ++in_progress_;
     idle_.clear();

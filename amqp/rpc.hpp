@@ -1,7 +1,7 @@
 // amqp::RpcClient / RpcServer: request/reply over RabbitMQ, pika's classic RPC pattern.
 //
 //     // server: answers every request on "rpc_queue" with the handler's result
-//     RpcHandler fib = [](const amqp::Message& req) -> Task<std::string> {
+//     RpcHandler fib = [](const amqp::Delivery& req) -> Task<std::string> {
 //         co_return std::to_string(fib_of(std::stoi(req.body)));
 //     };
 //     auto server = co_await amqp::RpcServer::start(server_channel, "rpc_queue", fib);
@@ -38,8 +38,8 @@
 #include <unordered_map>
 
 #include "squall/amqp/channel.hpp"
+#include "squall/amqp/delivery.hpp"
 #include "squall/amqp/errors.hpp"
-#include "squall/amqp/message.hpp"
 #include "squall/coro/errors.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/locks.hpp"
@@ -79,9 +79,9 @@ public:
     Task<std::string> call(std::string routing_key, std::string body, Duration timeout);
     // The same, returning the whole reply message. (An overload rather than a defaulted `properties`: the
     // co_await temporaries rule, squall/coro/task.hpp.)
-    Task<Message> call_message(std::string routing_key, std::string body, Duration timeout);
-    Task<Message> call_message(std::string routing_key, std::string body, Duration timeout,
-                               BasicProperties properties);
+    Task<Delivery> call_message(std::string routing_key, std::string body, Duration timeout);
+    Task<Delivery> call_message(std::string routing_key, std::string body, Duration timeout,
+                                BasicProperties properties);
 
     // Calls awaiting their reply.
     std::size_t in_flight() const noexcept { return pending_.size(); }
@@ -102,11 +102,11 @@ public:
 
 private:
     struct Pending {
-        Promise<Message> promise;
+        Promise<Delivery> promise;
         TimeoutHandle timer{};
     };
     Task<void> start();
-    void on_reply(Message&& reply);
+    void on_reply(Delivery&& reply);
     void on_timeout(const std::string& correlation_id, Duration timeout);
     void on_returned(ReturnedMessage&& returned);
     void fail_all(std::exception_ptr reason);
@@ -114,7 +114,7 @@ private:
     std::shared_ptr<Channel> channel_;
     RpcClientOptions options_;
     IOLoop& loop_;
-    std::shared_ptr<Consumer> consumer_;
+    std::shared_ptr<ChannelConsumer> consumer_;
     std::string reply_to_;
     std::string id_prefix_;  // random per client, so ids never collide across clients on one queue
     std::uint64_t next_id_ = 1;
@@ -124,7 +124,7 @@ private:
 };
 
 // Computes the reply body for one request; may throw (the client then gets RpcError).
-using RpcHandler = std::function<Task<std::string>(const Message& request)>;
+using RpcHandler = std::function<Task<std::string>(const Delivery& request)>;
 
 struct RpcServerOptions {
     std::uint16_t prefetch_count = 1;  // requests handled at once
@@ -159,13 +159,13 @@ public:
 
 private:
     Task<void> run();
-    Task<void> handle(Message request);
+    Task<void> handle(Delivery request);
 
     std::shared_ptr<Channel> channel_;
     std::string queue_;
     RpcHandler handler_;
     RpcServerOptions options_;
-    std::shared_ptr<Consumer> consumer_;
+    std::shared_ptr<ChannelConsumer> consumer_;
     std::size_t in_progress_ = 0;
     Event idle_;
     std::uint64_t handled_ = 0, failed_ = 0, rejected_ = 0;

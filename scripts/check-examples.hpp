@@ -63,11 +63,11 @@ namespace for_amqp {
 extern std::shared_ptr<squall::amqp::Connection> conn;  // an open connection
 extern std::shared_ptr<squall::amqp::Channel> ch;       // an open channel
 extern std::shared_ptr<squall::amqp::Channel> channel, server_channel, client_channel;
-extern std::shared_ptr<squall::amqp::Consumer> consumer;
+extern std::shared_ptr<squall::amqp::ChannelConsumer> consumer;
 extern std::string body;  // a message body
 extern std::vector<std::string> bodies;
 extern squall::amqp::BasicProperties props;
-void handle(const squall::amqp::Message& message);
+void handle(const squall::amqp::Delivery& message);
 int fib_of(int n);
 }  // namespace for_amqp
 

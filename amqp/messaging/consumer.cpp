@@ -12,7 +12,7 @@ namespace squall::amqp::messaging {
 
 namespace {
 
-using Delivery = std::variant<Message, std::exception_ptr>;
+using MessageOrEnd = std::variant<Message, std::exception_ptr>;
 
 // Trusted content needs no decoding (kombu's TRUSTED_CONTENT); pickle is refused unless accepted.
 bool content_allowed(const std::string& type, const std::optional<std::vector<std::string>>& accept) {
@@ -39,7 +39,7 @@ public:
     std::vector<std::string> tags;
     ConsumerOptions options;
     DeclarationCache local_cache;
-    squall::Queue<Delivery> buffer;
+    squall::Queue<MessageOrEnd> buffer;
     Semaphore start_lock{1};
     bool started = false;
     bool cancelled = false;
@@ -76,7 +76,7 @@ public:
                 if (auto s = weak.lock()) s->end(std::make_exception_ptr(ConsumerCancelledError(tag, true)));
             };
             std::weak_ptr<Channel> weak_ch = ch;
-            DeliveryCallback on_delivery = [weak, weak_ch](amqp::Message&& m) {
+            DeliveryCallback on_delivery = [weak, weak_ch](amqp::Delivery&& m) {
                 if (auto s = weak.lock()) s->deliver(std::move(m), weak_ch);
             };
             auto t = ch->basic_consume(names[i], std::move(on_delivery), std::move(co));
@@ -100,7 +100,7 @@ public:
     void end(std::exception_ptr error) {
         if (ended) return;
         ended = true;
-        buffer.put_nowait(Delivery(std::move(error)));
+        buffer.put_nowait(MessageOrEnd(std::move(error)));
     }
 
     void watch_channel(const std::shared_ptr<Channel>& ch) {
@@ -140,7 +140,7 @@ public:
         }
     }
 
-    void deliver(amqp::Message&& raw, std::weak_ptr<Channel> ch) {
+    void deliver(amqp::Delivery&& raw, std::weak_ptr<Channel> ch) {
         Message msg(std::move(raw), std::move(ch), options.no_ack);
         std::string type = msg.content_type();
         if (!content_allowed(type, options.accept)) {
@@ -172,7 +172,7 @@ public:
             }
             return;
         }
-        buffer.put_nowait(Delivery(std::move(msg)));
+        buffer.put_nowait(MessageOrEnd(std::move(msg)));
     }
 };
 
@@ -247,11 +247,11 @@ Task<Message> Consumer::next() {
         co_await std::move(t);
     }
     for (;;) {
-        Future<Delivery> f = s->buffer.get();
-        Delivery d = co_await std::move(f);
+        Future<MessageOrEnd> f = s->buffer.get();
+        MessageOrEnd d = co_await std::move(f);
         if (auto* error = std::get_if<std::exception_ptr>(&d)) {
             std::exception_ptr e = *error;
-            s->buffer.put_nowait(Delivery(e));  // every later next() fails the same way
+            s->buffer.put_nowait(MessageOrEnd(e));  // every later next() fails the same way
             std::rethrow_exception(e);
         }
         Message msg = std::get<Message>(std::move(d));

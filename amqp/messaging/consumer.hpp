@@ -9,7 +9,7 @@
 //     std::cout << msg.decode() << "\n";
 //     msg.ack();
 //
-// Named messaging::Consumer: amqp::Consumer is the low-level basic.consume subscription it is built on.
+// Built on one amqp::ChannelConsumer (the low-level basic.consume subscription) per queue.
 //
 // Deliveries: with callbacks or on_message they are handed over as they arrive (on_message replaces the
 // callbacks and gets the undecoded message, as in kombu; callbacks get decode() first); otherwise they are

@@ -21,7 +21,7 @@ std::string_view to_string(MessageState s) noexcept {
     return "?";
 }
 
-Message::Message(amqp::Message raw, std::weak_ptr<Channel> channel, bool no_ack)
+Message::Message(amqp::Delivery raw, std::weak_ptr<Channel> channel, bool no_ack)
     : state_(std::make_shared<State>(
           State{std::move(raw), std::move(channel), no_ack, MessageState::received})) {}
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "squall/amqp/message.hpp"
+#include "squall/amqp/delivery.hpp"
 
 namespace squall::amqp {
 class Channel;
@@ -50,7 +50,7 @@ class Message {
 public:
     Message() = default;
     // `channel` is where it arrived (acks go there); no_ack: the broker considers it settled already.
-    Message(amqp::Message raw, std::weak_ptr<Channel> channel, bool no_ack);
+    Message(amqp::Delivery raw, std::weak_ptr<Channel> channel, bool no_ack);
 
     bool valid() const noexcept { return static_cast<bool>(state_); }
     // The body as it arrived (compressed if it was).
@@ -66,7 +66,7 @@ public:
     DeliveryInfo delivery_info() const;
     uint64_t delivery_tag() const { return state_->raw.delivery_tag; }
     bool redelivered() const { return state_->raw.redelivered; }
-    const amqp::Message& raw() const { return state_->raw; }
+    const amqp::Delivery& raw() const { return state_->raw; }
 
     MessageState state() const { return state_->state; }
     bool acknowledged() const { return state_->state != MessageState::received; }
@@ -80,7 +80,7 @@ public:
 
 private:
     struct State {
-        amqp::Message raw;
+        amqp::Delivery raw;
         std::weak_ptr<Channel> channel;
         bool no_ack = false;
         MessageState state = MessageState::received;

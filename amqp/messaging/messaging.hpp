@@ -6,12 +6,11 @@
 //     squall::amqp::Exchange media{"media", "direct"};
 //     squall::amqp::Queue video{"video", media, "video"};
 //     squall::amqp::Producer producer(conn, {.exchange = media, .serializer = "json"});
-//     squall::amqp::messaging::Consumer consumer(conn, {video}, {.prefetch_count = 100});
+//     squall::amqp::Consumer consumer(conn, {video}, {.prefetch_count = 100});
 //
-// The names that do not clash with the low-level client are also available in squall::amqp (Exchange,
-// Queue, Binding, Producer, BrokerConnection, SimpleQueue, ConsumerMixin, RetryPolicy). Consumer and
-// Message stay in squall::amqp::messaging: squall::amqp::Consumer and squall::amqp::Message are the
-// low-level subscription and delivery they are built on.
+// The layer's main types are also available in squall::amqp (below): squall::amqp::Consumer, Message and
+// PublishOptions are this layer's. The low-level client they are built on names its own types after what
+// they are (amqp::ChannelConsumer, amqp::Delivery, amqp::BasicPublishOptions), so each name has one meaning.
 #pragma once
 
 #include "squall/amqp/messaging/broker_connection.hpp"
@@ -29,10 +28,14 @@ namespace squall::amqp {
 using messaging::Binding;
 using messaging::BrokerConnection;
 using messaging::BrokerOptions;
+using messaging::Consumer;
 using messaging::ConsumerMixin;
+using messaging::ConsumerOptions;
 using messaging::Exchange;
+using messaging::Message;
 using messaging::Producer;
 using messaging::ProducerOptions;
+using messaging::PublishOptions;
 using messaging::Queue;
 using messaging::RetryPolicy;
 using messaging::SimpleQueue;

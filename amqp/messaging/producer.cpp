@@ -148,7 +148,7 @@ Task<void> Producer::publish_once(std::shared_ptr<State> state, std::shared_ptr<
         auto t = maybe_declare(state, ch, e);
         co_await std::move(t);
     }
-    amqp::PublishOptions po;
+    amqp::BasicPublishOptions po;
     po.mandatory = m->mandatory;
     po.timeout = m->timeout;
     auto t = ch->publish(m->exchange, m->routing_key, m->body, m->properties, po);

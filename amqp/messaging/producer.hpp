@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "squall/amqp/channel.hpp"
-#include "squall/amqp/message.hpp"
+#include "squall/amqp/delivery.hpp"
 #include "squall/amqp/messaging/broker_connection.hpp"
 #include "squall/amqp/messaging/entity.hpp"
 #include "squall/amqp/messaging/retry.hpp"

@@ -82,7 +82,7 @@ Task<Message> SimpleQueue::get_nowait() {
     auto ct = conn->default_channel();
     std::shared_ptr<Channel> ch = co_await std::move(ct);
     auto g = ch->basic_get(queue_.name, options_.no_ack);
-    std::optional<amqp::Message> raw = co_await std::move(g);
+    std::optional<amqp::Delivery> raw = co_await std::move(g);
     if (!raw) throw QueueEmpty();
     co_return Message(std::move(*raw), ch, options_.no_ack);
 }

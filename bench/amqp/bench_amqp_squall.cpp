@@ -100,7 +100,7 @@ squall::Task<void> run(squall::IOLoop& loop, const Args& args, Result& result) {
         bool wrong_size = false;
         Channel* channel = ch.get();
         start_clock();
-        DeliveryCallback on_message = [&](Message&& m) {
+        DeliveryCallback on_message = [&](Delivery&& m) {
             if (static_cast<long>(m.body.size()) != args.size) wrong_size = true;
             channel->basic_ack(m.delivery_tag);
             if (++received == n) all_received.set_value();

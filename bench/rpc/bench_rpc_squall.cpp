@@ -39,7 +39,7 @@ squall::Task<void> bench_main(squall::IOLoop& loop, const std::string& url, long
     RpcServerOptions server_options;
     server_options.prefetch_count = static_cast<std::uint16_t>(in_flight);
     server_options.queue.auto_delete = true;
-    RpcHandler echo = [](const Message& request) -> squall::Task<std::string> { co_return request.body; };
+    RpcHandler echo = [](const Delivery& request) -> squall::Task<std::string> { co_return request.body; };
     auto server = co_await RpcServer::start(co_await server_conn->channel(), queue, echo, server_options);
     auto client = co_await RpcClient::create(co_await client_conn->channel());
     std::string body(size, 'x');

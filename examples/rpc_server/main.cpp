@@ -15,7 +15,7 @@ static long fib(long n) {
 
 static Task<void> serve(IOLoop& loop, std::string url) {
     auto conn = co_await amqp::Connection::open(loop, url);
-    amqp::RpcHandler on_request = [](const amqp::Message& request) -> Task<std::string> {
+    amqp::RpcHandler on_request = [](const amqp::Delivery& request) -> Task<std::string> {
         long n = std::stol(request.body);
         std::printf(" [.] fib(%ld)\n", n);
         co_return std::to_string(fib(n));

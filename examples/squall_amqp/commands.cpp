@@ -67,7 +67,7 @@ BasicProperties properties_of(const Cli& cli) {
     return p;
 }
 
-void print_message(const Cli& cli, const Message& m) {
+void print_message(const Cli& cli, const Delivery& m) {
     if (cli.verbose) {
         std::printf("exchange=%s routing_key=%s delivery_tag=%llu redelivered=%d", m.exchange.c_str(),
                     m.routing_key.c_str(), static_cast<unsigned long long>(m.delivery_tag), m.redelivered);
@@ -150,7 +150,7 @@ Task<int> consume(Channel& ch, const Cli& cli) {
     auto consumer = co_await ch.consume(queue, std::move(options));
     RateDisplay rate("consumed", !cli.quiet);
     for (long n = 0; cli.count < 0 || n < cli.count; ++n) {
-        Message m = co_await consumer->next();
+        Delivery m = co_await consumer->next();
         print_message(cli, m);
         if (!cli.no_ack) ch.basic_ack(m.delivery_tag);
         rate.add();
@@ -165,7 +165,7 @@ Task<int> get(Channel& ch, const Cli& cli) {
     long want = cli.count < 0 ? 1 : cli.count;
     long got = 0;
     for (; got < want; ++got) {
-        std::optional<Message> m = co_await ch.basic_get(cli.queue, cli.no_ack);
+        std::optional<Delivery> m = co_await ch.basic_get(cli.queue, cli.no_ack);
         if (!m) break;
         print_message(cli, *m);
         if (!cli.no_ack) ch.basic_ack(m->delivery_tag);
@@ -178,7 +178,7 @@ Task<int> rpc(const std::shared_ptr<Channel>& ch, const Cli& cli) {
     auto client = co_await RpcClient::create(ch);
     auto timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(cli.timeout));
     BasicProperties props = properties_of(cli);  // named: the co_await temporaries rule (coro/task.hpp)
-    Message reply;
+    Delivery reply;
     try {
         reply = co_await client->call_message(cli.routing_key, cli.args[0], timeout, std::move(props));
     } catch (const TimeoutError& e) {

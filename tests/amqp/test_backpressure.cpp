@@ -76,7 +76,7 @@ TEST_SUITE("amqp") {
             testing::FrozenBroker frozen;
             const TimePoint end = loop.time() + 5s;
             while (loop.time() < end) {
-                PublishOptions po;
+                BasicPublishOptions po;
                 po.timeout = 200ms;
                 auto publish = ch->publish("", q, body, {}, po);
                 std::exception_ptr e = co_await error_of(std::move(publish));
@@ -90,7 +90,7 @@ TEST_SUITE("amqp") {
                 co_await squall::sleep(loop, 1ms);
             }
             // basic_publish's Confirmation waits the same way: bounded, TimeoutError, the message queued.
-            PublishOptions po;
+            BasicPublishOptions po;
             po.timeout = 100ms;
             Confirmation queued = ch->basic_publish("", q, body, {}, po);
             std::exception_ptr e = co_await error_of(std::move(queued));

@@ -137,7 +137,7 @@ TEST_SUITE("amqp") {
 
         std::multiset<std::string> bodies;
         for (int i = 0; i < 3; ++i) {
-            Message m = co_await with_timeout(10s, consumer->next());
+            Delivery m = co_await with_timeout(10s, consumer->next());
             bodies.insert(m.body);
         }
         CHECK(bodies == published_bodies());

@@ -46,7 +46,8 @@ FieldTable max_length(int32_t n) {
 // Publishes `n` messages to `queue` and consumes them with a callback that acks each one; returns once the
 // callback has acked the last. Event resumes its waiter inline, so the caller goes on inside that callback,
 // while the reader still holds the batch's acks back.
-Task<std::shared_ptr<Consumer>> ack_all_in_callback(std::shared_ptr<Channel> ch, std::string queue, int n) {
+Task<std::shared_ptr<ChannelConsumer>> ack_all_in_callback(std::shared_ptr<Channel> ch, std::string queue,
+                                                           int n) {
     QosOptions qos{.prefetch_count = 100};
     co_await ch->basic_qos(qos);
     for (int i = 0; i < n; ++i) ch->basic_publish("", queue, "m" + std::to_string(i));
@@ -54,7 +55,7 @@ Task<std::shared_ptr<Consumer>> ack_all_in_callback(std::shared_ptr<Channel> ch,
     auto done = std::make_shared<Event>();
     Channel* acker = ch.get();
     // Named first: GCC 12 destroys a lambda temporary inside a co_await expression twice.
-    DeliveryCallback ack = [acker, seen, done, n](Message&& m) {
+    DeliveryCallback ack = [acker, seen, done, n](Delivery&& m) {
         acker->basic_ack(m.delivery_tag);
         if (++*seen == n) done->set();
     };
@@ -86,7 +87,7 @@ TEST_SUITE("amqp") {
         ch->basic_publish(ex, "k", "one");
         ch->basic_publish(ex, "other", "dropped");
         ch->basic_publish(ex, "k", "two");
-        std::optional<Message> first;
+        std::optional<Delivery> first;
         for (int i = 0; i < 50 && !first; ++i) {
             first = co_await ch->basic_get(qn, true);
             if (!first) co_await squall::sleep(loop, 20ms);
@@ -139,7 +140,7 @@ TEST_SUITE("amqp") {
         ConsumeOptions tagged{.consumer_tag = "squall-tag"};
         auto consumer = co_await ch->consume(q.queue, std::move(tagged));
         CHECK(consumer->tag() == "squall-tag");
-        std::vector<Message> got;
+        std::vector<Delivery> got;
         for (int i = 0; i < 5; ++i) got.push_back(co_await consumer->next());
         CHECK(got[0].body == "m0");
         CHECK(got[4].body == "m4");
@@ -148,13 +149,13 @@ TEST_SUITE("amqp") {
         ch->basic_ack(got[0].delivery_tag);
         ch->basic_ack(got[1].delivery_tag, true /* multiple */);
         ch->basic_reject(got[2].delivery_tag, true);  // requeued: redelivered to us
-        Message again = co_await consumer->next();
+        Delivery again = co_await consumer->next();
         CHECK(again.body == "m2");
         CHECK(again.redelivered);
         ch->basic_nack(again.delivery_tag, {.requeue = false});  // dropped
         co_await ch->basic_recover(true);                        // m3, m4 redelivered
-        Message r1 = co_await consumer->next();
-        Message r2 = co_await consumer->next();
+        Delivery r1 = co_await consumer->next();
+        Delivery r2 = co_await consumer->next();
         CHECK(r1.redelivered);
         CHECK(r2.redelivered);
         ch->basic_ack(r2.delivery_tag, true);
@@ -168,7 +169,7 @@ TEST_SUITE("amqp") {
         ConsumeOptions no_ack{.no_ack = true};
         auto cb = co_await ch->basic_consume(
             q.queue,
-            [&](Message&& m) {
+            [&](Delivery&& m) {
                 seen.push_back(m.body);
                 if (seen.size() == 2) done.set();
             },
@@ -184,8 +185,9 @@ TEST_SUITE("amqp") {
 
     SQUALL_TEST_CASE("a callback consumer sees each message whole: nothing of the previous one is left",
                      30s) {
-        // Deliveries reuse one Message and the storage its receiver left in it: check that no property,
-        // body byte or name of one message shows in the next, whether the callback moved parts out or not.
+        // The channel reuses one Delivery object and the storage its receiver left in it: check that no
+        // property, body byte or name of one message shows in the next, whether the callback moved parts out
+        // or not.
         SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
@@ -203,15 +205,15 @@ TEST_SUITE("amqp") {
         ch->basic_publish(ex, "", "");
         ch->basic_publish("", q.queue, std::string(70000, 'd'), rich);
         ch->basic_publish("", q.queue, "e");
-        std::vector<Message> seen;
+        std::vector<Delivery> seen;
         std::vector<std::string> stolen_bodies;
         Event done;
         ConsumeOptions no_ack{.no_ack = true};
         auto consumer = co_await ch->basic_consume(
             q.queue,
-            [&](Message&& m) {
+            [&](Delivery&& m) {
                 if (seen.size() % 2 == 0) {
-                    seen.push_back(m);  // a copy: the Message keeps its storage
+                    seen.push_back(m);  // a copy: the Delivery keeps its storage
                 } else {
                     stolen_bodies.push_back(std::move(m.body));
                     seen.push_back(std::move(m));
@@ -309,7 +311,7 @@ TEST_SUITE("amqp") {
         Event first;
         std::string tag;
         {
-            auto consumer = co_await ch->basic_consume(q.queue, [&](Message&& m) {
+            auto consumer = co_await ch->basic_consume(q.queue, [&](Delivery&& m) {
                 if (++calls > 1) return;  // must not happen: the consumer is gone
                 ch->basic_ack(m.delivery_tag);
                 start(ch->basic_cancel(tag, /*nowait=*/true));
@@ -342,7 +344,7 @@ TEST_SUITE("amqp") {
         bool notified = false;
         ConsumeOptions notify{.on_cancel = [&](const std::string&) { notified = true; }};
         auto consumer = co_await ch->consume(q.queue, std::move(notify));
-        Future<Message> waiting = consumer->next();
+        Future<Delivery> waiting = consumer->next();
         auto other = co_await conn->channel();
         co_await other->queue_delete(q.queue);
         auto e = co_await error_of(waiting);

@@ -70,7 +70,7 @@ TEST_SUITE("amqp") {
         std::vector<size_t> sizes{0, 1, 8191, 8192, 8192 - 8, 8192 - 9, 8192 * 3 + 5, 1024 * 1024};
         for (size_t n : sizes) ch->basic_publish("", q.queue, pattern(n));
         for (size_t n : sizes) {
-            Message m = co_await consumer->next();
+            Delivery m = co_await consumer->next();
             CHECK(m.body.size() == n);
             CHECK(m.body == pattern(n));
         }
@@ -84,7 +84,7 @@ TEST_SUITE("amqp") {
         auto q = co_await ch->queue_declare("", {.exclusive = true});
         BasicProperties p = every_property();
         ch->basic_publish("", q.queue, "props", p);
-        std::optional<Message> m;
+        std::optional<Delivery> m;
         for (int i = 0; i < 50 && !m; ++i) {
             m = co_await ch->basic_get(q.queue, true);
             if (!m) co_await squall::sleep(loop, 20ms);

@@ -217,7 +217,7 @@ TEST_SUITE("amqp") {
         auto ch = co_await conn->channel();
         auto q = co_await ch->queue_declare("", {.exclusive = true});
         auto consumer = co_await ch->consume(q.queue);
-        Future<Message> pending = consumer->next();
+        Future<Delivery> pending = consumer->next();
 
         // Find the connection's pid by its client-side port and close it.
         std::vector<std::string> items{"pid"};  // named: GCC 12 rejects a braced literal list in co_await

@@ -275,7 +275,7 @@ TEST_SUITE("amqp") {
         co_await squall::sleep(loop, 2500ms);
         CHECK(conn->is_open());
         auto consumer = co_await ch->consume(q.queue);
-        Future<Message> pending = consumer->next();
+        Future<Delivery> pending = consumer->next();
         *forwarding = false;
         auto t0 = loop.time();
         auto e = co_await error_of(pending);

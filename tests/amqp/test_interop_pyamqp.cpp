@@ -230,10 +230,10 @@ TEST_SUITE("amqp") {
         REQUIRE(sent.size() == 3);
 
         auto consumer = co_await ch->consume(queue);
-        Message full = co_await consumer->next();
-        Message empty = co_await consumer->next();
-        Message big = co_await consumer->next();
-        for (Message* m : {&full, &empty, &big}) ch->basic_ack(m->delivery_tag);
+        Delivery full = co_await consumer->next();
+        Delivery empty = co_await consumer->next();
+        Delivery big = co_await consumer->next();
+        for (Delivery* m : {&full, &empty, &big}) ch->basic_ack(m->delivery_tag);
 
         std::string body(bytes_0_to_255());
         CHECK(full.body == body + body + body + body);

@@ -223,7 +223,7 @@ TEST_SUITE("amqp") {
         auto conn = co_await Connection::open(loop, url);
         auto ch = co_await conn->channel();
         co_await ch->confirm_select();
-        PublishOptions po{.mandatory = true};
+        BasicPublishOptions po{.mandatory = true};
         const std::string nowhere = unique_name("nowhere");
         Confirmation returned = ch->basic_publish("", nowhere, "x", {}, po);
         auto e = co_await error_of(std::move(returned));

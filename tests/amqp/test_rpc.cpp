@@ -25,7 +25,7 @@ namespace {
 
 // Replies "echo:<body>"; "fail" throws; "slow:<ms>" sleeps first.
 RpcHandler echo_handler(IOLoop& loop) {
-    return [&loop](const Message& request) -> Task<std::string> {
+    return [&loop](const Delivery& request) -> Task<std::string> {
         if (request.body == "fail") throw std::runtime_error("the handler refused 'fail'");
         if (request.body.rfind("slow:", 0) == 0)
             co_await squall::sleep(loop, std::chrono::milliseconds(std::stoi(request.body.substr(5))));
@@ -56,7 +56,7 @@ Task<void> round_trip(IOLoop& loop, ReplyMode mode) {
         CHECK(client->reply_to().rfind("amq.gen-", 0) == 0);  // server-named
     }
     CHECK(co_await client->call(queue, "hello", 5s) == "echo:hello");
-    Message reply = co_await client->call_message(queue, std::string("\0bin\xff", 5), 5s);
+    Delivery reply = co_await client->call_message(queue, std::string("\0bin\xff", 5), 5s);
     CHECK(reply.body == std::string("echo:\0bin\xff", 10));
     REQUIRE(reply.properties.correlation_id.has_value());
     CHECK(client->in_flight() == 0);
@@ -147,7 +147,7 @@ TEST_SUITE("amqp") {
         std::string queue = unique_name("rpc-ack");
         // The first server's handler parks until released, so the request sits unacked while it runs.
         Event release;
-        RpcHandler parked = [&release](const Message& request) -> Task<std::string> {
+        RpcHandler parked = [&release](const Delivery& request) -> Task<std::string> {
             co_await release.wait();
             co_return "parked:" + request.body;
         };

@@ -70,7 +70,7 @@ squall::Task<bool> run(squall::IOLoop& loop) {
     std::string exchange;
     std::string sent = "consumer round trip " + std::to_string(::getpid());
     co_await channel->publish(exchange, queue.queue, sent);
-    std::optional<squall::amqp::Message> got;
+    std::optional<squall::amqp::Delivery> got;
     for (int attempt = 0; attempt < 100 && !got; ++attempt) {  // the broker routes asynchronously
         got = co_await channel->basic_get(queue.queue, /*no_ack=*/true);
         if (!got) co_await squall::sleep(20ms);

@@ -21,6 +21,32 @@ squall::Task<std::shared_ptr<BrokerConnection>> connect(squall::IOLoop& loop) {
 
 }  // namespace
 
+// One name, one meaning: squall::amqp's Consumer, Message and PublishOptions are the kombu layer's; the
+// protocol client's own types are ChannelConsumer, Delivery and BasicPublishOptions.
+static_assert(std::is_same_v<squall::amqp::Consumer, Consumer>);
+static_assert(std::is_same_v<squall::amqp::ConsumerOptions, ConsumerOptions>);
+static_assert(std::is_same_v<squall::amqp::Message, Message>);
+static_assert(std::is_same_v<squall::amqp::PublishOptions, PublishOptions>);
+static_assert(std::is_same_v<decltype(std::declval<const Message&>().raw()), const squall::amqp::Delivery&>);
+
+SQUALL_TEST_CASE("the kombu names in squall::amqp, as in the design's first example", 20s) {
+    if (squall::testing::amqp_url().empty()) co_return;
+    auto conn = co_await squall::amqp::Connection::open(loop, squall::testing::amqp_url());
+    auto ch = co_await conn->channel();
+    squall::amqp::Exchange media{unique_name("media"), "direct", {.auto_delete = true}};
+    squall::amqp::Queue video{unique_name("video"), media, "video", {.auto_delete = true}};
+    squall::amqp::Producer producer(ch, {.exchange = media, .serializer = "json", .confirm = true});
+    squall::amqp::PublishOptions po{.routing_key = std::string("video"), .declare = {video}};
+    co_await producer.publish(R"({"name": "/tmp/lolcat1.avi", "size": 1301013})", po);
+    squall::amqp::Consumer consumer(ch, {video}, {.prefetch_count = 100});
+    squall::amqp::Message msg = co_await consumer.next();
+    CHECK(msg.decode() == R"({"name": "/tmp/lolcat1.avi", "size": 1301013})");
+    CHECK(msg.raw().routing_key == "video");
+    co_await msg.ack();
+    co_await consumer.cancel();
+    co_await conn->close();
+}
+
 SQUALL_TEST_CASE("json publish with declare, consumed with next() and acked", 20s) {
     if (squall::testing::amqp_url().empty()) co_return;
     auto conn = co_await connect(loop);

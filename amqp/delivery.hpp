@@ -1,5 +1,6 @@
-// amqp::Message: a message the broker delivered (basic.deliver to a consumer, basic.get-ok) or returned
-// (basic.return), with its body, its 14 properties and the delivery facts.
+// amqp::Delivery: a message as the broker hands it to the client: delivered to a consumer (basic.deliver),
+// fetched (basic.get-ok) or returned (basic.return), with its body, its 14 properties and the delivery
+// facts. The kombu-style messaging::Message wraps one and adds decode() and ack-once settling.
 //
 //     auto msg = co_await consumer->next();
 //     std::cout << msg.routing_key << ": " << msg.body << "\n";
@@ -14,7 +15,7 @@
 
 namespace squall::amqp {
 
-struct Message {
+struct Delivery {
     std::string body{};
     BasicProperties properties{};
     uint64_t delivery_tag = 0;  // 0 for a returned message
@@ -30,7 +31,7 @@ struct Message {
 struct ReturnedMessage {
     uint16_t reply_code = 0;  // 312 NO_ROUTE, 313 NO_CONSUMERS
     std::string reply_text{};
-    Message message{};  // exchange and routing_key as published
+    Delivery message{};  // delivery_tag 0; exchange and routing_key as published
 };
 
 }  // namespace squall::amqp

@@ -1,10 +1,10 @@
-// amqp::Consumer: one basic.consume subscription. Deliveries go to a callback, or are buffered for
+// amqp::ChannelConsumer: one basic.consume subscription. Deliveries go to a callback, or are buffered for
 // `co_await consumer->next()`.
 //
 //     amqp::ConsumeOptions acked{.no_ack = false};          // named: the co_await temporaries rule
 //     auto consumer = co_await ch->consume("jobs", acked);  // (squall/coro/task.hpp)
 //     for (;;) {
-//         amqp::Message msg = co_await consumer->next();   // ConsumerCancelledError when it ends
+//         amqp::Delivery msg = co_await consumer->next();   // ConsumerCancelledError when it ends
 //         handle(msg);
 //         ch->basic_ack(msg.delivery_tag);
 //     }
@@ -23,7 +23,7 @@
 #include <optional>
 #include <string>
 
-#include "squall/amqp/message.hpp"
+#include "squall/amqp/delivery.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/task.hpp"
 
@@ -31,12 +31,12 @@ namespace squall::amqp {
 
 class Channel;
 
-using DeliveryCallback = std::function<void(Message&&)>;
+using DeliveryCallback = std::function<void(Delivery&&)>;
 
-class Consumer {
+class ChannelConsumer {
 public:
-    Consumer(std::weak_ptr<Channel> channel, std::string queue, DeliveryCallback callback,
-             std::function<void(const std::string&)> on_cancel);
+    ChannelConsumer(std::weak_ptr<Channel> channel, std::string queue, DeliveryCallback callback,
+                    std::function<void(const std::string&)> on_cancel);
 
     const std::string& tag() const noexcept { return tag_; }
     const std::string& queue() const noexcept { return queue_; }
@@ -46,15 +46,15 @@ public:
     std::exception_ptr end_reason() const noexcept { return end_; }
 
     // The next delivery. Only for consumers without a callback.
-    Future<Message> next();
-    std::optional<Message> try_next();
+    Future<Delivery> next();
+    std::optional<Delivery> try_next();
 
     // basic.cancel; the broker may still deliver messages sent before the cancel-ok (they are buffered).
     Task<void> cancel();
 
 private:
     friend class Channel;
-    void deliver(Message&& message);
+    void deliver(Delivery&& message);
     void end(std::exception_ptr reason);
 
     std::weak_ptr<Channel> channel_;
@@ -62,8 +62,8 @@ private:
     std::string tag_;
     DeliveryCallback callback_;
     std::function<void(const std::string&)> on_cancel_;
-    std::deque<Message> buffer_;
-    std::deque<Promise<Message>> waiters_;
+    std::deque<Delivery> buffer_;
+    std::deque<Promise<Delivery>> waiters_;
     std::exception_ptr end_;
 };
 

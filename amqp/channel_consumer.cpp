@@ -1,26 +1,27 @@
-#include "squall/amqp/consumer.hpp"
+#include "squall/amqp/channel_consumer.hpp"
 
 #include "squall/amqp/channel.hpp"
 #include "squall/coro/log.hpp"
 
 namespace squall::amqp {
 
-Consumer::Consumer(std::weak_ptr<Channel> channel, std::string queue, DeliveryCallback callback,
-                   std::function<void(const std::string&)> on_cancel)
+ChannelConsumer::ChannelConsumer(std::weak_ptr<Channel> channel, std::string queue, DeliveryCallback callback,
+                                 std::function<void(const std::string&)> on_cancel)
     : channel_(std::move(channel)),
       queue_(std::move(queue)),
       callback_(std::move(callback)),
       on_cancel_(std::move(on_cancel)) {}
 
-Future<Message> Consumer::next() {
-    if (callback_) throw UsageError("amqp: Consumer::next() on a consumer that delivers to a callback");
+Future<Delivery> ChannelConsumer::next() {
+    if (callback_)
+        throw UsageError("amqp: ChannelConsumer::next() on a consumer that delivers to a callback");
     if (!buffer_.empty()) {
-        Future<Message> f = make_ready_future(std::move(buffer_.front()));
+        Future<Delivery> f = make_ready_future(std::move(buffer_.front()));
         buffer_.pop_front();
         return f;
     }
-    Promise<Message> p;
-    Future<Message> f = p.get_future();
+    Promise<Delivery> p;
+    Future<Delivery> f = p.get_future();
     if (end_) {
         p.set_exception(end_);
         return f;
@@ -29,20 +30,20 @@ Future<Message> Consumer::next() {
     return f;
 }
 
-std::optional<Message> Consumer::try_next() {
+std::optional<Delivery> ChannelConsumer::try_next() {
     if (buffer_.empty()) return std::nullopt;
-    std::optional<Message> m(std::move(buffer_.front()));
+    std::optional<Delivery> m(std::move(buffer_.front()));
     buffer_.pop_front();
     return m;
 }
 
-Task<void> Consumer::cancel() {
+Task<void> ChannelConsumer::cancel() {
     auto channel = channel_.lock();
     if (!channel || end_) co_return;
     co_await channel->basic_cancel(tag_);
 }
 
-void Consumer::deliver(Message&& message) {
+void ChannelConsumer::deliver(Delivery&& message) {
     if (callback_) {
         try {
             callback_(std::move(message));
@@ -54,7 +55,7 @@ void Consumer::deliver(Message&& message) {
         return;
     }
     while (!waiters_.empty()) {
-        Promise<Message> p = std::move(waiters_.front());
+        Promise<Delivery> p = std::move(waiters_.front());
         waiters_.pop_front();
         if (!p.done()) {  // skip a waiter that timed out or was cancelled
             p.set_value(std::move(message));
@@ -64,7 +65,7 @@ void Consumer::deliver(Message&& message) {
     buffer_.push_back(std::move(message));
 }
 
-void Consumer::end(std::exception_ptr reason) {
+void ChannelConsumer::end(std::exception_ptr reason) {
     if (end_) return;
     end_ = std::move(reason);
     auto waiters = std::move(waiters_);
