@@ -5,6 +5,7 @@
 #include "squall/coro/start.hpp"
 #include "squall/httpclient/errors.hpp"
 #include "squall/ioloop/async.hpp"
+#include "squall/iostream/errors.hpp"
 #include "squall/websocket/detail/core.hpp"
 #include "squall/websocket/frame.hpp"
 
@@ -219,9 +220,26 @@ static Future<void> closed_future(const detail::Core& c, const char* doing) {
     return f;
 }
 
+// Fails a write that would take the unsent bytes over max_write_buffer_size while some are unsent;
+// decided before anything is compressed, so the deflate context never sees a message that is not sent.
+static std::optional<Future<void>> over_write_bound(const detail::Core& c, std::size_t size,
+                                                    const char* doing) {
+    const std::size_t limit = c.options.max_write_buffer_size;
+    const std::size_t unsent = c.stream->write_buffer_size();
+    if (limit == 0 || unsent == 0 || unsent + size <= limit) return std::nullopt;
+    Promise<void> p;
+    auto f = p.get_future();
+    p.set_exception(std::make_exception_ptr(StreamBufferFullError(
+        std::string("websocket: ") + doing + " of " + std::to_string(size) + " bytes refused: " +
+        std::to_string(unsent) + " bytes are still unsent and max_write_buffer_size is " +
+        std::to_string(limit) + " (await each write, or raise the bound)")));
+    return f;
+}
+
 Future<void> WebSocketConnection::write_message(std::string_view data, bool binary) {
     auto& c = *core_;
     if (c.ended || c.close_sent || c.stream->closed()) return closed_future(c, "write_message");
+    if (auto refused = over_write_bound(c, data.size(), "write_message")) return std::move(*refused);
     const Opcode first = binary ? Opcode::binary : Opcode::text;
     std::string compressed;
     std::string_view payload = data;
@@ -253,6 +271,7 @@ Future<void> WebSocketConnection::ping(std::string_view data) {
     auto& c = *core_;
     if (data.size() > kMaxControlPayload) throw UsageError("websocket: ping payload over 125 bytes");
     if (c.ended || c.close_sent || c.stream->closed()) return closed_future(c, "ping");
+    if (auto refused = over_write_bound(c, data.size(), "ping")) return std::move(*refused);
     std::string out;
     append_frame(out, FrameHeader{.fin = true, .opcode = Opcode::ping}, data, random_mask_key());
     return c.stream->write(std::move(out));

@@ -19,7 +19,8 @@
 // Writing: write_message() copies and masks the message into one buffer (compressed first when
 // permessage-deflate was negotiated, split into fragment_size frames when set) and resolves once the
 // bytes are handed to the kernel; await it before writing more to keep one message's buffer in flight.
-// Messages written from several coroutines never interleave.
+// Messages written from several coroutines never interleave. Writes that are not awaited are bounded by
+// max_write_buffer_size (StreamBufferFullError beyond it).
 //
 // Ending (close_code() / close_reason() after it):
 //   peer's close frame    echoed; read_message() -> nullopt; close_code() is the peer's (1005 if none)
@@ -72,6 +73,11 @@ struct WebSocketOptions {
     Duration ping_interval = Duration::zero();        // > 0: send a ping this often
     Duration ping_timeout = Duration::zero();  // no frame for this long after a ping: dead (0: ping_interval)
     Duration close_timeout = std::chrono::seconds(5);  // bound on the closing handshake
+    // Bound on bytes written but not yet taken by the kernel. A write_message() (or ping()) that would go
+    // over it while earlier writes are still unsent fails with StreamBufferFullError, queueing nothing
+    // (the connection stays usable); a message alone may be larger. Writers that await each write never
+    // reach it. 0: no bound.
+    std::size_t max_write_buffer_size = 16 * 1024 * 1024;
     ControlCallback on_ping{};
     ControlCallback on_pong{};
     FragmentCallback on_message_fragment{};

@@ -84,6 +84,7 @@ tdetail::Fiber ScriptedServer::serve(int fd) {
         sock->close();
         co_return;
     }
+    while (script_.stop_reading) co_await tdetail::Sleep{loop_, std::chrono::hours(1)};
     // Client frames.
     for (;;) {
         FrameHeader h;

@@ -34,6 +34,8 @@ struct Script {
     bool echo = false;
     // Never answer the handshake at all.
     bool silent_handshake = false;
+    // After the handshake, read nothing more (a peer whose receive window fills up).
+    bool stop_reading = false;
 };
 
 struct ReceivedFrame {

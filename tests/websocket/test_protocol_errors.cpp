@@ -5,8 +5,10 @@
 
 #include <squall/testing.hpp>
 #include <string>
+#include <vector>
 
 #include "squall/ioloop/async.hpp"
+#include "squall/iostream/errors.hpp"
 #include "squall/websocket/websocket.hpp"
 #include "tests/websocket/scripted_server.hpp"
 
@@ -288,4 +290,33 @@ SQUALL_TEST_CASE("keepalive: a peer that stops answering pings is detected (Ping
     co_await ws.wait_closed();
     REQUIRE_FALSE(server.frames().empty());
     CHECK(server.frames()[0].opcode() == 0x9);
+}
+
+SQUALL_TEST_CASE("writes not awaited against a peer that stops reading are bounded by max_write_buffer_size",
+                 20s) {
+    ScriptedServer server(loop, Script{.stop_reading = true});
+    WebSocketOptions options{.max_write_buffer_size = 2 * 1024 * 1024};
+    auto ws = co_await websocket_connect(loop, server.url(), options);
+    const std::string message(256 * 1024, 'x');
+    std::vector<squall::Future<void>> writes;
+    std::exception_ptr refused;
+    // The kernel's socket buffers take a few MiB first; then the unsent bytes pile up in the stream.
+    for (int i = 0; i < 400 && !refused; ++i) {
+        auto w = ws.write_message(message, true);
+        if (w.done() && w.exception()) refused = w.exception();
+        writes.push_back(std::move(w));
+        CHECK(ws.stream().write_buffer_size() <= options.max_write_buffer_size + message.size() + 16);
+        co_await squall::sleep(loop, 1ms);  // lets the stream hand what the kernel takes
+    }
+    REQUIRE_MESSAGE(refused, "400 writes of 256 KiB were all queued");
+    CHECK(squall::testing::holds<squall::StreamBufferFullError>(refused));
+    try {
+        std::rethrow_exception(refused);
+    } catch (const squall::StreamBufferFullError& e) {
+        CHECK(std::string(e.what()).find("max_write_buffer_size is 2097152") != std::string::npos);
+    }
+    CHECK_FALSE(ws.closed());  // a refused write leaves the connection usable
+    ws.abort();
+    for (auto& w : writes) co_await squall::testing::error_of(std::move(w));
+    co_await ws.wait_closed();
 }
