@@ -255,12 +255,25 @@ HTTP1Connection::~HTTP1Connection() {
     if (stream_) stream_->close();
 }
 
-void HTTP1Connection::on_idle() {
+// The watch's callback captures only `this`: the connection closes its stream (ending the watch) before
+// it goes, so the callback never outlives it.
+bool HTTP1Connection::on_idle(Callback closed) {
     stream_->read_buffer().shrink(stream_->options().read_chunk_size);
+    idle_closed_ = std::move(closed);
+    if (stream_->watch_idle([this] {
+            Callback to_pool = std::move(idle_closed_);
+            idle_closed_ = nullptr;
+            to_pool();  // the pool drops this connection: nothing of `this` after it
+        }))
+        return true;
+    idle_closed_ = nullptr;
+    return false;
 }
 
 bool HTTP1Connection::usable_after_idle(bool check_alive) {
     IOStream& stream = *stream_;
+    stream.unwatch_idle();
+    idle_closed_ = nullptr;
     if (stream.closed() || stream.fd() < 0) return false;
     // Plaintext nobody asked for: the connection is out of step.
     if (!stream.read_buffer().empty()) return false;
@@ -386,8 +399,32 @@ void HTTP1Connection::finish(Exchange& ex) {
     }
     IOStream& stream = *ex.stream;
     reusable_ = ex.parser.keep_alive() && ex.body_sent && stream.read_buffer().empty() && !stream.closed();
+    if (reusable_) apply_keep_alive(response.headers);
     if (!reusable_) stream.close();
     head_buffer_ = std::move(ex.out.head);
+}
+
+// Keep-Alive: timeout=N keeps the connection at most N - min(1 s, N / 2) (the server's clock started when
+// it sent the response, ours when we read it; the margin also covers the next request's way there), and
+// timeout=0 ends reuse. max=N, counted from this response, leaves N - 1 more requests: Apache's countdown
+// (100, 99, ...) and a server that repeats a fixed max=N are both honoured, the first one request early.
+// The budget only shrinks.
+void HTTP1Connection::apply_keep_alive(const HTTPHeaders& headers) {
+    auto value = headers.get("Keep-Alive");
+    if (!value) return;
+    const KeepAliveParams params = parse_keep_alive(*value);
+    if (params.timeout_seconds) {
+        constexpr std::uint64_t kLongest = 365ull * 24 * 3600;  // keeps the Duration arithmetic in range
+        const Duration timeout = std::chrono::seconds(std::min(*params.timeout_seconds, kLongest));
+        idle_limit_ = timeout - std::min<Duration>(std::chrono::seconds(1), timeout / 2);
+        if (*params.timeout_seconds == 0) reusable_ = false;
+    }
+    if (params.max) {
+        const std::uint64_t more = *params.max == 0 ? 0 : *params.max - 1;
+        max_requests_ =
+            std::min(max_requests_, more > UINT64_MAX - requests_ ? UINT64_MAX : requests_ + more);
+    }
+    if (requests_ >= max_requests_) reusable_ = false;
 }
 
 }  // namespace squall::http

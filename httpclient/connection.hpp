@@ -5,7 +5,7 @@
 //   Connection (abstract)          exchange(request, url, options, response) fills one response;
 //                                  abort(reason) ends the exchange in progress now (a deadline);
 //                                  reusable() / close() / pool_key() / requests() for the pool;
-//                                  on_idle() / usable_after_idle() / set_idle_close_callback() while pooled.
+//                                  on_idle() / idle_limit() / usable_after_idle() while pooled.
 //   HTTP1Connection (this file)    HTTP/1.1 over one IOStream, one exchange at a time.
 //   an HTTP/2 session (later)      many exchanges (streams) on one IOStream; abort() resets one stream.
 //
@@ -27,6 +27,11 @@
 // Errors: ProtocolError for bad bytes or exceeded limits, StreamClosedError when the transport fails, and
 // StaleConnectionError when a reused connection died before the server sent a single byte (the caller
 // may retry on a fresh connection). After any error the connection is closed and not reusable.
+//
+// While pooled, an HTTP/1.1 connection is watched (IOStream::watch_idle): a byte or EOF from the server
+// closes it at once, so nothing the server sends unasked is ever read as the next response. The
+// server's Keep-Alive header is honoured: timeout=N bounds the idle time (less a margin, idle_limit()),
+// max=N the requests (a response with max=N leaves N - 1 more, so max=0 and max=1 end reuse).
 #pragma once
 
 #include <chrono>
@@ -34,6 +39,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "squall/coro/task.hpp"
@@ -93,14 +99,19 @@ public:
     virtual void abort(std::exception_ptr reason) = 0;
 
     // --- while pooled
-    // The connection goes idle in the pool (after a reusable exchange).
-    virtual void on_idle() {}
-    // Leaving the pool for a new exchange: false if it cannot carry one (closed, out of step). With
-    // check_alive, also ask the transport (costs a syscall; the pool uses it only for requests that may
-    // not be retried).
+    // The connection goes idle in the pool (after a reusable exchange) and watches its transport: when
+    // the server sends anything or closes, the connection closes and `closed` runs (once, from the loop)
+    // so the pool drops it. Returns false, closed and without calling back, when it cannot go idle.
+    virtual bool on_idle(Callback closed) {
+        (void)closed;
+        return true;
+    }
+    // How long the server keeps it open while idle, less a margin (Keep-Alive: timeout=N), when it said.
+    virtual std::optional<Duration> idle_limit() const noexcept { return std::nullopt; }
+    // Leaving the pool for a new exchange (the watch ends): false if it cannot carry one (closed, out of
+    // step). With check_alive, also ask the transport (costs a syscall; the pool uses it only for
+    // requests that may not be retried: it narrows the window between the loop's last look and the send).
     virtual bool usable_after_idle(bool check_alive) = 0;
-    // Called (at most once) when the connection closes itself while idle; the pool then drops it.
-    virtual void set_idle_close_callback(std::function<void()> callback) { (void)callback; }
 };
 
 // One HTTP/1.1 client connection (an IOStream) and the request/response exchanges it carries, one at a
@@ -132,8 +143,10 @@ public:
     void abort(std::exception_ptr reason) override { stream_->close(std::move(reason)); }
 
     // An idle connection keeps at most one read chunk of buffer (a large body's growth is given back).
-    void on_idle() override;
-    // Open, nothing stray buffered, and with check_alive a socket peek finds no EOF or error.
+    bool on_idle(Callback closed) override;
+    std::optional<Duration> idle_limit() const noexcept override { return idle_limit_; }
+    // Ends the watch; then open, nothing stray buffered, and with check_alive a socket peek finds no EOF
+    // or error.
     bool usable_after_idle(bool check_alive) override;
 
 private:
@@ -143,11 +156,15 @@ private:
     Task<void> read_response(Exchange& ex);
     std::exception_ptr failure_of(Exchange& ex, std::exception_ptr error);
     void finish(Exchange& ex);
+    void apply_keep_alive(const HTTPHeaders& headers);
 
     std::shared_ptr<IOStream> stream_;
     std::string pool_key_;
     std::string head_buffer_;  // request head storage, reused by every exchange
     std::uint64_t requests_ = 0;
+    std::uint64_t max_requests_ = UINT64_MAX;  // Keep-Alive: max
+    std::optional<Duration> idle_limit_;       // Keep-Alive: timeout, less the margin
+    Callback idle_closed_;                     // on_idle's callback, while idle
     bool reusable_ = false;
 };
 

@@ -120,4 +120,36 @@ HTTPHeaders HTTPHeaders::parse(std::string_view block) {
     return headers;
 }
 
+namespace {
+// A decimal number, saturating at the largest value; nullopt when `s` is not one.
+std::optional<std::uint64_t> parse_decimal(std::string_view s) noexcept {
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+    if (s.empty()) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        v = v > (UINT64_MAX - digit) / 10 ? UINT64_MAX : v * 10 + digit;
+    }
+    return v;
+}
+}  // namespace
+
+KeepAliveParams parse_keep_alive(std::string_view value) noexcept {
+    KeepAliveParams params;
+    while (!value.empty()) {
+        const auto end = value.find_first_of(",;");
+        const std::string_view param = detail::trim_ows(value.substr(0, end));
+        value = end == std::string_view::npos ? std::string_view{} : value.substr(end + 1);
+        const auto eq = param.find('=');
+        if (eq == std::string_view::npos) continue;
+        const std::string_view name = detail::trim_ows(param.substr(0, eq));
+        const auto number = parse_decimal(detail::trim_ows(param.substr(eq + 1)));
+        if (!number) continue;
+        if (iequals(name, "timeout")) params.timeout_seconds = number;
+        if (iequals(name, "max")) params.max = number;
+    }
+    return params;
+}
+
 }  // namespace squall::http

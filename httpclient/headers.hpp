@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,17 @@ public:
 private:
     std::vector<Field> fields_;
 };
+
+// The parameters of a Keep-Alive header (RFC 2068 §19.7.1.1; Apache and others send it with keep-alive
+// responses): timeout=N, the seconds the server keeps an idle connection open, and max=N, the requests it
+// still takes on the connection (Apache counts it down). Parameters are comma- (or semicolon-) separated,
+// names case-insensitive, values decimal (quotes allowed); anything else is ignored, and a number too
+// large is taken as the largest value.
+struct KeepAliveParams {
+    std::optional<std::uint64_t> timeout_seconds;
+    std::optional<std::uint64_t> max;
+};
+KeepAliveParams parse_keep_alive(std::string_view value) noexcept;
 
 namespace detail {
 // RFC 9110 token characters (header names, methods): one table lookup per character.

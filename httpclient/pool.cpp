@@ -1,5 +1,6 @@
 #include "squall/httpclient/pool.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -32,7 +33,11 @@ void ConnectionPool::put(std::unique_ptr<Connection> connection) {
         connection->close();
         return;
     }
-    connection->on_idle();
+    Connection* raw = connection.get();
+    // Watched while idle: when the server sends or closes, the connection closes and leaves the pool.
+    if (!connection->on_idle([this, raw] { remove(raw, /*timer_fired=*/false); })) return;
+    Duration limit = options_.idle_timeout;
+    if (auto server_limit = connection->idle_limit()) limit = std::min(limit, *server_limit);
     const std::string& key = connection->pool_key();
     auto it = idle_.find(key);
     if (it == idle_.end()) {
@@ -46,14 +51,14 @@ void ConnectionPool::put(std::unique_ptr<Connection> connection) {
         entries.erase(entries.begin());
         --idle_count_;
     }
-    Connection* raw = connection.get();
-    TimeoutHandle timer = loop_.call_later(options_.idle_timeout, [this, raw] { expire(raw); });
+    TimeoutHandle timer = loop_.call_later(limit, [this, raw] { remove(raw, /*timer_fired=*/true); });
     entries.push_back(Entry{std::move(connection), timer});
     ++idle_count_;
 }
 
-// The timer of an entry is removed whenever the entry leaves the pool, so `connection` is still idle here.
-void ConnectionPool::expire(Connection* connection) {
+// An idle connection's timer fired or its watch saw the server send or close. Both end when the entry
+// leaves the pool (take, eviction, close_all), so `connection` is still idle here.
+void ConnectionPool::remove(Connection* connection, bool timer_fired) {
     auto it = idle_.find(connection->pool_key());
     if (it == idle_.end()) return;
     auto& entries = it->second;
@@ -62,6 +67,7 @@ void ConnectionPool::expire(Connection* connection) {
         Entry entry = std::move(*e);
         entries.erase(e);
         --idle_count_;
+        if (!timer_fired) loop_.remove_timeout(entry.timer);
         entry.connection->close();
         break;
     }

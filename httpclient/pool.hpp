@@ -6,14 +6,16 @@
 //     /* ... an exchange on conn ... */
 //     if (conn->reusable()) pool.put(std::move(conn));
 //
-// take() hands out the most recently used connection (its TCP window and TLS session are warm), dropping
-// one that is closed or has stray bytes buffered (Connection::usable_after_idle). With check_alive it also
-// peeks at the socket (one non-blocking recv): one the server closed (EOF, reset) or that has unread
-// bytes waiting is dropped. The
-// Client asks for that peek only for requests it may not retry: an idempotent request skips the syscall
-// and, if the connection turns out dead before any response byte, is retried on a fresh one
-// (StaleConnectionError), as Go's Transport does. Idle connections close after idle_timeout (one timer
-// each) and the oldest of a key goes when more than max_idle_per_host are idle.
+// Idle connections are watched (Connection::on_idle; for HTTP/1.1 IOStream::watch_idle, as Go's Transport
+// keeps a read on each): the moment the server sends a byte or closes one, it is closed and leaves the
+// pool, so it is never handed out. take() hands out the most recently used connection (its TCP window and
+// TLS session are warm), dropping one that is closed (Connection::usable_after_idle). With check_alive it
+// also peeks at the socket (one non-blocking recv) for what arrived since the loop last looked. The Client
+// asks for that peek only for requests it may not retry: an idempotent request skips the syscall and, if
+// the connection turns out dead before any response byte, is retried on a fresh one
+// (StaleConnectionError). Idle connections close after idle_timeout, or the server's Keep-Alive timeout
+// less a margin when that is shorter (Connection::idle_limit; one timer each), and the oldest of a key
+// goes when more than max_idle_per_host are idle.
 #pragma once
 
 #include <chrono>
@@ -61,7 +63,7 @@ private:
         std::unique_ptr<Connection> connection;
         TimeoutHandle timer;
     };
-    void expire(Connection* connection);
+    void remove(Connection* connection, bool timer_fired);
     void prune_empty_keys();
 
     IOLoop& loop_;

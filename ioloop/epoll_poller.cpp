@@ -4,7 +4,8 @@
 // edge-triggered for both directions (no epoll_ctl per op); an edge retries the queued ops of that
 // direction in FIFO order until one would block. Readiness handlers (add_handler) use separate
 // level-triggered registrations; one fd cannot be used both ways. Their records live in a HandlerTable
-// (detail/handler_table.hpp), as on io_uring.
+// (detail/handler_table.hpp), as on io_uring. An idle watch (watch_readable) is a callback in the fd's
+// state that a read-side edge runs while no read op is queued: the registration serves it as it is.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ struct FdState {
     int sock_type = -1;        // SO_TYPE, asked once at the first short recv; 0 when not a socket
     bool hangup_seen = false;  // an event reported EPOLLRDHUP, EPOLLHUP or EPOLLERR (no edge follows it)
     bool ops_registered = false;
+    Callback watch;  // watch_readable: run once by the next read-side edge while `readers` is empty
 };
 
 bool is_read_kind(IoKind k) {
@@ -167,6 +169,41 @@ public:
         remove_handler(fd);
     }
 
+    bool watch_readable(int fd, Callback cb) override {
+        FdState& st = state(fd);
+        if (handlers_.find(fd))
+            throw UsageError("watch_readable: fd " + std::to_string(fd) + " is in readiness mode");
+        if (!st.readers.empty())
+            throw UsageError("watch_readable: a read op is pending on fd " + std::to_string(fd));
+        // After a hangup or error no edge would announce anything: it is readable (EOF or the error).
+        if (st.hangup_seen) return false;
+        // Edge-triggered: bytes that arrived before the watch raise no further edge. Either the socket is
+        // known empty since the last epoll_wait (a short recv or an EAGAIN: anything later raises an edge),
+        // or one peek says so.
+        if (st.read_blocked_at != waits_) {
+            char byte;
+            ssize_t n;
+            do {
+                n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            } while (n < 0 && errno == EINTR);
+            if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
+            st.read_blocked_at = waits_;
+        }
+        if (!st.ops_registered) {
+            epoll_event ev{};
+            ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+            ev.data.u64 = static_cast<std::uint64_t>(fd);
+            if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST) return false;
+            st.ops_registered = true;
+        }
+        st.watch = std::move(cb);
+        return true;
+    }
+
+    void unwatch_readable(int fd) noexcept override {
+        if (fd >= 0 && static_cast<std::size_t>(fd) < fds_.size()) fds_[fd].watch = nullptr;
+    }
+
     void add_handler(int fd, std::uint32_t events, HandlerCallback cb) override {
         FdState& st = state(fd);
         if (st.ops_registered || handlers_.find(fd))
@@ -227,8 +264,18 @@ public:
                 continue;
             }
             if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
-            if (ev & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) fds_[fd].hangup_seen = true;
-            if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) drain(fd, /*read_side=*/true);
+            FdState& st = fds_[fd];
+            if (ev & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) st.hangup_seen = true;
+            if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
+                // A watch armed while this event's reads complete (drain) waits for the next edge.
+                if (st.watch && st.readers.empty()) {
+                    Callback cb = std::move(st.watch);
+                    st.watch = nullptr;
+                    cb();  // may close fd, open others (fds_ may grow): nothing of `st` is used after
+                } else {
+                    drain(fd, /*read_side=*/true);
+                }
+            }
             if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) drain(fd, /*read_side=*/false);
         }
     }

@@ -209,6 +209,12 @@ void IOLoop::close_fd(int fd) {
     poller_->forget_fd(fd);
     ::close(fd);
 }
+bool IOLoop::watch_readable(int fd, Callback cb) {
+    return poller_->watch_readable(fd, std::move(cb));
+}
+void IOLoop::unwatch_readable(int fd) noexcept {
+    poller_->unwatch_readable(fd);
+}
 
 namespace {
 // An op of `kind` on `fd`, to be started by the loop when awaited.

@@ -126,6 +126,16 @@ public:
     // Closes fd after its ops were cancelled; forgets the loop's registrations for it.
     void close_fd(int fd);
 
+    // Idle watch (a keep-alive pool's): runs cb once, on the loop, when fd (a socket used with the ops
+    // above, with no read op pending) becomes readable: bytes, EOF or an error. Returns false, arming
+    // nothing, when it can tell at once that fd is readable already. One watch per fd; unwatch_readable,
+    // close_fd and a new watch end it; start no read op on fd while it is watched. Cost: epoll reuses the
+    // fd's edge-triggered registration (no syscall when the last recv emptied the socket, else one
+    // MSG_PEEK recv); io_uring queues one poll request, submitted with the iteration's batch (a poll
+    // left by unwatch_readable completes when data comes and is then dropped). Unwatching costs nothing.
+    bool watch_readable(int fd, Callback cb);
+    void unwatch_readable(int fd) noexcept;
+
     // Statistics for tests and benchmarks.
     struct Stats {
         std::uint64_t iterations = 0;  // loop iterations run

@@ -12,12 +12,17 @@
 // Cross-thread wakeups use an eventfd with a read request kept armed. Readiness handlers use one-shot
 // poll requests re-armed after each callback, which gives level-triggered semantics like epoll's; their
 // records live in a HandlerTable (detail/handler_table.hpp), as on epoll.
+// An idle watch (watch_readable) is a one-shot poll request with a record of its own (WatchRec): unwatching
+// detaches the record from its fd without touching the kernel, and the record is reused once its poll has
+// completed (on data, EOF or cancellation at close), so a watch per request allocates nothing.
 #include <liburing.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +35,16 @@ namespace {
 constexpr std::uint64_t kIgnore = 0;      // cancel / poll-remove requests
 constexpr std::uint64_t kWakeTag = 1;     // the eventfd read
 constexpr std::uint64_t kHandlerBit = 2;  // user_data = HandlerRec* | 2 (records are 8-byte aligned)
+constexpr std::uint64_t kWatchBit = 4;    // user_data = WatchRec* | 4
+
+// One watch_readable poll. `active` while it is its fd's watch; `armed` while its poll is in the kernel.
+struct WatchRec {
+    int fd = -1;
+    bool active = false;
+    bool armed = false;
+    Callback cb;
+    WatchRec* next_free = nullptr;
+};
 
 struct Completion {
     std::uint64_t user_data;
@@ -124,12 +139,41 @@ public:
 
     void forget_fd(int fd) override {
         remove_handler(fd);
+        unwatch_readable(fd);  // its poll is cancelled below and completes with -ECANCELED
         // Closing an fd does not end io_uring requests on it (they hold the file): cancel them (they
         // complete with -ECANCELED, as on epoll) and submit now, while the fd number still names the file.
         io_uring_sqe* sqe = get_sqe();
         io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
         io_uring_sqe_set_data64(sqe, kIgnore);
         io_uring_submit(&ring_);
+    }
+
+    bool watch_readable(int fd, Callback cb) override {
+        if (fd < 0) throw UsageError("invalid file descriptor");
+        auto i = static_cast<std::size_t>(fd);
+        if (i >= watch_by_fd_.size()) watch_by_fd_.resize(i * 2 + 16, nullptr);
+        if (watch_by_fd_[i]) detach(*watch_by_fd_[i]);
+        WatchRec* rec = free_watches_;
+        if (rec) {
+            free_watches_ = rec->next_free;
+        } else {
+            rec = watches_.emplace_back(std::make_unique<WatchRec>()).get();
+        }
+        rec->fd = fd;
+        rec->cb = std::move(cb);
+        rec->active = true;
+        rec->armed = true;
+        watch_by_fd_[i] = rec;
+        // A poll on a socket that is readable already completes at once: nothing that came before is missed.
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_poll_add(sqe, fd, POLLIN | POLLRDHUP);
+        io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(rec) | kWatchBit);
+        return true;
+    }
+
+    void unwatch_readable(int fd) noexcept override {
+        if (fd < 0 || static_cast<std::size_t>(fd) >= watch_by_fd_.size()) return;
+        if (WatchRec* rec = watch_by_fd_[static_cast<std::size_t>(fd)]) detach(*rec);
     }
 
     void add_handler(int fd, std::uint32_t events, HandlerCallback cb) override {
@@ -217,6 +261,18 @@ private:
         rec->armed = true;
     }
 
+    // The record stops being its fd's watch; it is reused once its poll is out of the kernel.
+    void detach(WatchRec& rec) noexcept {
+        rec.active = false;
+        rec.cb = nullptr;
+        watch_by_fd_[static_cast<std::size_t>(rec.fd)] = nullptr;
+        if (!rec.armed) release(rec);
+    }
+    void release(WatchRec& rec) noexcept {
+        rec.next_free = free_watches_;
+        free_watches_ = &rec;
+    }
+
     void schedule_sweep() {
         // A record may be running its callback right now: free retired records on a later iteration.
         if (sweep_scheduled_) return;
@@ -247,6 +303,18 @@ private:
             arm_wake();
             return;
         }
+        if (c.user_data & kWatchBit) {
+            auto* rec = reinterpret_cast<WatchRec*>(c.user_data & ~kWatchBit);
+            rec->armed = false;
+            if (!rec->active) {  // unwatched (or its fd closed) while the poll was out
+                release(*rec);
+                return;
+            }
+            Callback cb = std::move(rec->cb);
+            detach(*rec);
+            cb();  // readable, hung up or failed (c.res < 0): the watcher finds out which
+            return;
+        }
         if (c.user_data & kHandlerBit) {
             auto* rec = reinterpret_cast<HandlerRec*>(c.user_data & ~kHandlerBit);
             rec->armed = false;
@@ -274,6 +342,9 @@ private:
     std::uint64_t wake_buf_ = 0;
     HandlerTable handlers_;
     std::vector<Completion> batch_;
+    std::vector<std::unique_ptr<WatchRec>> watches_;  // every watch record, owned here
+    std::vector<WatchRec*> watch_by_fd_;              // each fd's current watch, or null
+    WatchRec* free_watches_ = nullptr;
 };
 
 std::unique_ptr<Poller> make_uring_poller(IOLoop& loop, int& error) {

@@ -19,6 +19,7 @@ public:
         if (s_.reading_)
             throw UsageError("IOStream: a read is already pending on this stream (one at a time)");
         s_.reading_ = true;
+        if (s_.idle_callback_) s_.unwatch_idle();  // a reader takes over from the idle watch
     }
     ~ReadGuard() { s_.reading_ = false; }
     ReadGuard(const ReadGuard&) = delete;
@@ -88,6 +89,7 @@ void IOStream::close(std::exception_ptr reason) {
     if (closed_) return;
     closed_ = true;
     if (reason) close_reason_ = std::move(reason);
+    idle_callback_ = nullptr;  // close_fd below drops the loop's watch
     if (read_op_) loop_.cancel(*read_op_);
     if (send_in_flight_)
         loop_.cancel(send_op_);  // its buffers are freed when it completes
@@ -504,6 +506,81 @@ Task<void> IOStream::close_after_flush() {
         }
     }
     close();
+}
+
+// ---------------------------------------------------------------- idle watch
+//
+// Plain streams read nothing while idle: any readiness is activity (bytes or EOF alike). TLS streams take
+// in what arrived and decrypt it, since a record may carry no plaintext (a session ticket); those are
+// absorbed and the watch is armed again.
+
+bool IOStream::watch_idle(Callback on_activity) {
+    if (reading_) throw UsageError("IOStream::watch_idle: a read is pending on this stream");
+    if (!closed_ && fd_ >= 0 && read_buffer_.empty() && (!tls_ || tls_idle_quiet(false))) {
+        idle_callback_ = std::move(on_activity);
+        if (arm_idle_watch()) return true;
+        idle_callback_ = nullptr;
+    }
+    close();
+    return false;
+}
+
+void IOStream::unwatch_idle() noexcept {
+    if (!idle_callback_) return;
+    idle_callback_ = nullptr;
+    if (fd_ >= 0) loop_.unwatch_readable(fd_);
+}
+
+// The loop's watch; when the socket is readable already, TLS takes in what is there (a few rounds at
+// most: a peer that keeps sending records counts as activity). False when the stream is active.
+bool IOStream::arm_idle_watch() {
+    for (int round = 0; round < 4; ++round) {
+        if (loop_.watch_readable(fd_, [this] { on_idle_readable(); })) return true;
+        if (!tls_ || !tls_idle_quiet(true)) return false;
+    }
+    return false;
+}
+
+// The loop's watch fired (the watch is dropped with the fd when the stream closes, so `this` is alive).
+void IOStream::on_idle_readable() {
+    auto self = shared_from_this();  // on_activity may release the stream's last other owner
+    if (closed_ || !idle_callback_) return;
+    if (tls_ && tls_idle_quiet(true) && arm_idle_watch()) return;
+    Callback on_activity = std::move(idle_callback_);
+    idle_callback_ = nullptr;
+    close();
+    on_activity();
+}
+
+// TLS while idle: decrypts what the engine holds and, with `receive`, what the socket holds (non-blocking
+// recvs, a few at most). True when only records without plaintext came and nothing is left to read;
+// false on plaintext (left in the read buffer), close_notify, EOF, a TLS or socket error.
+bool IOStream::tls_idle_quiet(bool receive) {
+    for (int i = 0; i < 8; ++i) {
+        std::size_t got = 0;
+        try {
+            got = tls_->read_plaintext(read_buffer_, buffer_room());
+        } catch (const TlsError&) {
+            close(std::current_exception());
+            return false;
+        }
+        if (move_tls_output()) schedule_flush();  // post-handshake records for the peer
+        if (got > 0) {
+            bytes_read_ += got;
+            return false;
+        }
+        if (tls_->peer_closed() || eof_) return false;
+        if (!receive) return true;
+        auto space = tls_->prepare_ciphertext(options_.read_chunk_size);
+        ssize_t n = ::recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            tls_->commit_ciphertext(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+    return false;
 }
 
 // ---------------------------------------------------------------- TLS

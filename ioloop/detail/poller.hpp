@@ -18,6 +18,9 @@ public:
     virtual bool start(IoOp& op) = 0;
     virtual void cancel(IoOp& op) = 0;
     virtual void forget_fd(int fd) = 0;
+    // IOLoop::watch_readable / unwatch_readable.
+    virtual bool watch_readable(int fd, Callback cb) = 0;
+    virtual void unwatch_readable(int fd) noexcept = 0;
 
     virtual void add_handler(int fd, std::uint32_t events, HandlerCallback cb) = 0;
     virtual void update_handler(int fd, std::uint32_t events) = 0;

@@ -82,4 +82,19 @@ TEST_SUITE("http_parse") {
         CHECK(reason_phrase(-1).empty());
     }
 
+    TEST_CASE("parse_keep_alive reads timeout and max, whatever the spacing, case and separators") {
+        using squall::http::parse_keep_alive;
+        auto apache = parse_keep_alive("timeout=5, max=100");
+        CHECK(apache.timeout_seconds == 5u);
+        CHECK(apache.max == 100u);
+        auto loose = parse_keep_alive(" Timeout = \"15\" ;MAX=0,  other=x, flag");
+        CHECK(loose.timeout_seconds == 15u);
+        CHECK(loose.max == 0u);
+        auto bad = parse_keep_alive("timeout=-1, max=2x, timeout, =3");
+        CHECK_FALSE(bad.timeout_seconds);
+        CHECK_FALSE(bad.max);
+        CHECK(parse_keep_alive("max=99999999999999999999999").max == UINT64_MAX);
+        CHECK_FALSE(parse_keep_alive("").timeout_seconds);
+    }
+
 }  // TEST_SUITE

@@ -187,4 +187,71 @@ TEST_SUITE("ioloop") {
             loop.close_fd(p.server);
         }
     }
+
+    // watch_readable (idle keep-alive connections): once, on bytes or EOF, never for what a completed
+    // read already took, and silent once unwatched or closed.
+    SQUALL_TEST_CASE("watch_readable runs once when bytes arrive and leaves them unread", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        CHECK(co_await loop.send(p.server, "resp", 4) == 4);
+        CHECK(co_await recv_exactly(loop, p.client, 4) == "resp");
+        int calls = 0;
+        // Armed right after the recv's completion, as a pool does: that recv's own event must not fire it.
+        REQUIRE(loop.watch_readable(p.client, [&] { ++calls; }));
+        co_await squall::sleep(loop, 30ms);
+        CHECK(calls == 0);
+        CHECK(co_await loop.send(p.server, "X", 1) == 1);
+        for (int i = 0; i < 100 && calls == 0; ++i) co_await squall::sleep(loop, 5ms);
+        CHECK(calls == 1);
+        CHECK(co_await loop.send(p.server, "Y", 1) == 1);
+        co_await squall::sleep(loop, 30ms);
+        CHECK(calls == 1);  // one-shot
+        CHECK(co_await recv_exactly(loop, p.client, 2) == "XY");
+        loop.close_fd(p.client);
+        loop.close_fd(p.server);
+    }
+
+    SQUALL_TEST_CASE("watch_readable reports EOF; unwatch_readable and close_fd end a watch silently", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        CHECK(co_await loop.send(p.server, "a", 1) == 1);
+        CHECK(co_await recv_exactly(loop, p.client, 1) == "a");
+        int calls = 0;
+        REQUIRE(loop.watch_readable(p.client, [&] { ++calls; }));
+        loop.unwatch_readable(p.client);
+        CHECK(co_await loop.send(p.server, "b", 1) == 1);
+        co_await squall::sleep(loop, 30ms);
+        CHECK(calls == 0);
+        CHECK(co_await recv_exactly(loop, p.client, 1) == "b");
+        // Watched again after the read: the peer's FIN fires it.
+        REQUIRE(loop.watch_readable(p.client, [&] { ++calls; }));
+        loop.close_fd(p.server);
+        for (int i = 0; i < 100 && calls == 0; ++i) co_await squall::sleep(loop, 5ms);
+        CHECK(calls == 1);
+        // A watch on a closed fd is dropped without a call (and without touching the closed socket).
+        TcpPair q = co_await connect_pair(loop);
+        int q_calls = 0;
+        bool armed = loop.watch_readable(q.client, [&] { ++q_calls; });
+        CHECK(armed);  // a fresh socket with nothing queued
+        loop.close_fd(q.client);
+        CHECK(co_await loop.send(q.server, "c", 1) <= 1);
+        co_await squall::sleep(loop, 30ms);
+        CHECK(q_calls == 0);
+        loop.close_fd(q.server);
+        loop.close_fd(p.client);
+    }
+
+    SQUALL_TEST_CASE("watch_readable on a socket that is readable already reports it", 5s) {
+        TcpPair p = co_await connect_pair(loop);
+        CHECK(co_await loop.send(p.server, "early", 5) == 5);
+        co_await squall::sleep(loop, 20ms);  // queued on the client before the watch
+        int calls = 0;
+        bool armed = loop.watch_readable(p.client, [&] { ++calls; });
+        // io_uring: the poll completes at once. epoll: no recv emptied the socket since the last wait, so
+        // it peeks and says so instead.
+        CHECK(armed == (loop.backend() == squall::Backend::uring));
+        for (int i = 0; i < 100 && armed && calls == 0; ++i) co_await squall::sleep(loop, 5ms);
+        CHECK(calls == (armed ? 1 : 0));
+        CHECK(co_await recv_exactly(loop, p.client, 5) == "early");
+        loop.close_fd(p.client);
+        loop.close_fd(p.server);
+    }
 }

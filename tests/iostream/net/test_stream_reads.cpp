@@ -195,3 +195,42 @@ SQUALL_TEST_CASE("a big read_bytes cut short by the peer's close keeps the bytes
     std::string kept = co_await b->read_bytes(sent.size());
     CHECK(kept == sent);
 }
+
+SQUALL_TEST_CASE("watch_idle: bytes or EOF on an idle stream close it and call back; a read ends the watch",
+                 10s) {
+    for (bool eof : {false, true}) {
+        CAPTURE(eof);
+        auto [a, b] = test::stream_pair(loop);
+        co_await a->write("response");
+        CHECK(co_await b->read_bytes(8) == "response");
+        int calls = 0;
+        REQUIRE(b->watch_idle([&] { ++calls; }));
+        CHECK(b->watching_idle());
+        co_await squall::sleep(loop, 30ms);
+        CHECK(calls == 0);
+        if (eof)
+            a->close();
+        else
+            co_await a->write("stray");
+        for (int i = 0; i < 100 && calls == 0; ++i) co_await squall::sleep(loop, 5ms);
+        CHECK(calls == 1);
+        CHECK(b->closed());
+        CHECK_FALSE(b->watching_idle());
+    }
+    // A read takes over: the bytes it waits for are its own, the watch never fires.
+    auto [a, b] = test::stream_pair(loop);
+    int calls = 0;
+    REQUIRE(b->watch_idle([&] { ++calls; }));
+    auto read = start(b->read_bytes(4));
+    CHECK_FALSE(b->watching_idle());
+    co_await a->write("next");
+    CHECK(co_await std::move(read) == "next");
+    co_await squall::sleep(loop, 20ms);
+    CHECK(calls == 0);
+    // Stray bytes already buffered: watch_idle refuses and closes.
+    co_await a->write("xy");
+    CHECK(co_await b->read_bytes(1) == "x");
+    CHECK_FALSE(b->watch_idle([&] { ++calls; }));
+    CHECK(b->closed());
+    CHECK(calls == 0);
+}

@@ -137,3 +137,34 @@ SQUALL_TEST_CASE("a server requiring a client certificate refuses a client witho
     co_await server.stopped();
     co_await squall::sleep(loop, 20ms);
 }
+
+SQUALL_TEST_CASE("watch_idle on TLS absorbs records without plaintext (session tickets) and reports data",
+                 20s) {
+    const auto& certs = testing::test_certs();
+    // TLS 1.3: the server's session tickets follow the handshake, so they reach the idle client stream.
+    auto handler = [](std::shared_ptr<IOStream> s, SocketAddress) -> Task<void> {
+        std::string go = co_await s->read_until("\n");
+        co_await squall::sleep(std::chrono::milliseconds(100));
+        co_await s->write("stray");
+        co_await s->read_until_close();
+    };
+    TCPServer server(
+        loop, handler,
+        {.tls = TlsContext::server({.cert_file = certs.server_cert, .key_file = certs.server_key})});
+    server.listen(0, "127.0.0.1");
+    TCPClient client(loop);
+    ConnectOptions options{.timeout = 10s, .tls = TlsContext::client({.ca_file = certs.ca_file})};
+    auto s = co_await client.connect("localhost", server.port(), options);
+    int calls = 0;
+    REQUIRE(s->watch_idle([&] { ++calls; }));
+    co_await s->write("go\n");
+    co_await squall::sleep(loop, 50ms);  // the tickets have come and gone
+    CHECK(calls == 0);
+    CHECK(s->watching_idle());
+    for (int i = 0; i < 100 && calls == 0; ++i) co_await squall::sleep(loop, 5ms);
+    CHECK(calls == 1);
+    CHECK(s->closed());
+    CHECK(s->read_buffer().view() == "stray");  // the plaintext nobody asked for stays visible
+    server.stop(true);
+    co_await server.stopped();
+}
