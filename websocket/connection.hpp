@@ -53,9 +53,10 @@
 
 namespace squall::websocket {
 
+// One whole received message.
 struct WebSocketMessage {
-    std::string data{};
-    bool binary = false;
+    std::string data{};   // the payload (decompressed; UTF-8-checked for text)
+    bool binary = false;  // a binary message; false: text
     friend bool operator==(const WebSocketMessage&, const WebSocketMessage&) = default;
 };
 
@@ -65,6 +66,7 @@ using FragmentCallback = std::function<void(std::string_view piece, bool binary,
 // Ping and pong payloads as received (pings are answered before the callback runs).
 using ControlCallback = std::function<void(std::string_view payload)>;
 
+// Settings of one connection (websocket_connect).
 struct WebSocketOptions {
     std::vector<std::string> subprotocols{};  // offered in order; the server's pick: selected_subprotocol()
     std::size_t max_message_size = 10 * 1024 * 1024;  // Tornado's default; over it: close 1009
@@ -78,8 +80,9 @@ struct WebSocketOptions {
     // (the connection stays usable); a message alone may be larger. Writers that await each write never
     // reach it. 0: no bound.
     std::size_t max_write_buffer_size = 16 * 1024 * 1024;
-    ControlCallback on_ping{};
-    ControlCallback on_pong{};
+    ControlCallback on_ping{};  // pings received
+    ControlCallback on_pong{};  // pongs received
+    // When set, message data goes here as it arrives (see above); read_message() only reports the end.
     FragmentCallback on_message_fragment{};
 };
 
@@ -87,9 +90,12 @@ namespace detail {
 struct Core;
 }
 
+// An open client WebSocket (see the file comment). Move-only; belongs to its loop's thread.
 class WebSocketConnection {
 public:
+    // Made by websocket_connect.
     explicit WebSocketConnection(std::shared_ptr<detail::Core> core);
+    // Moving transfers the connection; the moved-from object may only be destroyed or assigned to.
     WebSocketConnection(WebSocketConnection&&) noexcept;
     WebSocketConnection& operator=(WebSocketConnection&&) noexcept;
     ~WebSocketConnection();  // drops the connection unless it is closed
@@ -107,19 +113,19 @@ public:
     // Closes the TCP connection now, without a closing handshake.
     void abort();
 
-    bool closed() const noexcept;
+    bool closed() const noexcept;  // the TCP connection is closed
     // The close code and reason (std::nullopt while open): see the table above.
     std::optional<int> close_code() const noexcept;
     const std::string& close_reason() const noexcept;
     // Resolves once the TCP connection is closed.
     Future<void> wait_closed();
 
-    const std::string& selected_subprotocol() const noexcept;
+    const std::string& selected_subprotocol() const noexcept;  // empty when none was agreed
     // The 101 response (headers of the handshake).
     const http::HTTPResponse& handshake_response() const noexcept;
     // The negotiated permessage-deflate parameters, or nullopt.
     const std::optional<DeflateParams>& compression() const noexcept;
-    IOStream& stream() const noexcept;
+    IOStream& stream() const noexcept;  // the TCP (or TLS) stream underneath
 
 private:
     std::shared_ptr<detail::Core> core_;
