@@ -314,6 +314,13 @@ private:
     // next one, so a callback that only reads its message costs no allocation per delivery.
     std::unique_ptr<Delivery> take_message();
     void recycle_message(std::unique_ptr<Delivery> message) noexcept;
+    // The methods handle_method passes on, decoded: each checks the channel's state and acts on it.
+    void on_get_ok(spec::MethodId id, spec::BasicGetOk&& get_ok);
+    void on_return_method(spec::BasicReturn&& ret);  // the content (the returned message) follows
+    void on_broker_cancel(const spec::BasicCancel& cancel);
+    void on_close_ok();
+    // A reply to the outstanding synchronous request (a protocol error when none expects it).
+    void on_reply(spec::MethodId id, spec::Method&& reply);
     void on_server_close(const spec::ChannelClose& close);
     void on_deliver(std::unique_ptr<Delivery> message);
     void on_return(ReturnedMessage&& returned);

@@ -60,35 +60,12 @@ void Channel::handle_method(MethodId id, std::string_view payload) {
         case spec::BasicDeliver::kId.key():
             handle_deliver(payload);
             return;
-        case spec::BasicGetOk::kId.key(): {
-            auto m = spec::decode_method_as<spec::BasicGetOk>(payload);
-            if (!pending_ || (pending_->expected[0] != id && pending_->expected[1] != id))
-                conn_->protocol_error(
-                    spec::kUnexpectedFrame,
-                    "basic.get-ok on channel " + std::to_string(id_) + " without a basic.get");
-            std::unique_ptr<Delivery> msg = take_message();
-            msg->consumer_tag.clear();
-            msg->delivery_tag = m.delivery_tag;
-            msg->redelivered = m.redelivered;
-            msg->exchange = std::move(m.exchange);
-            msg->routing_key = std::move(m.routing_key);
-            msg->message_count = m.message_count;
-            msg->channel = id_;
-            begin_content(Incoming::Kind::get_ok, std::move(msg));
+        case spec::BasicGetOk::kId.key():
+            on_get_ok(id, spec::decode_method_as<spec::BasicGetOk>(payload));
             return;
-        }
-        case spec::BasicReturn::kId.key(): {
-            auto m = spec::decode_method_as<spec::BasicReturn>(payload);
-            std::unique_ptr<Delivery> msg = take_message();
-            msg->consumer_tag.clear();
-            msg->exchange = std::move(m.exchange);
-            msg->routing_key = std::move(m.routing_key);
-            msg->channel = id_;
-            incoming_.reply_code = m.reply_code;
-            incoming_.reply_text = std::move(m.reply_text);
-            begin_content(Incoming::Kind::ret, std::move(msg));
+        case spec::BasicReturn::kId.key():
+            on_return_method(spec::decode_method_as<spec::BasicReturn>(payload));
             return;
-        }
         case spec::BasicAck::kId.key(): {
             auto m = spec::decode_method_as<spec::BasicAck>(payload);
             on_confirm(m.delivery_tag, m.multiple, true);
@@ -99,36 +76,15 @@ void Channel::handle_method(MethodId id, std::string_view payload) {
             on_confirm(m.delivery_tag, m.multiple, false);
             return;
         }
-        case spec::BasicCancel::kId.key(): {
-            // The broker cancelled a consumer (consumer_cancel_notify): its queue went away.
-            auto m = spec::decode_method_as<spec::BasicCancel>(payload);
-            if (!m.no_wait && state_ == State::open)
-                send(spec::BasicCancelOk{.consumer_tag = m.consumer_tag});
-            auto it = consumers_.find(m.consumer_tag);
-            if (it == consumers_.end()) return;
-            auto consumer = std::move(it->second);
-            consumers_.erase(it);
-            last_consumer_.reset();
-            if (consumer->on_cancel_) {
-                try {
-                    consumer->on_cancel_(consumer->tag_);
-                } catch (const std::exception& e) {
-                    log(LogLevel::error, std::string("amqp: on_cancel callback threw: ") + e.what());
-                }
-            }
-            consumer->end(std::make_exception_ptr(ConsumerCancelledError(m.consumer_tag, true)));
+        case spec::BasicCancel::kId.key():
+            on_broker_cancel(spec::decode_method_as<spec::BasicCancel>(payload));
             return;
-        }
         case spec::ChannelClose::kId.key():
             on_server_close(spec::decode_method_as<spec::ChannelClose>(payload));
             return;
         case spec::ChannelCloseOk::kId.key():
             spec::decode_method_as<spec::ChannelCloseOk>(payload);
-            if (state_ != State::closing)
-                conn_->protocol_error(
-                    spec::kCommandInvalid,
-                    "channel.close-ok on channel " + std::to_string(id_) + ", which was not closing");
-            finish(closing_reason_);
+            on_close_ok();
             return;
         case spec::ChannelFlow::kId.key(): {
             auto m = spec::decode_method_as<spec::ChannelFlow>(payload);
@@ -136,10 +92,64 @@ void Channel::handle_method(MethodId id, std::string_view payload) {
             return;
         }
         default:
-            break;
+            // Everything else must be the reply to the outstanding synchronous request.
+            on_reply(id, spec::decode_method(payload));
+            return;
     }
-    // Everything else must be the reply to the outstanding synchronous request.
-    spec::Method m = spec::decode_method(payload);
+}
+
+void Channel::on_get_ok(MethodId id, spec::BasicGetOk&& m) {
+    if (!pending_ || (pending_->expected[0] != id && pending_->expected[1] != id))
+        conn_->protocol_error(spec::kUnexpectedFrame,
+                              "basic.get-ok on channel " + std::to_string(id_) + " without a basic.get");
+    std::unique_ptr<Delivery> msg = take_message();
+    msg->consumer_tag.clear();
+    msg->delivery_tag = m.delivery_tag;
+    msg->redelivered = m.redelivered;
+    msg->exchange = std::move(m.exchange);
+    msg->routing_key = std::move(m.routing_key);
+    msg->message_count = m.message_count;
+    msg->channel = id_;
+    begin_content(Incoming::Kind::get_ok, std::move(msg));
+}
+
+void Channel::on_return_method(spec::BasicReturn&& m) {
+    std::unique_ptr<Delivery> msg = take_message();
+    msg->consumer_tag.clear();
+    msg->exchange = std::move(m.exchange);
+    msg->routing_key = std::move(m.routing_key);
+    msg->channel = id_;
+    incoming_.reply_code = m.reply_code;
+    incoming_.reply_text = std::move(m.reply_text);
+    begin_content(Incoming::Kind::ret, std::move(msg));
+}
+
+// The broker cancelled a consumer (consumer_cancel_notify): its queue went away.
+void Channel::on_broker_cancel(const spec::BasicCancel& m) {
+    if (!m.no_wait && state_ == State::open) send(spec::BasicCancelOk{.consumer_tag = m.consumer_tag});
+    auto it = consumers_.find(m.consumer_tag);
+    if (it == consumers_.end()) return;
+    auto consumer = std::move(it->second);
+    consumers_.erase(it);
+    last_consumer_.reset();
+    if (consumer->on_cancel_) {
+        try {
+            consumer->on_cancel_(consumer->tag_);
+        } catch (const std::exception& e) {
+            log(LogLevel::error, std::string("amqp: on_cancel callback threw: ") + e.what());
+        }
+    }
+    consumer->end(std::make_exception_ptr(ConsumerCancelledError(m.consumer_tag, true)));
+}
+
+void Channel::on_close_ok() {
+    if (state_ != State::closing)
+        conn_->protocol_error(spec::kCommandInvalid, "channel.close-ok on channel " + std::to_string(id_) +
+                                                         ", which was not closing");
+    finish(closing_reason_);
+}
+
+void Channel::on_reply(MethodId id, spec::Method&& m) {
     if (!pending_ || (pending_->expected[0] != id && pending_->expected[1] != id)) {
         if (state_ == State::closing) return;  // a reply to a request that close() overtook
         conn_->protocol_error(spec::kCommandInvalid,
