@@ -89,9 +89,10 @@ private:
 // names case-insensitive, values decimal (quotes allowed); anything else is ignored, and a number too
 // large is taken as the largest value.
 struct KeepAliveParams {
-    std::optional<std::uint64_t> timeout_seconds;
-    std::optional<std::uint64_t> max;
+    std::optional<std::uint64_t> timeout_seconds;  // timeout=N; unset when absent or not a number
+    std::optional<std::uint64_t> max;              // max=N; unset when absent or not a number
 };
+// Parses a Keep-Alive header value as described above; never throws.
 KeepAliveParams parse_keep_alive(std::string_view value) noexcept;
 
 namespace detail {
