@@ -69,77 +69,88 @@ namespace squall::amqp {
 
 class Connection;
 
+// exchange.declare's flags and arguments (the spec's defaults).
 struct ExchangeDeclareOptions {
-    bool passive = false;
-    bool durable = false;
-    bool auto_delete = false;
-    bool internal = false;
-    bool nowait = false;
-    FieldTable arguments{};
+    bool passive = false;      // only check that the exchange exists (404 NotFoundError if not)
+    bool durable = false;      // survives a broker restart
+    bool auto_delete = false;  // deleted when its last binding goes
+    bool internal = false;     // no direct publishing: only exchange-to-exchange bindings feed it
+    bool nowait = false;       // send without waiting for declare-ok
+    FieldTable arguments{};    // e.g. alternate-exchange
 };
+// exchange.delete's flags.
 struct ExchangeDeleteOptions {
-    bool if_unused = false;
-    bool nowait = false;
+    bool if_unused = false;  // only if it has no bindings (406 PreconditionFailedError otherwise)
+    bool nowait = false;     // send without waiting for delete-ok
 };
+// The bind and unbind methods' arguments (a headers exchange matches on them) and nowait.
 struct BindOptions {
-    FieldTable arguments{};
-    bool nowait = false;  // ignored by queue_unbind, which has no nowait in the spec
+    FieldTable arguments{};  // binding arguments, e.g. x-match for a headers exchange
+    bool nowait = false;     // ignored by queue_unbind, which has no nowait in the spec
 };
+// queue.declare's flags and arguments (the spec's defaults).
 struct QueueDeclareOptions {
-    bool passive = false;
-    bool durable = false;
-    bool exclusive = false;
-    bool auto_delete = false;
-    bool nowait = false;  // then the result holds only the name passed in
-    FieldTable arguments{};
+    bool passive = false;      // only check that the queue exists (404 NotFoundError if not)
+    bool durable = false;      // survives a broker restart
+    bool exclusive = false;    // used by this connection only, and deleted when it closes
+    bool auto_delete = false;  // deleted when its last consumer goes
+    bool nowait = false;       // then the result holds only the name passed in
+    FieldTable arguments{};    // e.g. x-queue-type, x-message-ttl, x-max-length
 };
+// queue.declare-ok: the queue's name (the broker's choice for a server-named queue) and its counts.
 struct QueueDeclareResult {
-    std::string queue;
-    uint32_t message_count = 0;
-    uint32_t consumer_count = 0;
+    std::string queue;            // the queue's name
+    uint32_t message_count = 0;   // messages ready in the queue
+    uint32_t consumer_count = 0;  // consumers on the queue
 };
+// queue.delete's flags.
 struct QueueDeleteOptions {
-    bool if_unused = false;
-    bool if_empty = false;
-    bool nowait = false;
+    bool if_unused = false;  // only if it has no consumers (406 PreconditionFailedError otherwise)
+    bool if_empty = false;   // only if it has no messages (406 PreconditionFailedError otherwise)
+    bool nowait = false;     // send without waiting for delete-ok
 };
+// basic.qos: how many unacknowledged deliveries the broker sends before waiting for acks.
 struct QosOptions {
-    uint32_t prefetch_size = 0;
-    uint16_t prefetch_count = 0;
-    bool global = false;
+    uint32_t prefetch_size = 0;   // bytes; 0: no limit (RabbitMQ supports only 0)
+    uint16_t prefetch_count = 0;  // messages; 0: no limit
+    bool global = false;          // RabbitMQ: for the whole channel instead of each new consumer
 };
+// basic.consume's tag, flags, arguments, and the callback for a cancel by the broker.
 struct ConsumeOptions {
     std::string consumer_tag{};  // empty: the broker picks one (or squall does, with nowait)
-    bool no_local = false;
-    bool no_ack = false;
-    bool exclusive = false;
-    bool nowait = false;
-    FieldTable arguments{};
+    bool no_local = false;       // not delivered messages this connection published (RabbitMQ ignores it)
+    bool no_ack = false;         // deliveries count as acknowledged when sent: no basic_ack
+    bool exclusive = false;      // the only consumer of the queue (403 if it has others)
+    bool nowait = false;         // send without waiting for consume-ok
+    FieldTable arguments{};      // e.g. x-priority
     // Called when the broker cancels the consumer (basic.cancel, e.g. its queue was deleted).
     std::function<void(const std::string& consumer_tag)> on_cancel{};
 };
+// basic.publish's flags, and the bound on publish()'s waits.
 struct BasicPublishOptions {
-    bool mandatory = false;
+    bool mandatory = false;  // return the message (basic.return) when no queue gets it
     bool immediate = false;  // refused: UsageError
     // Bounds publish()'s waits while the connection is blocked or has more than write_high_water bytes
     // unsent (and the same wait when awaiting basic_publish's Confirmation); TimeoutError after it.
     // nullopt: ConnectionOptions::blocked_timeout.
     std::optional<std::chrono::milliseconds> timeout{};
 };
+// basic.nack's flags.
 struct NackOptions {
-    bool multiple = false;
-    bool requeue = true;
+    bool multiple = false;  // every unacknowledged delivery up to this tag
+    bool requeue = true;    // back into the queue; false: dropped or dead-lettered
 };
 
+// One channel of a Connection (see the top of this file); made by Connection::channel().
 class Channel : public std::enable_shared_from_this<Channel> {
 public:
     ~Channel();
     Channel(const Channel&) = delete;
     Channel& operator=(const Channel&) = delete;
 
-    uint16_t id() const noexcept { return id_; }
-    bool is_open() const noexcept { return state_ == State::open; }
-    bool is_closed() const noexcept { return state_ == State::closed; }
+    uint16_t id() const noexcept { return id_; }                     // the channel number on its connection
+    bool is_open() const noexcept { return state_ == State::open; }  // open-ok received, not closing
+    bool is_closed() const noexcept { return state_ == State::closed; }  // see close_reason()
     // Why the channel closed (null while open).
     std::exception_ptr close_reason() const noexcept { return close_reason_; }
     // Resolves (with a value, never an error) once the channel is closed; see close_reason().
@@ -203,8 +214,11 @@ public:
     // Deliveries are buffered for consumer->next().
     Task<std::shared_ptr<ChannelConsumer>> consume(std::string queue);
     Task<std::shared_ptr<ChannelConsumer>> consume(std::string queue, ConsumeOptions options);
+    // basic.cancel: ends the consumer (its next() then fails with ConsumerCancelledError).
     Task<void> basic_cancel(std::string consumer_tag, bool nowait = false);
 
+    // basic.publish: writes the frames now (no wait for backpressure: see the top of this file) and returns
+    // the Confirmation, which resolves on the broker's ack in confirm mode.
     Confirmation basic_publish(std::string_view exchange, std::string_view routing_key,
                                std::string_view body) {
         return basic_publish(exchange, routing_key, body, no_properties());
@@ -254,6 +268,7 @@ private:
     struct Key {};
 
 public:
+    // For Connection::channel() only (Key is private): open a channel with conn->channel().
     Channel(Key, std::shared_ptr<Connection> connection, uint16_t id);
 
 private:

@@ -31,17 +31,20 @@ namespace squall::amqp {
 
 class Channel;
 
+// Receives each delivery of a consumer that has a callback (Channel::basic_consume).
 using DeliveryCallback = std::function<void(Delivery&&)>;
 
+// One basic.consume subscription (see the top of this file); made by Channel::basic_consume / consume.
 class ChannelConsumer {
 public:
+    // Made by the channel (before basic.consume); `callback` empty: deliveries are buffered for next().
     ChannelConsumer(std::weak_ptr<Channel> channel, std::string queue, DeliveryCallback callback,
                     std::function<void(const std::string&)> on_cancel);
 
-    const std::string& tag() const noexcept { return tag_; }
-    const std::string& queue() const noexcept { return queue_; }
-    bool active() const noexcept { return !end_; }
-    std::size_t buffered() const noexcept { return buffer_.size(); }
+    const std::string& tag() const noexcept { return tag_; }          // the consumer tag
+    const std::string& queue() const noexcept { return queue_; }      // the queue it consumes
+    bool active() const noexcept { return !end_; }                    // not cancelled, channel not closed
+    std::size_t buffered() const noexcept { return buffer_.size(); }  // deliveries waiting for next()
     // Why it ended (null while active).
     std::exception_ptr end_reason() const noexcept { return end_; }
 

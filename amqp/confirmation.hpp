@@ -19,16 +19,21 @@
 
 namespace squall::amqp {
 
+// One publish's confirm (see the top of this file); awaitable once.
 class Confirmation {
 public:
     // Completed successfully (not in confirm mode).
     Confirmation() = default;
+    // Resolves with `confirm` (the channel's future for this publish's ack).
     explicit Confirmation(Future<void> confirm) : future_(std::move(confirm)) {}
 
+    // The broker answered (or nothing is to be waited for).
     bool done() const { return !future_.valid() || future_.done(); }
     // The confirm as a Future (a ready one outside confirm mode), for add_done_callback or gather.
     Future<void> future() const { return future_.valid() ? future_ : make_ready_future(); }
 
+    // The awaitable interface: waits for the confirm; throws MessageNackedError, MessageReturnedError or
+    // the channel's close error.
     bool await_ready() {
         if (!future_.valid()) return true;
         awaiter_.emplace(std::move(future_).operator co_await());

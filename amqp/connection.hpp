@@ -83,14 +83,17 @@ namespace squall::amqp {
 
 class Channel;
 
+// How the client logs in (connection.start-ok's mechanism); EXTERNAL takes the TLS client certificate.
 enum class SaslMechanism { automatic, plain, amqplain, external };
 
+// Everything Connection::open needs; from_url fills it from an amqp:// or amqps:// URL.
 struct ConnectionOptions {
+    // Where to connect and as whom.
     std::string host = "localhost";
     uint16_t port = 5672;
     std::string user = "guest";
     std::string password = "guest";
-    std::string vhost = "/";
+    std::string vhost = "/";  // the virtual host (connection.open)
     // automatic: PLAIN when the server offers it, else AMQPLAIN, else EXTERNAL.
     SaslMechanism mechanism = SaslMechanism::automatic;
     // Proposed to the broker; the smaller non-zero value wins. heartbeat 0 disables heartbeats.
@@ -124,8 +127,10 @@ struct ConnectionOptions {
     static ConnectionOptions from_url(std::string_view url);
 };
 
+// One AMQP connection (see the top of this file); made by Connection::open.
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
+    // Connects, logs in and opens the vhost; throws the typed error of a refused login or vhost.
     static Task<std::shared_ptr<Connection>> open(IOLoop& loop, std::string_view url);
     static Task<std::shared_ptr<Connection>> open(IOLoop& loop, ConnectionOptions options);
     ~Connection();
@@ -139,8 +144,8 @@ public:
     // socket. Pending operations fail with ConnectionClosedError(reply_code, reply_text). Idempotent.
     Task<void> close(uint16_t reply_code = spec::kReplySuccess, std::string reply_text = "Normal shutdown");
 
-    bool is_open() const noexcept { return state_ == State::open; }
-    bool is_closed() const noexcept { return state_ == State::closed; }
+    bool is_open() const noexcept { return state_ == State::open; }      // connection.open-ok received
+    bool is_closed() const noexcept { return state_ == State::closed; }  // see close_reason()
     // Why it closed (null while open; a ConnectionClosedError for a graceful close).
     std::exception_ptr close_reason() const noexcept { return close_reason_; }
     // Resolves (with a value, never an error) once the connection is closed and its reader has ended;

@@ -15,23 +15,24 @@
 
 namespace squall::amqp {
 
+// One message from the broker (see the top of this file).
 struct Delivery {
-    std::string body{};
-    BasicProperties properties{};
-    uint64_t delivery_tag = 0;  // 0 for a returned message
-    bool redelivered = false;
-    std::string exchange{};
-    std::string routing_key{};
-    std::string consumer_tag{};               // basic.deliver only
+    std::string body{};            // the content body, as it arrived
+    BasicProperties properties{};  // the content header's properties
+    uint64_t delivery_tag = 0;     // 0 for a returned message
+    bool redelivered = false;      // delivered before and not acknowledged (basic.deliver and get-ok)
+    std::string exchange{};        // the exchange it was published to
+    std::string routing_key{};     // the routing key it was published with
+    std::string consumer_tag{};    // basic.deliver only
     std::optional<uint32_t> message_count{};  // basic.get-ok only: messages left in the queue
     uint16_t channel = 0;                     // the channel it arrived on
 };
 
 // A mandatory message the broker could not route (basic.return).
 struct ReturnedMessage {
-    uint16_t reply_code = 0;  // 312 NO_ROUTE, 313 NO_CONSUMERS
-    std::string reply_text{};
-    Delivery message{};  // delivery_tag 0; exchange and routing_key as published
+    uint16_t reply_code = 0;   // 312 NO_ROUTE, 313 NO_CONSUMERS
+    std::string reply_text{};  // the broker's reason, e.g. "NO_ROUTE"
+    Delivery message{};        // delivery_tag 0; exchange and routing_key as published
 };
 
 }  // namespace squall::amqp

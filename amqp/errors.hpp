@@ -84,6 +84,7 @@
 
 namespace squall::amqp {
 
+// Malformed bytes from the peer: the connection is unusable afterwards (see the list above).
 class FrameError : public Error {
 public:
     using Error::Error;
@@ -93,18 +94,22 @@ public:
 // method's arguments). A caller's mistake: nothing was written and the connection and channel go on.
 class MessageTooLargeError : public UsageError {
 public:
+    // `message` is what(); the frame's size and the limit it exceeds.
     MessageTooLargeError(const std::string& message, std::size_t frame_size, uint32_t frame_max)
         : UsageError(message), frame_size_(frame_size), frame_max_(frame_max) {}
-    std::size_t frame_size() const { return frame_size_; }
-    uint32_t frame_max() const { return frame_max_; }
+    std::size_t frame_size() const { return frame_size_; }  // the size of the frame that did not fit
+    uint32_t frame_max() const { return frame_max_; }       // the negotiated limit
 
 private:
     std::size_t frame_size_;
     uint32_t frame_max_;
 };
 
+// What every close error has: the reply code and text of the connection.close or channel.close, and the
+// method that caused it.
 class ClosedError : public Error {
 public:
+    // `message` is what(); the rest are the close's fields.
     ClosedError(const std::string& message, uint16_t reply_code, std::string reply_text, uint16_t class_id,
                 uint16_t method_id)
         : Error(message),
@@ -113,8 +118,8 @@ public:
           class_id_(class_id),
           method_id_(method_id) {}
 
-    uint16_t reply_code() const { return reply_code_; }
-    const std::string& reply_text() const { return reply_text_; }
+    uint16_t reply_code() const { return reply_code_; }            // 404, 320, ...; 0 for a lost connection
+    const std::string& reply_text() const { return reply_text_; }  // the broker's text ("NOT_FOUND - ...")
     // The method that caused the close, (0, 0) when none did.
     uint16_t class_id() const { return class_id_; }
     uint16_t method_id() const { return method_id_; }
@@ -126,8 +131,11 @@ private:
     uint16_t method_id_;
 };
 
+// The connection was closed (by the broker's connection.close, or locally); every channel on it is closed
+// with it.
 class ConnectionClosedError : public virtual ClosedError {
 public:
+    // The close's fields.
     ConnectionClosedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                           uint16_t method_id = 0);
 };
@@ -137,8 +145,9 @@ public:
 // the underlying error (a StreamClosedError, FrameError, ...) when there is one.
 class ConnectionLostError : public ConnectionClosedError {
 public:
+    // `what` says what happened; `cause` is the underlying error, if any.
     explicit ConnectionLostError(const std::string& what, std::exception_ptr cause = nullptr);
-    const std::exception_ptr& cause() const { return cause_; }
+    const std::exception_ptr& cause() const { return cause_; }  // null when there is none
 
 private:
     std::exception_ptr cause_;
@@ -147,18 +156,21 @@ private:
 // Nothing (not even a heartbeat) arrived for two heartbeat intervals.
 class HeartbeatTimeoutError : public ConnectionLostError {
 public:
-    explicit HeartbeatTimeoutError(std::chrono::milliseconds interval);
-    std::chrono::milliseconds interval() const { return interval_; }
+    explicit HeartbeatTimeoutError(std::chrono::milliseconds interval);  // the negotiated heartbeat interval
+    std::chrono::milliseconds interval() const { return interval_; }     // the negotiated heartbeat interval
 
 private:
     std::chrono::milliseconds interval_;
 };
 
+// One channel was closed (by the broker's channel.close, or locally); the connection and the other
+// channels go on.
 class ChannelClosedError : public virtual ClosedError {
 public:
+    // The closed channel and the close's fields.
     ChannelClosedError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                        uint16_t method_id = 0);
-    uint16_t channel() const { return channel_; }
+    uint16_t channel() const { return channel_; }  // the closed channel's id
 
 private:
     uint16_t channel_;
@@ -169,8 +181,11 @@ class AccessRefusedError : public virtual ClosedError {
 protected:
     AccessRefusedError() : ClosedError("access refused", 403, "", 0, 0) {}
 };
+// 403 at channel scope: no permission for the operation (configure / write / read on a resource), or a
+// reserved "amq." name.
 class ChannelAccessRefusedError : public ChannelClosedError, public AccessRefusedError {
 public:
+    // The closed channel and the close's fields.
     ChannelAccessRefusedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
                               uint16_t class_id = 0, uint16_t method_id = 0);
 };
@@ -178,55 +193,151 @@ public:
 // A vhost the user may not access is NotAllowedError (530).
 class ConnectionAccessRefusedError : public ConnectionClosedError, public AccessRefusedError {
 public:
+    // The close's fields.
     ConnectionAccessRefusedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
                                  uint16_t method_id = 0);
 };
 
-// The classes of the table above, one per reply code (the constructors take the close's fields).
-#define SQUALL_AMQP_CHANNEL_ERROR(Name)                                                            \
-    class Name : public ChannelClosedError {                                                       \
-    public:                                                                                        \
-        Name(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0, \
-             uint16_t method_id = 0);                                                              \
-    };
-#define SQUALL_AMQP_CONNECTION_ERROR(Name)                                                                \
-    class Name : public ConnectionClosedError {                                                           \
-    public:                                                                                               \
-        Name(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0, uint16_t method_id = 0); \
-    };
-SQUALL_AMQP_CHANNEL_ERROR(ContentTooLargeError)      // 311
-SQUALL_AMQP_CHANNEL_ERROR(NoRouteError)              // 312
-SQUALL_AMQP_CHANNEL_ERROR(NoConsumersError)          // 313
-SQUALL_AMQP_CHANNEL_ERROR(NotFoundError)             // 404
-SQUALL_AMQP_CHANNEL_ERROR(ResourceLockedError)       // 405
-SQUALL_AMQP_CHANNEL_ERROR(PreconditionFailedError)   // 406
-SQUALL_AMQP_CONNECTION_ERROR(ConnectionForcedError)  // 320
-SQUALL_AMQP_CONNECTION_ERROR(InvalidPathError)       // 402
-SQUALL_AMQP_CONNECTION_ERROR(BrokerFrameError)       // 501
-SQUALL_AMQP_CONNECTION_ERROR(BrokerSyntaxError)      // 502
-SQUALL_AMQP_CONNECTION_ERROR(CommandInvalidError)    // 503
-SQUALL_AMQP_CONNECTION_ERROR(ChannelProtocolError)   // 504
-SQUALL_AMQP_CONNECTION_ERROR(UnexpectedFrameError)   // 505
-SQUALL_AMQP_CONNECTION_ERROR(ResourceError)          // 506
-SQUALL_AMQP_CONNECTION_ERROR(NotAllowedError)        // 530
-SQUALL_AMQP_CONNECTION_ERROR(NotImplementedError)    // 540
-SQUALL_AMQP_CONNECTION_ERROR(InternalError)          // 541
-#undef SQUALL_AMQP_CHANNEL_ERROR
-#undef SQUALL_AMQP_CONNECTION_ERROR
+// The classes of the table above, one per reply code. Their constructors take the close's fields, as
+// make_close_error() passes them.
+// 311 CONTENT_TOO_LARGE: the broker would not accept a message this large (RabbitMQ answers 406 instead).
+class ContentTooLargeError : public ChannelClosedError {
+public:
+    // The closed channel and the close's fields.
+    ContentTooLargeError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                         uint16_t method_id = 0);
+};
+// 312 NO_ROUTE as a channel.close (RabbitMQ never sends it: unroutable mandatory messages come back as
+// basic.return).
+class NoRouteError : public ChannelClosedError {
+public:
+    // The closed channel and the close's fields.
+    NoRouteError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                 uint16_t method_id = 0);
+};
+// 313 NO_CONSUMERS: immediate delivery impossible (RabbitMQ refuses immediate with 540 instead).
+class NoConsumersError : public ChannelClosedError {
+public:
+    // The closed channel and the close's fields.
+    NoConsumersError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                     uint16_t method_id = 0);
+};
+// 404 NOT_FOUND: no such queue or exchange (passive declare, bind, publish to a missing exchange, consume).
+class NotFoundError : public ChannelClosedError {
+public:
+    // The closed channel and the close's fields.
+    NotFoundError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                  uint16_t method_id = 0);
+};
+// 405 RESOURCE_LOCKED: the queue is exclusive to another connection.
+class ResourceLockedError : public ChannelClosedError {
+public:
+    // The closed channel and the close's fields.
+    ResourceLockedError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                        uint16_t method_id = 0);
+};
+// 406 PRECONDITION_FAILED: a redeclare with other arguments, an unknown delivery tag in an ack, a delete
+// whose if-unused / if-empty does not hold, a message over max_message_size.
+class PreconditionFailedError : public ChannelClosedError {
+public:
+    // The closed channel and the close's fields.
+    PreconditionFailedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
+                            uint16_t class_id = 0, uint16_t method_id = 0);
+};
+// 320 CONNECTION_FORCED: an operator closed the connection (rabbitmqctl close_connection, the management UI)
+// or the node shuts down.
+class ConnectionForcedError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    ConnectionForcedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                          uint16_t method_id = 0);
+};
+// 402 INVALID_PATH: connection.open with an invalid vhost path (RabbitMQ answers 530 instead).
+class InvalidPathError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    InvalidPathError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                     uint16_t method_id = 0);
+};
+// 501 FRAME_ERROR: the broker could not parse a frame from the client (frame end octet, type, size).
+class BrokerFrameError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    BrokerFrameError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                     uint16_t method_id = 0);
+};
+// 502 SYNTAX_ERROR: illegal field values (RabbitMQ 3.10 resets the connection on an undecodable field table
+// instead).
+class BrokerSyntaxError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    BrokerSyntaxError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                      uint16_t method_id = 0);
+};
+// 503 COMMAND_INVALID: an invalid command, e.g. exchange.declare of an unknown exchange type.
+class CommandInvalidError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    CommandInvalidError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                        uint16_t method_id = 0);
+};
+// 504 CHANNEL_ERROR: a method on a channel that is not open, or a second channel.open on an open one.
+class ChannelProtocolError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    ChannelProtocolError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                         uint16_t method_id = 0);
+};
+// 505 UNEXPECTED_FRAME: a content header or body where none was expected.
+class UnexpectedFrameError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    UnexpectedFrameError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                         uint16_t method_id = 0);
+};
+// 506 RESOURCE_ERROR: the broker lacks a resource it needs for the request.
+class ResourceError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    ResourceError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0, uint16_t method_id = 0);
+};
+// 530 NOT_ALLOWED: a vhost that does not exist or that the user may not access; a consumer tag reused on one
+// channel.
+class NotAllowedError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    NotAllowedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                    uint16_t method_id = 0);
+};
+// 540 NOT_IMPLEMENTED: channel.flow active=false, basic.publish immediate=true.
+class NotImplementedError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    NotImplementedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                        uint16_t method_id = 0);
+};
+// 541 INTERNAL_ERROR: an internal broker failure.
+class InternalError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    InternalError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0, uint16_t method_id = 0);
+};
 
 // A consumer ended: the broker cancelled it (basic.cancel, e.g. its queue was deleted) or the client did.
 // Awaiters of ChannelConsumer::next() get it once the consumer's buffered messages are drained.
 class ConsumerCancelledError : public Error {
 public:
+    // The consumer's tag, and whether the broker cancelled it.
     ConsumerCancelledError(std::string consumer_tag, bool by_broker);
-    const std::string& consumer_tag() const { return consumer_tag_; }
-    bool by_broker() const { return by_broker_; }
+    const std::string& consumer_tag() const { return consumer_tag_; }  // the consumer that ended
+    bool by_broker() const { return by_broker_; }  // true for the broker's basic.cancel, false for cancel()
 
 private:
     std::string consumer_tag_;
     bool by_broker_;
 };
 
+// Which close make_close_error() builds an error for: a connection.close or a channel.close.
 enum class CloseScope { connection, channel };
 
 // The typed error for a close with this reply code: see the table above. `channel` is ignored for
@@ -234,21 +345,25 @@ enum class CloseScope { connection, channel };
 std::exception_ptr make_close_error(CloseScope scope, uint16_t reply_code, std::string reply_text,
                                     uint16_t class_id = 0, uint16_t method_id = 0, uint16_t channel = 0);
 
+// Publisher confirms: the broker nacked the message (basic.nack), so it may not have been queued.
 class MessageNackedError : public Error {
 public:
-    explicit MessageNackedError(uint64_t delivery_tag);
-    uint64_t delivery_tag() const { return delivery_tag_; }
+    explicit MessageNackedError(uint64_t delivery_tag);      // the publish's sequence number
+    uint64_t delivery_tag() const { return delivery_tag_; }  // the publish's sequence number
 
 private:
     uint64_t delivery_tag_;
 };
 
+// A mandatory message came back as unroutable (basic.return before its confirm).
 class MessageReturnedError : public Error {
 public:
+    // The basic.return's fields.
     MessageReturnedError(uint16_t reply_code, std::string reply_text, std::string exchange,
                          std::string routing_key);
-    uint16_t reply_code() const { return reply_code_; }
-    const std::string& reply_text() const { return reply_text_; }
+    uint16_t reply_code() const { return reply_code_; }            // 312 NO_ROUTE
+    const std::string& reply_text() const { return reply_text_; }  // "NO_ROUTE"
+    // Where the message was published.
     const std::string& exchange() const { return exchange_; }
     const std::string& routing_key() const { return routing_key_; }
 

@@ -44,31 +44,39 @@ class Reader;
 // Tables and arrays nest at most this deep (decoding and encoding); deeper input is a FrameError.
 inline constexpr int kMaxFieldNesting = 32;
 
+// A decimal field value ('D').
 struct Decimal {
     uint8_t scale = 0;  // the value is `value` / 10^scale
-    int32_t value = 0;
+    int32_t value = 0;  // the digits
+    // Field by field.
     bool operator==(const Decimal&) const = default;
 };
 
+// A timestamp field value ('T'), as AMQP sends it.
 struct Timestamp {
-    uint64_t seconds = 0;
+    uint64_t seconds = 0;  // seconds since the Unix epoch
+    // Field by field.
     bool operator==(const Timestamp&) const = default;
 };
 
 // Raw bytes ('x'), kept distinct from the long string 'S' so a round trip keeps the letter.
 struct ByteArray {
-    std::string bytes{};
+    std::string bytes{};  // the raw bytes
+    // Byte by byte.
     bool operator==(const ByteArray&) const = default;
 };
 
 class FieldValue;
 
+// An AMQP field table ('F'): named values in the order they were added (or read); keys may repeat.
 class FieldTable {
 public:
+    // A key and its value; iteration yields them in order.
     using Entry = std::pair<std::string, FieldValue>;
     using const_iterator = std::vector<Entry>::const_iterator;
 
     FieldTable() = default;
+    // The entries in this order: FieldTable{{"x-match", "all"}, {"n", int32_t{1}}}.
     FieldTable(std::initializer_list<Entry> entries);
 
     // Replaces the value of the first entry with this key, or appends a new entry.
@@ -86,7 +94,7 @@ public:
     bool empty() const;
     const_iterator begin() const;
     const_iterator end() const;
-    const std::vector<Entry>& entries() const { return entries_; }
+    const std::vector<Entry>& entries() const { return entries_; }  // every entry, in order
 
     friend bool operator==(const FieldTable& a, const FieldTable& b);
 
@@ -94,15 +102,19 @@ private:
     std::vector<Entry> entries_;
 };
 
+// An array field value ('A').
 using FieldArray = std::vector<FieldValue>;
 
+// One value of a field table or array: any of the types of RabbitMQ's field table grammar.
 class FieldValue {
 public:
+    // The held type: one alternative per field type letter.
     using Variant =
         std::variant<std::monostate, bool, int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t,
                      float, double, Decimal, std::string, ByteArray, Timestamp, FieldArray, FieldTable>;
 
     FieldValue() = default;  // void ('V')
+    // Holds `v`, written with the letter of its type (see type_letter()).
     FieldValue(std::monostate) {}
     FieldValue(bool v) : v_(v) {}
     FieldValue(int8_t v) : v_(v) {}
@@ -123,6 +135,7 @@ public:
     FieldValue(FieldArray v) : v_(std::move(v)) {}
     FieldValue(FieldTable v) : v_(std::move(v)) {}
 
+    // Holds a T.
     template <class T>
     bool is() const {
         return std::holds_alternative<T>(v_);
@@ -147,6 +160,7 @@ public:
     // The letter encoding writes for the held type.
     char type_letter() const;
 
+    // The held value, for std::visit.
     const Variant& variant() const { return v_; }
     Variant& variant() { return v_; }
 

@@ -36,16 +36,19 @@
 
 namespace squall::amqp {
 
+// type (1 octet), channel (2), payload size (4).
 inline constexpr size_t kFrameHeaderSize = 7;
 // Header plus end octet: a frame of payload n occupies n + kFrameOverhead bytes.
 inline constexpr size_t kFrameOverhead = 8;
 
+// A parsed frame, pointing into the buffer it was parsed from.
 struct FrameView {
-    uint8_t type = 0;  // spec::kFrameMethod, kFrameHeader, kFrameBody or kFrameHeartbeat
-    uint16_t channel = 0;
+    uint8_t type = 0;            // spec::kFrameMethod, kFrameHeader, kFrameBody or kFrameHeartbeat
+    uint16_t channel = 0;        // 0 for the connection's own frames
     std::string_view payload{};  // points into the parsed buffer
 };
 
+// What parse_frame found at the start of a buffer: a frame, or how many bytes it needs first.
 struct FrameParse {
     // Set when the buffer starts with a complete frame.
     std::optional<FrameView> frame{};

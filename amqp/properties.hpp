@@ -19,15 +19,19 @@
 
 namespace squall::amqp {
 
+// The 14 basic properties (content_type, headers, delivery_mode, ...), each optional (spec.hpp).
 using BasicProperties = spec::BasicProperties;
 
+// BasicProperties::delivery_mode: kept in memory only, or written to disk by a durable queue.
 inline constexpr uint8_t kDeliveryModeTransient = 1;
 inline constexpr uint8_t kDeliveryModePersistent = 2;
 
+// A content header frame's payload: the class, the size of the body that follows, the properties.
 struct ContentHeader {
-    uint16_t class_id = spec::kClassBasic;
-    uint64_t body_size = 0;
-    BasicProperties properties{};
+    uint16_t class_id = spec::kClassBasic;  // always basic (60) in AMQP 0-9-1
+    uint64_t body_size = 0;                 // total bytes of the body frames that follow
+    BasicProperties properties{};           // the message's properties
+    // Field by field.
     bool operator==(const ContentHeader&) const = default;
 };
 

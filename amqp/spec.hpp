@@ -26,6 +26,7 @@
 
 namespace squall::amqp::spec {
 
+// The protocol version the spec describes, and the IANA port of amqp://.
 inline constexpr uint8_t kVersionMajor = 0;
 inline constexpr uint8_t kVersionMinor = 9;
 inline constexpr uint8_t kVersionRevision = 1;
@@ -89,9 +90,10 @@ inline constexpr uint16_t kClassBasic = 60;
 inline constexpr uint16_t kClassTx = 90;
 inline constexpr uint16_t kClassConfirm = 85;
 
+// A method's (class id, method id) pair, as it starts every method frame.
 struct MethodId {
-    uint16_t class_id = 0;
-    uint16_t method_id = 0;
+    uint16_t class_id = 0;   // the class: kClassBasic, ...
+    uint16_t method_id = 0;  // the method within its class
     // class_id << 16 | method_id, handy for switch statements.
     constexpr uint32_t key() const { return uint32_t{class_id} << 16 | method_id; }
     auto operator<=>(const MethodId&) const = default;
@@ -99,13 +101,13 @@ struct MethodId {
 
 // What the spec says about one method.
 struct MethodInfo {
-    MethodId id;
-    std::string_view name;  // "basic.publish"
-    bool synchronous;       // the spec's flag: part of a request/response pair (requests list `responses`)
-    bool has_content;       // followed by a content header and body frames
-    bool has_nowait;        // has a no_wait argument that suppresses the response
-    MethodId responses[2];  // the possible replies; unused entries are (0, 0)
-    uint8_t response_count;
+    MethodId id;             // (60, 40) for basic.publish
+    std::string_view name;   // "basic.publish"
+    bool synchronous;        // the spec's flag: part of a request/response pair (requests list `responses`)
+    bool has_content;        // followed by a content header and body frames
+    bool has_nowait;         // has a no_wait argument that suppresses the response
+    MethodId responses[2];   // the possible replies; unused entries are (0, 0)
+    uint8_t response_count;  // how many entries of `responses` are used
 };
 
 // Facts about the method, or nullptr for an id the spec does not define.
@@ -117,18 +119,19 @@ std::string to_string(MethodId id);
 // The payload of a method frame starts with the ids; throws FrameError when shorter than 4 bytes.
 MethodId peek_method_id(std::string_view payload);
 
-// connection.start (10, 10).
+// connection.start (10, 10): sent by the server; synchronous, answered by connection.start-ok.
 struct ConnectionStart {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 10};
     static constexpr std::string_view kName = "connection.start";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    uint8_t version_major = 0;
-    uint8_t version_minor = 0;
-    FieldTable server_properties{};
-    std::string mechanisms{};
-    std::string locales{};
+    uint8_t version_major = 0;       // octet
+    uint8_t version_minor = 0;       // octet
+    FieldTable server_properties{};  // peer-properties: table
+    std::string mechanisms{};        // longstr, not empty
+    std::string locales{};           // longstr, not empty
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -152,17 +155,18 @@ struct ConnectionStart {
     bool operator==(const ConnectionStart&) const = default;
 };
 
-// connection.start-ok (10, 11).
+// connection.start-ok (10, 11): sent by the client; the reply to connection.start.
 struct ConnectionStartOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 11};
     static constexpr std::string_view kName = "connection.start-ok";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    FieldTable client_properties{};
-    std::string mechanism{};
-    std::string response{};
-    std::string locale{};
+    FieldTable client_properties{};  // peer-properties: table
+    std::string mechanism{};         // shortstr, not empty
+    std::string response{};          // longstr, not empty
+    std::string locale{};            // shortstr, not empty
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -184,14 +188,15 @@ struct ConnectionStartOk {
     bool operator==(const ConnectionStartOk&) const = default;
 };
 
-// connection.secure (10, 20).
+// connection.secure (10, 20): sent by the server; synchronous, answered by connection.secure-ok.
 struct ConnectionSecure {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 20};
     static constexpr std::string_view kName = "connection.secure";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string challenge{};
+    std::string challenge{};  // longstr
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -207,14 +212,15 @@ struct ConnectionSecure {
     bool operator==(const ConnectionSecure&) const = default;
 };
 
-// connection.secure-ok (10, 21).
+// connection.secure-ok (10, 21): sent by the client; the reply to connection.secure.
 struct ConnectionSecureOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 21};
     static constexpr std::string_view kName = "connection.secure-ok";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string response{};
+    std::string response{};  // longstr, not empty
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -230,16 +236,17 @@ struct ConnectionSecureOk {
     bool operator==(const ConnectionSecureOk&) const = default;
 };
 
-// connection.tune (10, 30).
+// connection.tune (10, 30): sent by the server; synchronous, answered by connection.tune-ok.
 struct ConnectionTune {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 30};
     static constexpr std::string_view kName = "connection.tune";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    uint16_t channel_max = 0;
-    uint32_t frame_max = 0;
-    uint16_t heartbeat = 0;
+    uint16_t channel_max = 0;  // short
+    uint32_t frame_max = 0;    // long
+    uint16_t heartbeat = 0;    // short
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -259,16 +266,17 @@ struct ConnectionTune {
     bool operator==(const ConnectionTune&) const = default;
 };
 
-// connection.tune-ok (10, 31).
+// connection.tune-ok (10, 31): sent by the client; the reply to connection.tune.
 struct ConnectionTuneOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 31};
     static constexpr std::string_view kName = "connection.tune-ok";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    uint16_t channel_max = 0;
-    uint32_t frame_max = 0;
-    uint16_t heartbeat = 0;
+    uint16_t channel_max = 0;  // short, not 0, at most tune's channel-max
+    uint32_t frame_max = 0;    // long
+    uint16_t heartbeat = 0;    // short
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -288,14 +296,15 @@ struct ConnectionTuneOk {
     bool operator==(const ConnectionTuneOk&) const = default;
 };
 
-// connection.open (10, 40).
+// connection.open (10, 40): sent by the client; synchronous, answered by connection.open-ok.
 struct ConnectionOpen {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 40};
     static constexpr std::string_view kName = "connection.open";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string virtual_host{};
+    std::string virtual_host{};  // path: shortstr, not empty, at most 127 octets
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -311,8 +320,9 @@ struct ConnectionOpen {
     bool operator==(const ConnectionOpen&) const = default;
 };
 
-// connection.open-ok (10, 41).
+// connection.open-ok (10, 41): sent by the server; the reply to connection.open.
 struct ConnectionOpenOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 41};
     static constexpr std::string_view kName = "connection.open-ok";
     static constexpr bool kSynchronous = true;
@@ -332,17 +342,18 @@ struct ConnectionOpenOk {
     bool operator==(const ConnectionOpenOk&) const = default;
 };
 
-// connection.close (10, 50).
+// connection.close (10, 50): sent by either peer; synchronous, answered by connection.close-ok.
 struct ConnectionClose {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 50};
     static constexpr std::string_view kName = "connection.close";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    uint16_t reply_code = 0;
-    std::string reply_text{};
-    uint16_t class_id = 0;
-    uint16_t method_id = 0;
+    uint16_t reply_code = 0;   // reply-code: short, not 0
+    std::string reply_text{};  // reply-text: shortstr, not empty
+    uint16_t class_id = 0;     // class-id: short
+    uint16_t method_id = 0;    // method-id: short
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -364,8 +375,9 @@ struct ConnectionClose {
     bool operator==(const ConnectionClose&) const = default;
 };
 
-// connection.close-ok (10, 51).
+// connection.close-ok (10, 51): sent by either peer; the reply to connection.close.
 struct ConnectionCloseOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{10, 51};
     static constexpr std::string_view kName = "connection.close-ok";
     static constexpr bool kSynchronous = true;
@@ -385,8 +397,9 @@ struct ConnectionCloseOk {
     bool operator==(const ConnectionCloseOk&) const = default;
 };
 
-// channel.open (20, 10).
+// channel.open (20, 10): sent by the client; synchronous, answered by channel.open-ok.
 struct ChannelOpen {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{20, 10};
     static constexpr std::string_view kName = "channel.open";
     static constexpr bool kSynchronous = true;
@@ -406,8 +419,9 @@ struct ChannelOpen {
     bool operator==(const ChannelOpen&) const = default;
 };
 
-// channel.open-ok (20, 11).
+// channel.open-ok (20, 11): sent by the server; the reply to channel.open.
 struct ChannelOpenOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{20, 11};
     static constexpr std::string_view kName = "channel.open-ok";
     static constexpr bool kSynchronous = true;
@@ -427,14 +441,15 @@ struct ChannelOpenOk {
     bool operator==(const ChannelOpenOk&) const = default;
 };
 
-// channel.flow (20, 20).
+// channel.flow (20, 20): sent by either peer; synchronous, answered by channel.flow-ok.
 struct ChannelFlow {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{20, 20};
     static constexpr std::string_view kName = "channel.flow";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    bool active = false;
+    bool active = false;  // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -450,14 +465,15 @@ struct ChannelFlow {
     bool operator==(const ChannelFlow&) const = default;
 };
 
-// channel.flow-ok (20, 21).
+// channel.flow-ok (20, 21): sent by either peer; the reply to channel.flow.
 struct ChannelFlowOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{20, 21};
     static constexpr std::string_view kName = "channel.flow-ok";
     static constexpr bool kSynchronous = false;
     static constexpr bool kHasContent = false;
 
-    bool active = false;
+    bool active = false;  // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -473,17 +489,18 @@ struct ChannelFlowOk {
     bool operator==(const ChannelFlowOk&) const = default;
 };
 
-// channel.close (20, 40).
+// channel.close (20, 40): sent by either peer; synchronous, answered by channel.close-ok.
 struct ChannelClose {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{20, 40};
     static constexpr std::string_view kName = "channel.close";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    uint16_t reply_code = 0;
-    std::string reply_text{};
-    uint16_t class_id = 0;
-    uint16_t method_id = 0;
+    uint16_t reply_code = 0;   // reply-code: short, not 0
+    std::string reply_text{};  // reply-text: shortstr, not empty
+    uint16_t class_id = 0;     // class-id: short
+    uint16_t method_id = 0;    // method-id: short
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -505,8 +522,9 @@ struct ChannelClose {
     bool operator==(const ChannelClose&) const = default;
 };
 
-// channel.close-ok (20, 41).
+// channel.close-ok (20, 41): sent by either peer; the reply to channel.close.
 struct ChannelCloseOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{20, 41};
     static constexpr std::string_view kName = "channel.close-ok";
     static constexpr bool kSynchronous = true;
@@ -526,21 +544,22 @@ struct ChannelCloseOk {
     bool operator==(const ChannelCloseOk&) const = default;
 };
 
-// exchange.declare (40, 10).
+// exchange.declare (40, 10): sent by the client; synchronous, answered by exchange.declare-ok.
 struct ExchangeDeclare {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{40, 10};
     static constexpr std::string_view kName = "exchange.declare";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string exchange{};
-    std::string type{};
-    bool passive = false;
-    bool durable = false;
-    bool auto_delete = false;
-    bool internal = false;
-    bool no_wait = false;
-    FieldTable arguments{};
+    std::string exchange{};    // exchange-name: shortstr, at most 127 octets, not empty
+    std::string type{};        // shortstr
+    bool passive = false;      // bit
+    bool durable = false;      // bit
+    bool auto_delete = false;  // bit
+    bool internal = false;     // bit
+    bool no_wait = false;      // no-wait: bit
+    FieldTable arguments{};    // table
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -570,8 +589,9 @@ struct ExchangeDeclare {
     bool operator==(const ExchangeDeclare&) const = default;
 };
 
-// exchange.declare-ok (40, 11).
+// exchange.declare-ok (40, 11): sent by the server; the reply to exchange.declare.
 struct ExchangeDeclareOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{40, 11};
     static constexpr std::string_view kName = "exchange.declare-ok";
     static constexpr bool kSynchronous = true;
@@ -591,16 +611,17 @@ struct ExchangeDeclareOk {
     bool operator==(const ExchangeDeclareOk&) const = default;
 };
 
-// exchange.delete (40, 20).
+// exchange.delete (40, 20): sent by the client; synchronous, answered by exchange.delete-ok.
 struct ExchangeDelete {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{40, 20};
     static constexpr std::string_view kName = "exchange.delete";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string exchange{};
-    bool if_unused = false;
-    bool no_wait = false;
+    std::string exchange{};  // exchange-name: shortstr, at most 127 octets, not empty
+    bool if_unused = false;  // bit
+    bool no_wait = false;    // no-wait: bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -620,8 +641,9 @@ struct ExchangeDelete {
     bool operator==(const ExchangeDelete&) const = default;
 };
 
-// exchange.delete-ok (40, 21).
+// exchange.delete-ok (40, 21): sent by the server; the reply to exchange.delete.
 struct ExchangeDeleteOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{40, 21};
     static constexpr std::string_view kName = "exchange.delete-ok";
     static constexpr bool kSynchronous = true;
@@ -641,18 +663,19 @@ struct ExchangeDeleteOk {
     bool operator==(const ExchangeDeleteOk&) const = default;
 };
 
-// exchange.bind (40, 30).
+// exchange.bind (40, 30): sent by the client; synchronous, answered by exchange.bind-ok.
 struct ExchangeBind {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{40, 30};
     static constexpr std::string_view kName = "exchange.bind";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string destination{};
-    std::string source{};
-    std::string routing_key{};
-    bool no_wait = false;
-    FieldTable arguments{};
+    std::string destination{};  // exchange-name: shortstr, at most 127 octets
+    std::string source{};       // exchange-name: shortstr, at most 127 octets
+    std::string routing_key{};  // shortstr
+    bool no_wait = false;       // no-wait: bit
+    FieldTable arguments{};     // table
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -676,8 +699,9 @@ struct ExchangeBind {
     bool operator==(const ExchangeBind&) const = default;
 };
 
-// exchange.bind-ok (40, 31).
+// exchange.bind-ok (40, 31): sent by the server; the reply to exchange.bind.
 struct ExchangeBindOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{40, 31};
     static constexpr std::string_view kName = "exchange.bind-ok";
     static constexpr bool kSynchronous = true;
@@ -697,18 +721,19 @@ struct ExchangeBindOk {
     bool operator==(const ExchangeBindOk&) const = default;
 };
 
-// exchange.unbind (40, 40).
+// exchange.unbind (40, 40): sent by the client; synchronous, answered by exchange.unbind-ok.
 struct ExchangeUnbind {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{40, 40};
     static constexpr std::string_view kName = "exchange.unbind";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string destination{};
-    std::string source{};
-    std::string routing_key{};
-    bool no_wait = false;
-    FieldTable arguments{};
+    std::string destination{};  // exchange-name: shortstr, at most 127 octets
+    std::string source{};       // exchange-name: shortstr, at most 127 octets
+    std::string routing_key{};  // shortstr
+    bool no_wait = false;       // no-wait: bit
+    FieldTable arguments{};     // table
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -732,8 +757,9 @@ struct ExchangeUnbind {
     bool operator==(const ExchangeUnbind&) const = default;
 };
 
-// exchange.unbind-ok (40, 51).
+// exchange.unbind-ok (40, 51): sent by the server; the reply to exchange.unbind.
 struct ExchangeUnbindOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{40, 51};
     static constexpr std::string_view kName = "exchange.unbind-ok";
     static constexpr bool kSynchronous = true;
@@ -753,20 +779,21 @@ struct ExchangeUnbindOk {
     bool operator==(const ExchangeUnbindOk&) const = default;
 };
 
-// queue.declare (50, 10).
+// queue.declare (50, 10): sent by the client; synchronous, answered by queue.declare-ok.
 struct QueueDeclare {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 10};
     static constexpr std::string_view kName = "queue.declare";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string queue{};
-    bool passive = false;
-    bool durable = false;
-    bool exclusive = false;
-    bool auto_delete = false;
-    bool no_wait = false;
-    FieldTable arguments{};
+    std::string queue{};       // queue-name: shortstr, at most 127 octets
+    bool passive = false;      // bit
+    bool durable = false;      // bit
+    bool exclusive = false;    // bit
+    bool auto_delete = false;  // bit
+    bool no_wait = false;      // no-wait: bit
+    FieldTable arguments{};    // table
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -794,16 +821,17 @@ struct QueueDeclare {
     bool operator==(const QueueDeclare&) const = default;
 };
 
-// queue.declare-ok (50, 11).
+// queue.declare-ok (50, 11): sent by the server; the reply to queue.declare.
 struct QueueDeclareOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 11};
     static constexpr std::string_view kName = "queue.declare-ok";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string queue{};
-    uint32_t message_count = 0;
-    uint32_t consumer_count = 0;
+    std::string queue{};          // queue-name: shortstr, at most 127 octets, not empty
+    uint32_t message_count = 0;   // message-count: long
+    uint32_t consumer_count = 0;  // long
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -823,18 +851,19 @@ struct QueueDeclareOk {
     bool operator==(const QueueDeclareOk&) const = default;
 };
 
-// queue.bind (50, 20).
+// queue.bind (50, 20): sent by the client; synchronous, answered by queue.bind-ok.
 struct QueueBind {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 20};
     static constexpr std::string_view kName = "queue.bind";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string queue{};
-    std::string exchange{};
-    std::string routing_key{};
-    bool no_wait = false;
-    FieldTable arguments{};
+    std::string queue{};        // queue-name: shortstr, at most 127 octets
+    std::string exchange{};     // exchange-name: shortstr, at most 127 octets
+    std::string routing_key{};  // shortstr
+    bool no_wait = false;       // no-wait: bit
+    FieldTable arguments{};     // table
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -858,8 +887,9 @@ struct QueueBind {
     bool operator==(const QueueBind&) const = default;
 };
 
-// queue.bind-ok (50, 21).
+// queue.bind-ok (50, 21): sent by the server; the reply to queue.bind.
 struct QueueBindOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 21};
     static constexpr std::string_view kName = "queue.bind-ok";
     static constexpr bool kSynchronous = true;
@@ -879,17 +909,18 @@ struct QueueBindOk {
     bool operator==(const QueueBindOk&) const = default;
 };
 
-// queue.unbind (50, 50).
+// queue.unbind (50, 50): sent by the client; synchronous, answered by queue.unbind-ok.
 struct QueueUnbind {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 50};
     static constexpr std::string_view kName = "queue.unbind";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string queue{};
-    std::string exchange{};
-    std::string routing_key{};
-    FieldTable arguments{};
+    std::string queue{};        // queue-name: shortstr, at most 127 octets
+    std::string exchange{};     // exchange-name: shortstr, at most 127 octets
+    std::string routing_key{};  // shortstr
+    FieldTable arguments{};     // table
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -911,8 +942,9 @@ struct QueueUnbind {
     bool operator==(const QueueUnbind&) const = default;
 };
 
-// queue.unbind-ok (50, 51).
+// queue.unbind-ok (50, 51): sent by the server; the reply to queue.unbind.
 struct QueueUnbindOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 51};
     static constexpr std::string_view kName = "queue.unbind-ok";
     static constexpr bool kSynchronous = true;
@@ -932,15 +964,16 @@ struct QueueUnbindOk {
     bool operator==(const QueueUnbindOk&) const = default;
 };
 
-// queue.purge (50, 30).
+// queue.purge (50, 30): sent by the client; synchronous, answered by queue.purge-ok.
 struct QueuePurge {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 30};
     static constexpr std::string_view kName = "queue.purge";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string queue{};
-    bool no_wait = false;
+    std::string queue{};   // queue-name: shortstr, at most 127 octets
+    bool no_wait = false;  // no-wait: bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -958,14 +991,15 @@ struct QueuePurge {
     bool operator==(const QueuePurge&) const = default;
 };
 
-// queue.purge-ok (50, 31).
+// queue.purge-ok (50, 31): sent by the server; the reply to queue.purge.
 struct QueuePurgeOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 31};
     static constexpr std::string_view kName = "queue.purge-ok";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    uint32_t message_count = 0;
+    uint32_t message_count = 0;  // message-count: long
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -981,17 +1015,18 @@ struct QueuePurgeOk {
     bool operator==(const QueuePurgeOk&) const = default;
 };
 
-// queue.delete (50, 40).
+// queue.delete (50, 40): sent by the client; synchronous, answered by queue.delete-ok.
 struct QueueDelete {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 40};
     static constexpr std::string_view kName = "queue.delete";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string queue{};
-    bool if_unused = false;
-    bool if_empty = false;
-    bool no_wait = false;
+    std::string queue{};     // queue-name: shortstr, at most 127 octets
+    bool if_unused = false;  // bit
+    bool if_empty = false;   // bit
+    bool no_wait = false;    // no-wait: bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1013,14 +1048,15 @@ struct QueueDelete {
     bool operator==(const QueueDelete&) const = default;
 };
 
-// queue.delete-ok (50, 41).
+// queue.delete-ok (50, 41): sent by the server; the reply to queue.delete.
 struct QueueDeleteOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{50, 41};
     static constexpr std::string_view kName = "queue.delete-ok";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    uint32_t message_count = 0;
+    uint32_t message_count = 0;  // message-count: long
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1036,16 +1072,17 @@ struct QueueDeleteOk {
     bool operator==(const QueueDeleteOk&) const = default;
 };
 
-// basic.qos (60, 10).
+// basic.qos (60, 10): sent by the client; synchronous, answered by basic.qos-ok.
 struct BasicQos {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 10};
     static constexpr std::string_view kName = "basic.qos";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    uint32_t prefetch_size = 0;
-    uint16_t prefetch_count = 0;
-    bool global = false;
+    uint32_t prefetch_size = 0;   // long
+    uint16_t prefetch_count = 0;  // short
+    bool global = false;          // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1065,8 +1102,9 @@ struct BasicQos {
     bool operator==(const BasicQos&) const = default;
 };
 
-// basic.qos-ok (60, 11).
+// basic.qos-ok (60, 11): sent by the server; the reply to basic.qos.
 struct BasicQosOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 11};
     static constexpr std::string_view kName = "basic.qos-ok";
     static constexpr bool kSynchronous = true;
@@ -1086,20 +1124,21 @@ struct BasicQosOk {
     bool operator==(const BasicQosOk&) const = default;
 };
 
-// basic.consume (60, 20).
+// basic.consume (60, 20): sent by the client; synchronous, answered by basic.consume-ok.
 struct BasicConsume {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 20};
     static constexpr std::string_view kName = "basic.consume";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string queue{};
-    std::string consumer_tag{};
-    bool no_local = false;
-    bool no_ack = false;
-    bool exclusive = false;
-    bool no_wait = false;
-    FieldTable arguments{};
+    std::string queue{};         // queue-name: shortstr, at most 127 octets
+    std::string consumer_tag{};  // consumer-tag: shortstr
+    bool no_local = false;       // no-local: bit
+    bool no_ack = false;         // no-ack: bit
+    bool exclusive = false;      // bit
+    bool no_wait = false;        // no-wait: bit
+    FieldTable arguments{};      // table
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1127,14 +1166,15 @@ struct BasicConsume {
     bool operator==(const BasicConsume&) const = default;
 };
 
-// basic.consume-ok (60, 21).
+// basic.consume-ok (60, 21): sent by the server; the reply to basic.consume.
 struct BasicConsumeOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 21};
     static constexpr std::string_view kName = "basic.consume-ok";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string consumer_tag{};
+    std::string consumer_tag{};  // consumer-tag: shortstr
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1150,15 +1190,16 @@ struct BasicConsumeOk {
     bool operator==(const BasicConsumeOk&) const = default;
 };
 
-// basic.cancel (60, 30).
+// basic.cancel (60, 30): sent by either peer; synchronous, answered by basic.cancel-ok.
 struct BasicCancel {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 30};
     static constexpr std::string_view kName = "basic.cancel";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string consumer_tag{};
-    bool no_wait = false;
+    std::string consumer_tag{};  // consumer-tag: shortstr
+    bool no_wait = false;        // no-wait: bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1176,14 +1217,15 @@ struct BasicCancel {
     bool operator==(const BasicCancel&) const = default;
 };
 
-// basic.cancel-ok (60, 31).
+// basic.cancel-ok (60, 31): sent by either peer; the reply to basic.cancel.
 struct BasicCancelOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 31};
     static constexpr std::string_view kName = "basic.cancel-ok";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string consumer_tag{};
+    std::string consumer_tag{};  // consumer-tag: shortstr
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1199,17 +1241,18 @@ struct BasicCancelOk {
     bool operator==(const BasicCancelOk&) const = default;
 };
 
-// basic.publish (60, 40).
+// basic.publish (60, 40): sent by the client; asynchronous (no reply); content follows (header, body frames).
 struct BasicPublish {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 40};
     static constexpr std::string_view kName = "basic.publish";
     static constexpr bool kSynchronous = false;
     static constexpr bool kHasContent = true;
 
-    std::string exchange{};
-    std::string routing_key{};
-    bool mandatory = false;
-    bool immediate = false;
+    std::string exchange{};     // exchange-name: shortstr, at most 127 octets
+    std::string routing_key{};  // shortstr
+    bool mandatory = false;     // bit
+    bool immediate = false;     // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1231,17 +1274,18 @@ struct BasicPublish {
     bool operator==(const BasicPublish&) const = default;
 };
 
-// basic.return (60, 50).
+// basic.return (60, 50): sent by the server; asynchronous (no reply); content follows (header, body frames).
 struct BasicReturn {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 50};
     static constexpr std::string_view kName = "basic.return";
     static constexpr bool kSynchronous = false;
     static constexpr bool kHasContent = true;
 
-    uint16_t reply_code = 0;
-    std::string reply_text{};
-    std::string exchange{};
-    std::string routing_key{};
+    uint16_t reply_code = 0;    // reply-code: short, not 0
+    std::string reply_text{};   // reply-text: shortstr, not empty
+    std::string exchange{};     // exchange-name: shortstr, at most 127 octets
+    std::string routing_key{};  // shortstr
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1263,18 +1307,19 @@ struct BasicReturn {
     bool operator==(const BasicReturn&) const = default;
 };
 
-// basic.deliver (60, 60).
+// basic.deliver (60, 60): sent by the server; asynchronous (no reply); content follows (header, body frames).
 struct BasicDeliver {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 60};
     static constexpr std::string_view kName = "basic.deliver";
     static constexpr bool kSynchronous = false;
     static constexpr bool kHasContent = true;
 
-    std::string consumer_tag{};
-    uint64_t delivery_tag = 0;
-    bool redelivered = false;
-    std::string exchange{};
-    std::string routing_key{};
+    std::string consumer_tag{};  // consumer-tag: shortstr
+    uint64_t delivery_tag = 0;   // delivery-tag: longlong
+    bool redelivered = false;    // redelivered: bit
+    std::string exchange{};      // exchange-name: shortstr, at most 127 octets
+    std::string routing_key{};   // shortstr
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1298,15 +1343,16 @@ struct BasicDeliver {
     bool operator==(const BasicDeliver&) const = default;
 };
 
-// basic.get (60, 70).
+// basic.get (60, 70): sent by the client; synchronous, answered by basic.get-ok or basic.get-empty.
 struct BasicGet {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 70};
     static constexpr std::string_view kName = "basic.get";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    std::string queue{};
-    bool no_ack = false;
+    std::string queue{};  // queue-name: shortstr, at most 127 octets
+    bool no_ack = false;  // no-ack: bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1324,18 +1370,19 @@ struct BasicGet {
     bool operator==(const BasicGet&) const = default;
 };
 
-// basic.get-ok (60, 71).
+// basic.get-ok (60, 71): sent by the server; the reply to basic.get; content follows (header, body frames).
 struct BasicGetOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 71};
     static constexpr std::string_view kName = "basic.get-ok";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = true;
 
-    uint64_t delivery_tag = 0;
-    bool redelivered = false;
-    std::string exchange{};
-    std::string routing_key{};
-    uint32_t message_count = 0;
+    uint64_t delivery_tag = 0;   // delivery-tag: longlong
+    bool redelivered = false;    // redelivered: bit
+    std::string exchange{};      // exchange-name: shortstr, at most 127 octets
+    std::string routing_key{};   // shortstr
+    uint32_t message_count = 0;  // message-count: long
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1359,8 +1406,9 @@ struct BasicGetOk {
     bool operator==(const BasicGetOk&) const = default;
 };
 
-// basic.get-empty (60, 72).
+// basic.get-empty (60, 72): sent by the server; the reply to basic.get.
 struct BasicGetEmpty {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 72};
     static constexpr std::string_view kName = "basic.get-empty";
     static constexpr bool kSynchronous = true;
@@ -1380,15 +1428,16 @@ struct BasicGetEmpty {
     bool operator==(const BasicGetEmpty&) const = default;
 };
 
-// basic.ack (60, 80).
+// basic.ack (60, 80): sent by either peer; asynchronous (no reply).
 struct BasicAck {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 80};
     static constexpr std::string_view kName = "basic.ack";
     static constexpr bool kSynchronous = false;
     static constexpr bool kHasContent = false;
 
-    uint64_t delivery_tag = 0;
-    bool multiple = false;
+    uint64_t delivery_tag = 0;  // delivery-tag: longlong
+    bool multiple = false;      // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1406,15 +1455,16 @@ struct BasicAck {
     bool operator==(const BasicAck&) const = default;
 };
 
-// basic.reject (60, 90).
+// basic.reject (60, 90): sent by the client; asynchronous (no reply).
 struct BasicReject {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 90};
     static constexpr std::string_view kName = "basic.reject";
     static constexpr bool kSynchronous = false;
     static constexpr bool kHasContent = false;
 
-    uint64_t delivery_tag = 0;
-    bool requeue = false;
+    uint64_t delivery_tag = 0;  // delivery-tag: longlong
+    bool requeue = false;       // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1432,14 +1482,15 @@ struct BasicReject {
     bool operator==(const BasicReject&) const = default;
 };
 
-// basic.recover-async (60, 100). Deprecated by the spec.
+// basic.recover-async (60, 100): sent by the client; asynchronous (no reply). Deprecated by the spec.
 struct BasicRecoverAsync {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 100};
     static constexpr std::string_view kName = "basic.recover-async";
     static constexpr bool kSynchronous = false;
     static constexpr bool kHasContent = false;
 
-    bool requeue = false;
+    bool requeue = false;  // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1455,14 +1506,15 @@ struct BasicRecoverAsync {
     bool operator==(const BasicRecoverAsync&) const = default;
 };
 
-// basic.recover (60, 110).
+// basic.recover (60, 110): sent by the client; asynchronous (no reply).
 struct BasicRecover {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 110};
     static constexpr std::string_view kName = "basic.recover";
     static constexpr bool kSynchronous = false;
     static constexpr bool kHasContent = false;
 
-    bool requeue = false;
+    bool requeue = false;  // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1478,8 +1530,9 @@ struct BasicRecover {
     bool operator==(const BasicRecover&) const = default;
 };
 
-// basic.recover-ok (60, 111).
+// basic.recover-ok (60, 111): sent by the server; asynchronous (no reply).
 struct BasicRecoverOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 111};
     static constexpr std::string_view kName = "basic.recover-ok";
     static constexpr bool kSynchronous = true;
@@ -1499,16 +1552,17 @@ struct BasicRecoverOk {
     bool operator==(const BasicRecoverOk&) const = default;
 };
 
-// basic.nack (60, 120).
+// basic.nack (60, 120): sent by either peer; asynchronous (no reply).
 struct BasicNack {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{60, 120};
     static constexpr std::string_view kName = "basic.nack";
     static constexpr bool kSynchronous = false;
     static constexpr bool kHasContent = false;
 
-    uint64_t delivery_tag = 0;
-    bool multiple = false;
-    bool requeue = false;
+    uint64_t delivery_tag = 0;  // delivery-tag: longlong
+    bool multiple = false;      // bit
+    bool requeue = false;       // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1528,8 +1582,9 @@ struct BasicNack {
     bool operator==(const BasicNack&) const = default;
 };
 
-// tx.select (90, 10).
+// tx.select (90, 10): sent by the client; synchronous, answered by tx.select-ok.
 struct TxSelect {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{90, 10};
     static constexpr std::string_view kName = "tx.select";
     static constexpr bool kSynchronous = true;
@@ -1549,8 +1604,9 @@ struct TxSelect {
     bool operator==(const TxSelect&) const = default;
 };
 
-// tx.select-ok (90, 11).
+// tx.select-ok (90, 11): sent by the server; the reply to tx.select.
 struct TxSelectOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{90, 11};
     static constexpr std::string_view kName = "tx.select-ok";
     static constexpr bool kSynchronous = true;
@@ -1570,8 +1626,9 @@ struct TxSelectOk {
     bool operator==(const TxSelectOk&) const = default;
 };
 
-// tx.commit (90, 20).
+// tx.commit (90, 20): sent by the client; synchronous, answered by tx.commit-ok.
 struct TxCommit {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{90, 20};
     static constexpr std::string_view kName = "tx.commit";
     static constexpr bool kSynchronous = true;
@@ -1591,8 +1648,9 @@ struct TxCommit {
     bool operator==(const TxCommit&) const = default;
 };
 
-// tx.commit-ok (90, 21).
+// tx.commit-ok (90, 21): sent by the server; the reply to tx.commit.
 struct TxCommitOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{90, 21};
     static constexpr std::string_view kName = "tx.commit-ok";
     static constexpr bool kSynchronous = true;
@@ -1612,8 +1670,9 @@ struct TxCommitOk {
     bool operator==(const TxCommitOk&) const = default;
 };
 
-// tx.rollback (90, 30).
+// tx.rollback (90, 30): sent by the client; synchronous, answered by tx.rollback-ok.
 struct TxRollback {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{90, 30};
     static constexpr std::string_view kName = "tx.rollback";
     static constexpr bool kSynchronous = true;
@@ -1633,8 +1692,9 @@ struct TxRollback {
     bool operator==(const TxRollback&) const = default;
 };
 
-// tx.rollback-ok (90, 31).
+// tx.rollback-ok (90, 31): sent by the server; the reply to tx.rollback.
 struct TxRollbackOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{90, 31};
     static constexpr std::string_view kName = "tx.rollback-ok";
     static constexpr bool kSynchronous = true;
@@ -1654,14 +1714,15 @@ struct TxRollbackOk {
     bool operator==(const TxRollbackOk&) const = default;
 };
 
-// confirm.select (85, 10).
+// confirm.select (85, 10): sent by the client; synchronous, answered by confirm.select-ok.
 struct ConfirmSelect {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{85, 10};
     static constexpr std::string_view kName = "confirm.select";
     static constexpr bool kSynchronous = true;
     static constexpr bool kHasContent = false;
 
-    bool nowait = false;
+    bool nowait = false;  // bit
 
     // Arguments only (the ids are written by encode_method).
     void encode(std::string& out) const;
@@ -1677,8 +1738,9 @@ struct ConfirmSelect {
     bool operator==(const ConfirmSelect&) const = default;
 };
 
-// confirm.select-ok (85, 11).
+// confirm.select-ok (85, 11): sent by the server; the reply to confirm.select.
 struct ConfirmSelectOk {
+    // The method's id, name and flags, as method_info() has them.
     static constexpr MethodId kId{85, 11};
     static constexpr std::string_view kName = "confirm.select-ok";
     static constexpr bool kSynchronous = true;
@@ -1746,7 +1808,7 @@ MethodId method_id(const Method& m);
 // The 14 properties of a basic content header, each optional; a property is sent only when set.
 // Property flags: property i (0-based, spec order) is bit 15 - i of the first flags word.
 struct BasicProperties {
-    static constexpr uint16_t kClassId = 60;
+    static constexpr uint16_t kClassId = 60;  // the class id a content header starts with
 
     std::optional<std::string> content_type{};      // bit 15: shortstr
     std::optional<std::string> content_encoding{};  // bit 14: shortstr

@@ -20,8 +20,10 @@
 
 namespace squall::amqp {
 
+// The parts of an amqp:// or amqps:// URL (parse_url), with the defaults of an URL that leaves them out.
 struct Url {
     bool tls = false;  // amqps
+    // amqp://user:password@host:port/vhost (the vhost percent-decoded: "%2f" is "/").
     std::string user = "guest";
     std::string password = "guest";
     std::string host = "localhost";
@@ -40,6 +42,7 @@ struct Url {
     std::string server_name{};
 };
 
+// Parses an amqp:// or amqps:// URL; UsageError on anything else or a malformed part.
 Url parse_url(std::string_view url);
 
 // Percent-decoding ("%2f" → "/"); UsageError on a truncated or non-hex escape.

@@ -54,15 +54,22 @@ def const_name(name):
 
 
 class Field:
-    def __init__(self, name, wire_type, reserved):
+    def __init__(self, name, wire_type, reserved, domain=None, rules=()):
         self.name = name
         self.type = wire_type
         self.reserved = reserved
         self.ident = snake(name)
+        self.domain = domain  # the spec's domain when it is not the wire type itself (queue-name, ...)
+        self.rules = rules  # the spec's asserts on the field and its domain, in words
+
+    def describe(self):
+        """The field's comment: its wire type, its domain when it has one of its own, the spec's asserts."""
+        text = f"{self.domain}: {self.type}" if self.domain and self.domain != self.type else self.type
+        return ", ".join([text, *self.rules])
 
 
 class Method:
-    def __init__(self, cls, elem, domains):
+    def __init__(self, cls, elem, domains, domain_elems):
         self.cls = cls
         self.name = elem.get("name")
         self.index = int(elem.get("index"))
@@ -70,25 +77,44 @@ class Method:
         self.content = elem.get("content") == "1"
         self.deprecated = elem.get("deprecated") == "1"
         self.responses = [r.get("name") for r in elem.findall("response")]
-        self.fields = [parse_field(f, domains) for f in elem.findall("field")]
+        # <chassis name="client"> means the client implements the method: the server sends it.
+        chassis = {c.get("name") for c in elem.findall("chassis")}
+        self.senders = sorted({"client": "server", "server": "client"}[c] for c in chassis)
+        self.fields = [parse_field(f, domains, domain_elems) for f in elem.findall("field")]
         self.struct = camel(cls.name) + camel(self.name)
         self.full_name = f"{cls.name}.{self.name}"
         self.has_nowait = any(f.name == "no-wait" for f in self.fields)
 
 
 class Class:
-    def __init__(self, elem, domains):
+    def __init__(self, elem, domains, domain_elems):
         self.name = elem.get("name")
         self.index = int(elem.get("index"))
-        self.methods = [Method(self, m, domains) for m in elem.findall("method")]
-        self.properties = [parse_field(f, domains) for f in elem.findall("field")]
+        self.methods = [Method(self, m, domains, domain_elems) for m in elem.findall("method")]
+        self.properties = [parse_field(f, domains, domain_elems) for f in elem.findall("field")]
 
 
-def parse_field(elem, domains):
+def assert_rules(elem, wire):
+    rules = []
+    for a in elem.findall("assert"):
+        check = a.get("check")
+        if check == "notnull":
+            rules.append("not empty" if wire in ("shortstr", "longstr", "table") else "not 0")
+        elif check == "length":
+            rules.append(f"at most {a.get('value')} octets")
+        elif check == "le":
+            rules.append(f"at most {a.get('method')}'s {a.get('field')}")
+    return rules
+
+
+def parse_field(elem, domains, domain_elems):
     wire = elem.get("type") or domains[elem.get("domain")]
     if wire not in CXX_TYPES:
         sys.exit(f"amqp_codegen: unsupported wire type {wire!r} for field {elem.get('name')!r}")
-    return Field(elem.get("name"), wire, elem.get("reserved") == "1")
+    domain = elem.get("domain")
+    rules = assert_rules(domain_elems[domain], wire) if domain in domain_elems else []
+    rules += [r for r in assert_rules(elem, wire) if r not in rules]
+    return Field(elem.get("name"), wire, elem.get("reserved") == "1", domain, tuple(rules))
 
 
 def is_frame_constant(name, kind):
@@ -106,7 +132,8 @@ def load(path):
             seen.add(name)
             domains[name] = domains[domains[name]]
     constants = [(c.get("name"), int(c.get("value")), c.get("class")) for c in root.findall("constant")]
-    classes = [Class(c, domains) for c in root.findall("class")]
+    domain_elems = {d.get("name"): d for d in root.findall("domain")}
+    classes = [Class(c, domains, domain_elems) for c in root.findall("class")]
     version = (int(root.get("major")), int(root.get("minor")), int(root.get("revision")), int(root.get("port")))
     return version, constants, classes
 
@@ -146,6 +173,7 @@ def emit_header(spec_path, version, constants, classes):
 
 namespace squall::amqp::spec {
 """)
+    w("// The protocol version the spec describes, and the IANA port of amqp://.")
     w(f"inline constexpr uint8_t kVersionMajor = {major};")
     w(f"inline constexpr uint8_t kVersionMinor = {minor};")
     w(f"inline constexpr uint8_t kVersionRevision = {revision};")
@@ -180,9 +208,10 @@ namespace squall::amqp::spec {
     for c in classes:
         w(f"inline constexpr uint16_t kClass{camel(c.name)} = {c.index};")
     w("")
-    w("""struct MethodId {
-    uint16_t class_id = 0;
-    uint16_t method_id = 0;
+    w("""// A method's (class id, method id) pair, as it starts every method frame.
+struct MethodId {
+    uint16_t class_id = 0;   // the class: kClassBasic, ...
+    uint16_t method_id = 0;  // the method within its class
     // class_id << 16 | method_id, handy for switch statements.
     constexpr uint32_t key() const { return uint32_t{class_id} << 16 | method_id; }
     auto operator<=>(const MethodId&) const = default;
@@ -190,13 +219,13 @@ namespace squall::amqp::spec {
 
 // What the spec says about one method.
 struct MethodInfo {
-    MethodId id;
+    MethodId id;            // (60, 40) for basic.publish
     std::string_view name;  // "basic.publish"
     bool synchronous;       // the spec's flag: part of a request/response pair (requests list `responses`)
     bool has_content;       // followed by a content header and body frames
     bool has_nowait;        // has a no_wait argument that suppresses the response
     MethodId responses[2];  // the possible replies; unused entries are (0, 0)
-    uint8_t response_count;
+    uint8_t response_count;  // how many entries of `responses` are used
 };
 
 // Facts about the method, or nullptr for an id the spec does not define.
@@ -208,8 +237,12 @@ std::string to_string(MethodId id);
 // The payload of a method frame starts with the ids; throws FrameError when shorter than 4 bytes.
 MethodId peek_method_id(std::string_view payload);
 """)
+    requests = {}  # method -> the methods it answers
     for m in methods:
-        w(emit_struct(m))
+        for r in m.responses:
+            requests.setdefault((m.cls.name, r), []).append(m)
+    for m in methods:
+        w(emit_struct(m, requests.get((m.cls.name, m.name), [])))
     w("// Every method, for decode_method(). Alternatives are in spec order.")
     w("using Method = std::variant<" + ", ".join(m.struct for m in methods) + ">;")
     w("""
@@ -256,20 +289,37 @@ def field_decl(f):
     return f"    {ctype} {f.ident}" + (f" = {init};" if init else "{};")
 
 
-def emit_struct(m):
+def method_summary(m, requests):
+    """One line of facts from the spec: who sends the method, whether and how it is answered, content."""
+    senders = {("client",): "sent by the client", ("server",): "sent by the server",
+               ("client", "server"): "sent by either peer"}.get(tuple(m.senders), "")
+    if m.responses:
+        answer = "synchronous, answered by " + " or ".join(f"{m.cls.name}.{r}" for r in m.responses)
+    elif requests:
+        answer = "the reply to " + " or ".join(r.full_name for r in requests)
+    else:
+        answer = "asynchronous (no reply)"
+    parts = [p for p in (senders, answer) if p]
+    if m.content:
+        parts.append("content follows (header, body frames)")
+    return "; ".join(parts)
+
+
+def emit_struct(m, requests):
     fields = [f for f in m.fields if not f.reserved]
     o = []
     w = o.append
     note = " Deprecated by the spec." if m.deprecated else ""
-    w(f"// {m.full_name} ({m.cls.index}, {m.index}).{note}")
+    w(f"// {m.full_name} ({m.cls.index}, {m.index}): {method_summary(m, requests)}.{note}")
     w(f"struct {m.struct} {{")
+    w("    // The method's id, name and flags, as method_info() has them.")
     w(f"    static constexpr MethodId kId{{{m.cls.index}, {m.index}}};")
     w(f'    static constexpr std::string_view kName = "{m.full_name}";')
     w(f"    static constexpr bool kSynchronous = {str(m.synchronous).lower()};")
     w(f"    static constexpr bool kHasContent = {str(m.content).lower()};")
     w("")
     for f in fields:
-        w(field_decl(f))
+        w(field_decl(f) + f"  // {f.describe()}")
     if fields:
         w("")
     w("    // Arguments only (the ids are written by encode_method).")
@@ -296,7 +346,7 @@ def emit_properties_struct(cls):
     w(f"""// The {len(props)} properties of a {cls.name} content header, each optional; a property is sent only when set.
 // Property flags: property i (0-based, spec order) is bit 15 - i of the first flags word.""")
     w(f"struct {camel(cls.name)}Properties {{")
-    w(f"    static constexpr uint16_t kClassId = {cls.index};")
+    w(f"    static constexpr uint16_t kClassId = {cls.index};  // the class id a content header starts with")
     w("")
     for i, f in enumerate(props):
         name = PROPERTY_RENAMES.get(f.name, f.name)

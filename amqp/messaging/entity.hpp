@@ -33,42 +33,47 @@ class Channel;
 
 namespace squall::amqp::messaging {
 
+// An exchange's declaration flags (kombu's defaults: durable, not auto-delete).
 struct ExchangeOptions {
-    bool durable = true;
-    bool auto_delete = false;
-    bool internal = false;
-    FieldTable arguments{};
+    bool durable = true;       // survives a broker restart
+    bool auto_delete = false;  // deleted when its last binding goes
+    bool internal = false;     // no direct publishing: only exchange-to-exchange bindings feed it
+    FieldTable arguments{};    // exchange.declare arguments, e.g. alternate-exchange
 };
 
+// kombu's Exchange: a name, a type and how to declare it, as a value.
 class Exchange {
 public:
     // type: direct, fanout, topic, headers (or a plugin's type such as x-delayed-message).
     Exchange(std::string name = {}, std::string type = "direct", ExchangeOptions options = {})
         : name(std::move(name)), type(std::move(type)), options(std::move(options)) {}
-    Exchange(const char* name) : Exchange(std::string(name)) {}
+    Exchange(const char* name) : Exchange(std::string(name)) {}  // a direct exchange of this name
 
-    std::string name;
-    std::string type;
-    ExchangeOptions options;
+    std::string name;         // "" is the default exchange
+    std::string type;         // direct, fanout, topic, headers, ...
+    ExchangeOptions options;  // how it is declared
 
     // False for "" and "amq.*": those exist on every broker and are never declared.
     bool can_declare() const;
+    // An auto-delete exchange may vanish, so its declaration is not cached.
     bool can_cache_declaration() const { return !options.auto_delete; }
     // Identity for the declaration cache: equal keys declare the same thing.
     std::string cache_key() const;
 };
 
+// One further binding of a queue (kombu's binding): the exchange, the routing key, the arguments.
 struct Binding {
-    Exchange exchange{};
-    std::string routing_key{};
-    FieldTable arguments{};
+    Exchange exchange{};        // declared with the queue
+    std::string routing_key{};  // the binding's routing key
+    FieldTable arguments{};     // binding arguments, e.g. x-match for a headers exchange
 };
 
+// A queue's declaration flags and arguments (kombu's defaults: durable, not exclusive, not auto-delete).
 struct QueueOptions {
-    bool durable = true;
-    bool exclusive = false;
-    bool auto_delete = false;
-    FieldTable queue_arguments{};
+    bool durable = true;              // survives a broker restart
+    bool exclusive = false;           // used by one connection only, deleted when it closes
+    bool auto_delete = false;         // deleted when its last consumer goes
+    FieldTable queue_arguments{};     // queue.declare arguments (the shorthands below add to them)
     FieldTable binding_arguments{};   // for the binding to the queue's own exchange
     FieldTable consumer_arguments{};  // basic.consume arguments (e.g. x-priority, x-stream-offset)
     // Further bindings (kombu's `bindings`); their exchanges are declared too.
@@ -84,32 +89,38 @@ struct QueueOptions {
     std::optional<std::string> queue_type{};                 // x-queue-type: classic, quorum, stream
 };
 
+// kombu's Queue: a name, the exchange and routing key it is bound with, and how to declare it, as a value.
 class Queue {
 public:
+    // An empty name: the broker names the queue when it is declared.
     Queue(std::string name = {}, Exchange exchange = {}, std::string routing_key = {},
           QueueOptions options = {})
         : name(std::move(name)),
           exchange(std::move(exchange)),
           routing_key(std::move(routing_key)),
           options(std::move(options)) {}
-    Queue(const char* name) : Queue(std::string(name)) {}
+    Queue(const char* name) : Queue(std::string(name)) {}  // on the default exchange
 
-    std::string name;
-    Exchange exchange;
-    std::string routing_key;
-    QueueOptions options;
+    std::string name;         // "" for a server-named queue
+    Exchange exchange;        // bound to it with routing_key ("" : the default exchange, no binding)
+    std::string routing_key;  // the binding's routing key
+    QueueOptions options;     // how it is declared
 
     // queue_arguments with the shorthands merged in.
     FieldTable arguments() const;
+    // False for a queue that may vanish (auto-delete, x-expires) or is server-named.
     bool can_cache_declaration() const;
+    // Identity for the declaration cache: equal keys declare the same thing.
     std::string cache_key() const;
 };
 
+// What maybe_declare and PublishOptions::declare take: an exchange or a queue.
 using Entity = std::variant<Exchange, Queue>;
 
 // The names of entities declared on one connection. maybe_declare() consults and fills it.
 class DeclarationCache {
 public:
+    // By cache_key(): whether it was declared, record a declaration, forget all, how many.
     bool contains(const std::string& key) const { return keys_.count(key) != 0; }
     void insert(std::string key) { keys_.insert(std::move(key)); }
     void clear() { keys_.clear(); }
@@ -127,8 +138,8 @@ Task<std::string> declare(Channel& channel, Queue queue);
 // Declares unless `cache` holds the entity; caches it when allowed. Returns the (queue) name and whether
 // it declared now.
 struct MaybeDeclared {
-    std::string name;
-    bool declared = false;
+    std::string name;       // the queue's name (the exchange's for an exchange)
+    bool declared = false;  // declared now (false: the cache had it)
 };
 Task<MaybeDeclared> maybe_declare(Channel& channel, Entity entity, DeclarationCache& cache);
 

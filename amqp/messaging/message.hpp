@@ -28,31 +28,37 @@ class Channel;
 
 namespace squall::amqp::messaging {
 
+// How a message was settled: not yet (received), acked, rejected (reject or nack without requeue), or
+// requeued (reject or nack with requeue).
 enum class MessageState { received, acked, rejected, requeued };
+// "received", "acked", "rejected", "requeued".
 std::string_view to_string(MessageState s) noexcept;
 
+// kombu's delivery_info: where the message came from and its delivery facts.
 struct DeliveryInfo {
-    std::string exchange;
-    std::string routing_key;
-    std::string consumer_tag;
-    uint64_t delivery_tag = 0;
-    bool redelivered = false;
+    std::string exchange;       // the exchange it was published to
+    std::string routing_key;    // the routing key it was published with
+    std::string consumer_tag;   // the consumer it was delivered to (empty for basic.get)
+    uint64_t delivery_tag = 0;  // the channel's number for it, for acks
+    bool redelivered = false;   // delivered before and not acknowledged
 };
 
 // Returned by the settling methods: the work is done; awaiting it completes at once.
 struct Settled {
+    // The awaitable interface: ready at once, nothing to resume with.
     bool await_ready() const noexcept { return true; }
     void await_suspend(std::coroutine_handle<>) const noexcept {}
     void await_resume() const noexcept {}
 };
 
+// A delivered message with kombu's Message API (see the top of this file).
 class Message {
 public:
     Message() = default;
     // `channel` is where it arrived (acks go there); no_ack: the broker considers it settled already.
     Message(amqp::Delivery raw, std::weak_ptr<Channel> channel, bool no_ack);
 
-    bool valid() const noexcept { return static_cast<bool>(state_); }
+    bool valid() const noexcept { return static_cast<bool>(state_); }  // false when default-constructed
     // The body as it arrived (compressed if it was).
     const std::string& body() const { return state_->raw.body; }
     // The body decompressed (per the "compression" header): DecodeError when that fails.
@@ -68,11 +74,13 @@ public:
     bool redelivered() const { return state_->raw.redelivered; }
     const amqp::Delivery& raw() const { return state_->raw; }
 
-    MessageState state() const { return state_->state; }
-    bool acknowledged() const { return state_->state != MessageState::received; }
+    MessageState state() const { return state_->state; }  // how it was settled, if it was
+    bool acknowledged() const { return state_->state != MessageState::received; }  // settled in any way
     // The channel it came on is gone (ack impossible; the broker will redeliver it unless no_ack).
     bool channel_closed() const;
 
+    // basic.ack, basic.nack, basic.reject, and reject with requeue: once per message (see the top of this
+    // file); `multiple` settles every earlier unsettled delivery of the channel too.
     Settled ack(bool multiple = false);
     Settled nack(bool requeue = false, bool multiple = false);
     Settled reject(bool requeue = false);

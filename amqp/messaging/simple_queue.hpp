@@ -25,32 +25,40 @@
 
 namespace squall::amqp::messaging {
 
+// How a SimpleQueue declares, publishes and consumes.
 struct SimpleQueueOptions {
-    bool no_ack = false;
-    QueueOptions queue_options{};
-    ExchangeOptions exchange_options{};
-    std::string serializer{};
-    std::string compression{};
+    bool no_ack = false;                 // consume without acks (messages count as settled when sent)
+    QueueOptions queue_options{};        // the queue's declaration
+    ExchangeOptions exchange_options{};  // the declaration of the direct exchange of the same name
+    std::string serializer{};            // put()'s serializer (ProducerOptions::serializer)
+    std::string compression{};           // put()'s compression ("" or zlib)
+    // The content types get() accepts (ConsumerOptions::accept).
     std::optional<std::vector<std::string>> accept{};
-    uint16_t prefetch_count = 0;
+    uint16_t prefetch_count = 0;  // the consumer's prefetch; 0: no limit
 };
 
+// A named queue used like a local FIFO (see the top of this file).
 class SimpleQueue {
 public:
+    // The queue `name` on `connection` (declared on first use).
     SimpleQueue(std::shared_ptr<BrokerConnection> connection, std::string name, SimpleQueueOptions options);
     SimpleQueue(std::shared_ptr<BrokerConnection> connection, std::string name);
 
+    // Publishes `body` to the queue (through its exchange).
     Task<void> put(std::string body, PublishOptions options);
     Task<void> put(std::string body);
+    // The next message, consuming; squall::QueueEmpty when none came within `timeout`.
     Task<Message> get(std::chrono::milliseconds timeout);
+    // A message already buffered, else one basic.get; squall::QueueEmpty when the queue is empty.
     Task<Message> get_nowait();
     // Purges the queue; returns the number of messages removed (not counting unacked deliveries).
     Task<uint32_t> clear();
+    // The broker's count of ready messages (a passive queue.declare).
     Task<uint32_t> qsize();
     // Cancels the consumer; unacked messages return to the queue when their channel closes.
     Task<void> close();
 
-    const Queue& queue() const { return queue_; }
+    const Queue& queue() const { return queue_; }  // the queue as declared
 
 private:
     std::shared_ptr<BrokerConnection> connection_;
