@@ -1,4 +1,6 @@
-// Helpers of the amqp client tests: unique entity names, the broker URL and a scoped connection.
+// Helpers of the amqp client tests: unique entity names, the broker URL and a scoped connection, raw
+// frames for the fake brokers. A test file's prologue is one line, `using namespace squall::amqp::test;`:
+// it brings these helpers, squall, squall::amqp and std::chrono_literals.
 #pragma once
 
 #include <chrono>
@@ -7,6 +9,8 @@
 #include <string>
 
 #include "squall/amqp/amqp.hpp"
+#include "squall/amqp/detail/wire.hpp"
+#include "squall/amqp/spec.hpp"
 #include "squall/ioloop/async.hpp"
 #include "squall/iostream/address.hpp"
 #include "squall/iostream/iostream.hpp"
@@ -14,6 +18,10 @@
 #include "tests/support/rabbitmq_fixture.hpp"
 
 namespace squall::amqp::test {
+
+using namespace std::chrono_literals;
+using namespace squall;
+using namespace squall::amqp;
 
 // "prefix-<random>": names are unique per test run, so reruns never see leftovers.
 inline std::string unique_name(const std::string& prefix) {
@@ -54,6 +62,19 @@ inline Task<std::string> broker_connection_info(IOLoop& loop, const Connection& 
         co_await squall::sleep(loop, std::chrono::milliseconds(200));
     }
     co_return std::string();
+}
+
+// One frame as it travels on the wire: type, channel, payload size, payload and the end octet (another
+// end octet makes a malformed frame).
+inline std::string frame(uint8_t type, uint16_t channel, std::string_view payload,
+                         uint8_t end = spec::kFrameEnd) {
+    std::string out;
+    amqp::detail::put_u8(out, type);
+    amqp::detail::put_u16(out, channel);
+    amqp::detail::put_u32(out, static_cast<uint32_t>(payload.size()));
+    out += payload;
+    amqp::detail::put_u8(out, end);
+    return out;
 }
 
 }  // namespace squall::amqp::test

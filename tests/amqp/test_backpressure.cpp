@@ -16,12 +16,7 @@
 #include "squall/ioloop/async.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
-using namespace std::chrono_literals;
-using namespace squall;
-using namespace squall::amqp;
-using squall::amqp::test::error_of;
-using squall::amqp::test::holds;
-using squall::amqp::test::unique_name;
+using namespace squall::amqp::test;
 
 namespace {
 

@@ -11,11 +11,7 @@
 #include "squall/iostream/tcp_server.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
-using namespace std::chrono_literals;
-using namespace squall;
-using namespace squall::amqp;
-using squall::amqp::test::error_of;
-using squall::amqp::test::holds;
+using namespace squall::amqp::test;
 
 namespace {
 
@@ -148,16 +144,6 @@ Task<void> expect_frame_error(IOLoop& loop, std::string evil, const char* expect
     CHECK(fake->closed_after_close_ok);
     server.stop(true);
     co_await server.stopped();
-}
-
-std::string frame(uint8_t type, uint16_t channel, std::string_view payload, uint8_t end = spec::kFrameEnd) {
-    std::string out;
-    amqp::detail::put_u8(out, type);
-    amqp::detail::put_u16(out, channel);
-    amqp::detail::put_u32(out, static_cast<uint32_t>(payload.size()));
-    out += payload;
-    amqp::detail::put_u8(out, end);
-    return out;
 }
 
 }  // namespace

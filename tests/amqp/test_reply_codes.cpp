@@ -20,12 +20,7 @@
 #include "squall/iostream/tcp_server.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
-using namespace std::chrono_literals;
-using namespace squall;
-using namespace squall::amqp;
-using squall::amqp::test::error_of;
-using squall::amqp::test::holds;
-using squall::amqp::test::unique_name;
+using namespace squall::amqp::test;
 
 namespace {
 
@@ -107,16 +102,6 @@ Task<std::exception_ptr> close_after_injecting(IOLoop& loop, const std::string& 
     // with their frames suspended (ASan reports them as leaks).
     co_await with_timeout(10s, proxy->done.wait());
     co_return reason;
-}
-
-std::string frame(uint8_t type, uint16_t channel, std::string_view payload, uint8_t end = spec::kFrameEnd) {
-    std::string out;
-    amqp::detail::put_u8(out, type);
-    amqp::detail::put_u16(out, channel);
-    amqp::detail::put_u32(out, static_cast<uint32_t>(payload.size()));
-    out += payload;
-    amqp::detail::put_u8(out, end);
-    return out;
 }
 
 std::string method_frame(uint16_t channel, const spec::Method& m) {

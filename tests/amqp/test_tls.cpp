@@ -12,13 +12,7 @@
 #include "squall/iostream/tls.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
 
-using namespace std::chrono_literals;
-using namespace squall;
-using namespace squall::amqp;
-using squall::amqp::test::broker_connection_info;
-using squall::amqp::test::error_of;
-using squall::amqp::test::holds;
-using squall::amqp::test::unique_name;
+using namespace squall::amqp::test;
 
 namespace {
 // Named: GCC 12 rejects a braced list of string literals inside co_await.

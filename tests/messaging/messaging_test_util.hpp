@@ -68,6 +68,12 @@ inline BrokerOptions quick_options(const std::string& connection_name = {}) {
     return o;
 }
 
+// Counts the connection's losses and recoveries in lost and recovered, which must outlive it.
+inline void count_recoveries(BrokerOptions& options, int& lost, int& recovered) {
+    options.on_connection_lost = [&lost](const std::exception_ptr&) { ++lost; };
+    options.on_connection_recovered = [&recovered] { ++recovered; };
+}
+
 // A loopback port nothing listens on (bound, then released).
 inline int closed_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -28,8 +28,7 @@ squall::Task<void> cluster_failover(squall::IOLoop& loop) {
     REQUIRE(names.size() == urls.size());
     auto options = quick_options();
     int lost = 0, recovered = 0;
-    options.on_connection_lost = [&](const std::exception_ptr&) { ++lost; };
-    options.on_connection_recovered = [&] { ++recovered; };
+    count_recoveries(options, lost, recovered);
     auto conn = co_await BrokerConnection::open(loop, urls, options);
     std::size_t victim = 0;
     for (std::size_t i = 0; i < urls.size(); ++i)
@@ -113,8 +112,7 @@ squall::Task<void> cluster_consumer_failover(squall::IOLoop& loop) {
     // (RabbitMQ places a quorum queue's leader on the declaring node), checked below.
     auto options = quick_options();
     int lost = 0, recovered = 0;
-    options.on_connection_lost = [&](const std::exception_ptr&) { ++lost; };
-    options.on_connection_recovered = [&] { ++recovered; };
+    count_recoveries(options, lost, recovered);
     auto consumer_conn = co_await BrokerConnection::open(loop, urls, options);
     Queue q{unique_name("quorum-consume"), {}, "", {.queue_type = std::string("quorum")}};
     auto declared = consumer_conn->maybe_declare(q);

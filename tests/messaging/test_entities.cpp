@@ -99,8 +99,7 @@ SQUALL_TEST_CASE("BrokerConnection's cache is reset on reconnect and topology is
     std::string name = unique_name("conn");
     auto options = quick_options(name);
     int lost = 0, recovered = 0;
-    options.on_connection_lost = [&](const std::exception_ptr&) { ++lost; };
-    options.on_connection_recovered = [&] { ++recovered; };
+    count_recoveries(options, lost, recovered);
     auto conn = co_await BrokerConnection::open(loop, url, options);
     Queue q{unique_name("q"),
             Exchange(unique_name("ex"), "direct", {.auto_delete = true}),

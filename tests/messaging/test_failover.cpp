@@ -24,8 +24,7 @@ MESSAGING_ONCE_TEST("stopping the first broker fails the client over to the seco
     std::string urls = b.url + ";" + main_url;
     auto options = quick_options();
     int lost = 0, recovered = 0;
-    options.on_connection_lost = [&](const std::exception_ptr&) { ++lost; };
-    options.on_connection_recovered = [&] { ++recovered; };
+    count_recoveries(options, lost, recovered);
     options.recovery_policy =
         RetryPolicy{.interval_start = 200ms, .interval_step = 200ms, .interval_max = 1s, .timeout = 20s};
     auto conn = co_await BrokerConnection::open(loop, urls, options);

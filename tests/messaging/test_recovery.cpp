@@ -155,8 +155,7 @@ MESSAGING_ONCE_TEST("broker restart during confirmed persistent publishes: no co
     const std::string broker = squall::testing::rabbitmq_name();
     auto options = quick_options();
     int lost = 0, recovered = 0;
-    options.on_connection_lost = [&](const std::exception_ptr&) { ++lost; };
-    options.on_connection_recovered = [&] { ++recovered; };
+    count_recoveries(options, lost, recovered);
     auto conn = co_await BrokerConnection::open(loop, url, options);
     Queue q{unique_name("restart"), {}, "", {.durable = true}};
     Producer producer(conn, ProducerOptions{.routing_key = q.name, .retry = true});
