@@ -13,7 +13,6 @@
  *   with manual acks, one basic.ack per message; the clock stops after the M-th ack is sent.
  * Prints msgs_per_s and cpu_us_per_op (CLOCK_PROCESS_CPUTIME_ID over the measured interval), bench
  * "amqp_<workload>", impl "librabbitmq". Any error exits 1 with a message. */
-#define _GNU_SOURCE
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <stdint.h>
@@ -23,18 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_PROGRAM "bench_amqp_librabbitmq"
+#include "bench/amqp/amqp_args.h"
+#include "bench/support/bench.h"
+
 enum { kWindow = 1000, kPrefetch = 1000 };
-
-static void die(const char* what) {
-    fprintf(stderr, "bench_amqp_librabbitmq: %s\n", what);
-    exit(1);
-}
-
-static double now_s(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void check_rpc(amqp_rpc_reply_t r, const char* doing) {
     char msg[256];
@@ -50,25 +42,25 @@ static void check_rpc(amqp_rpc_reply_t r, const char* doing) {
         default:
             snprintf(msg, sizeof msg, "%s: no reply", doing);
     }
-    die(msg);
+    die(msg, NULL);
 }
 
 static void check_status(int status, const char* doing) {
     char msg[256];
     if (status >= 0) return;
     snprintf(msg, sizeof msg, "%s: %s", doing, amqp_error_string2(status));
-    die(msg);
+    die(msg, NULL);
 }
 
 static amqp_connection_state_t connect_to(const char* url) {
     struct amqp_connection_info info;
     char* copy = strdup(url);
-    if (amqp_parse_url(copy, &info) != AMQP_STATUS_OK) die("cannot parse --url");
+    if (amqp_parse_url(copy, &info) != AMQP_STATUS_OK) die("cannot parse --url", NULL);
     /* amqp_parse_url reads "amqp://host:port/" as the empty vhost; the harness (and squall) mean "/". */
     if (info.vhost[0] == '\0') info.vhost = "/";
     amqp_connection_state_t conn = amqp_new_connection();
     amqp_socket_t* sock = amqp_tcp_socket_new(conn);
-    if (!sock) die("amqp_tcp_socket_new failed");
+    if (!sock) die("amqp_tcp_socket_new failed", NULL);
     check_status(amqp_socket_open(sock, info.host, info.port), "connect");
     check_rpc(amqp_login(conn, info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, info.user, info.password),
               "login");
@@ -99,12 +91,13 @@ static void wait_depth(amqp_connection_state_t conn, amqp_bytes_t queue, long n)
 static void read_confirm(amqp_connection_state_t conn, long* confirmed, char* acked, long n) {
     amqp_frame_t frame;
     check_status(amqp_simple_wait_frame(conn, &frame), "waiting for confirms");
-    if (frame.frame_type != AMQP_FRAME_METHOD) die("unexpected frame while waiting for confirms");
-    if (frame.payload.method.id == AMQP_BASIC_NACK_METHOD) die("the broker nacked a message");
-    if (frame.payload.method.id != AMQP_BASIC_ACK_METHOD) die("unexpected method while waiting for confirms");
+    if (frame.frame_type != AMQP_FRAME_METHOD) die("unexpected frame while waiting for confirms", NULL);
+    if (frame.payload.method.id == AMQP_BASIC_NACK_METHOD) die("the broker nacked a message", NULL);
+    if (frame.payload.method.id != AMQP_BASIC_ACK_METHOD)
+        die("unexpected method while waiting for confirms", NULL);
     amqp_basic_ack_t* ack = frame.payload.method.decoded;
     long tag = (long)ack->delivery_tag;
-    if (tag < 1 || tag > n) die("confirm for an unknown delivery tag");
+    if (tag < 1 || tag > n) die("confirm for an unknown delivery tag", NULL);
     if (ack->multiple) {
         for (long t = *confirmed + 1; t <= tag; ++t) acked[t] = 1;
     } else {
@@ -114,24 +107,13 @@ static void read_confirm(amqp_connection_state_t conn, long* confirmed, char* ac
 }
 
 int main(int argc, char** argv) {
-    const char *url = NULL, *workload = NULL;
-    long messages = 0, size = 100;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--url"))
-            url = argv[i + 1];
-        else if (!strcmp(argv[i], "--workload"))
-            workload = argv[i + 1];
-        else if (!strcmp(argv[i], "--messages") || !strcmp(argv[i], "--count"))
-            messages = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--size"))
-            size = atol(argv[i + 1]);
-        else
-            die("unknown option (usage: --url U --workload publish|confirm|consume --messages M --size S)");
-    }
-    if (!url || !workload || messages < 1 || size < 0) die("--url, --workload and --messages are required");
+    const struct amqp_bench_args args = parse_amqp_bench_args(
+        argc, argv, "usage: --url U --workload publish|confirm|consume --messages M --size S");
+    const char *url = args.url, *workload = args.workload;
+    const long messages = args.messages, size = args.size;
     int publish = !strcmp(workload, "publish"), confirm = !strcmp(workload, "confirm"),
         consume = !strcmp(workload, "consume");
-    if (!publish && !confirm && !consume) die("--workload must be publish, confirm or consume");
+    if (!publish && !confirm && !consume) die("--workload must be publish, confirm or consume", NULL);
 
     amqp_connection_state_t conn = connect_to(url);
     char qname[64];
@@ -181,7 +163,7 @@ int main(int argc, char** argv) {
             amqp_envelope_t env;
             amqp_maybe_release_buffers(conn);
             check_rpc(amqp_consume_message(conn, &env, NULL, 0), "consuming");
-            if ((long)env.message.body.len != size) die("a delivered body has the wrong size");
+            if ((long)env.message.body.len != size) die("a delivered body has the wrong size", NULL);
             check_status(amqp_basic_ack(conn, 1, env.delivery_tag, 0), "basic.ack");
             amqp_destroy_envelope(&env);
         }

@@ -9,7 +9,6 @@
  * buffer and sends that buffer once: one ack batch per wakeup, as squall's consumer does. The clock stops
  * when the M-th ack is sent. Prints msgs_per_s and cpu_us_per_op (CLOCK_PROCESS_CPUTIME_ID over the
  * measured interval), bench "amqp_consume". Only the consume workload exists. Any error exits 1. */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -23,18 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_PROGRAM "bench_amqp_raw"
+#include "bench/amqp/amqp_args.h"
+#include "bench/support/bench.h"
+
 enum { kPrefetch = 1000, kFrameMax = 131072, kInCap = 1 << 20, kOutCap = 1 << 20 };
-
-static void die(const char* what) {
-    fprintf(stderr, "bench_amqp_raw: %s\n", what);
-    exit(1);
-}
-
-static double now_s(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- output: frames are built in `out` and sent with flush() ---- */
 static unsigned char out[kOutCap];
@@ -47,7 +39,7 @@ static void flush_out(void) {
         ssize_t n = send(sock, out + off, out_len - off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
-            die("send failed");
+            die("send failed", NULL);
         }
         off += (size_t)n;
     }
@@ -129,9 +121,9 @@ static int next_frame(struct Frame* f) {
     if (have < 7) return 0;
     const unsigned char* p = in + in_start;
     uint32_t size = get32(p + 3);
-    if (size > kFrameMax) die("frame larger than frame-max");
+    if (size > kFrameMax) die("frame larger than frame-max", NULL);
     if (have < (size_t)size + 8) return 0;
-    if (p[7 + size] != 0xCE) die("frame end octet missing");
+    if (p[7 + size] != 0xCE) die("frame end octet missing", NULL);
     f->type = p[0];
     f->channel = get16(p + 1);
     f->payload = p + 7;
@@ -155,10 +147,10 @@ static size_t fill(int nonblock) {
             in_end += (size_t)n;
             return (size_t)n;
         }
-        if (n == 0) die("the broker closed the connection");
+        if (n == 0) die("the broker closed the connection", NULL);
         if (errno == EINTR) continue;
         if (nonblock && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-        die("recv failed");
+        die("recv failed", NULL);
     }
 }
 
@@ -168,14 +160,14 @@ static const unsigned char* expect_method(unsigned cls, unsigned method) {
     for (;;) {
         while (!next_frame(&f)) fill(0);
         if (f.type == 8) continue; /* heartbeat */
-        if (f.type != 1 || f.size < 4) die("expected a method frame");
+        if (f.type != 1 || f.size < 4) die("expected a method frame", NULL);
         unsigned c = get16(f.payload), m = get16(f.payload + 2);
-        if (c == 10 && m == 50) die("the broker closed the connection (connection.close)");
-        if (c == 20 && m == 40) die("the broker closed the channel (channel.close)");
+        if (c == 10 && m == 50) die("the broker closed the connection (connection.close)", NULL);
+        if (c == 20 && m == 40) die("the broker closed the channel (channel.close)", NULL);
         if (c != cls || m != method) {
             char msg[96];
             snprintf(msg, sizeof msg, "expected method %u.%u, got %u.%u", cls, method, c, m);
-            die(msg);
+            die(msg, NULL);
         }
         return f.payload + 4;
     }
@@ -191,12 +183,12 @@ static void parse_url(const char* url, struct Url* u) {
     strcpy(u->pass, "guest");
     strcpy(u->port, "5672");
     strcpy(u->vhost, "/");
-    if (strncmp(url, "amqp://", 7) != 0) die("--url must start with amqp://");
+    if (strncmp(url, "amqp://", 7) != 0) die("--url must start with amqp://", NULL);
     const char* p = url + 7;
     const char* at = strchr(p, '@');
     if (at) {
         const char* colon = memchr(p, ':', (size_t)(at - p));
-        if (!colon || colon - p >= 127 || at - colon - 1 >= 127) die("bad user:password in --url");
+        if (!colon || colon - p >= 127 || at - colon - 1 >= 127) die("bad user:password in --url", NULL);
         snprintf(u->user, sizeof u->user, "%.*s", (int)(colon - p), p);
         snprintf(u->pass, sizeof u->pass, "%.*s", (int)(at - colon - 1), colon + 1);
         p = at + 1;
@@ -205,7 +197,7 @@ static void parse_url(const char* url, struct Url* u) {
     size_t hostport = slash ? (size_t)(slash - p) : strlen(p);
     const char* colon = memchr(p, ':', hostport);
     size_t hostlen = colon ? (size_t)(colon - p) : hostport;
-    if (hostlen == 0 || hostlen >= sizeof u->host) die("bad host in --url");
+    if (hostlen == 0 || hostlen >= sizeof u->host) die("bad host in --url", NULL);
     snprintf(u->host, sizeof u->host, "%.*s", (int)hostlen, p);
     if (colon) snprintf(u->port, sizeof u->port, "%.*s", (int)(hostport - hostlen - 1), colon + 1);
     if (slash && slash[1]) {
@@ -219,9 +211,9 @@ static void parse_url(const char* url, struct Url* u) {
 static void connect_tcp(const struct Url* u) {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(u->host, u->port, &hints, &res) != 0 || !res) die("cannot resolve the --url host");
+    if (getaddrinfo(u->host, u->port, &hints, &res) != 0 || !res) die("cannot resolve the --url host", NULL);
     sock = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (sock < 0 || connect(sock, res->ai_addr, res->ai_addrlen) != 0) die("connect failed");
+    if (sock < 0 || connect(sock, res->ai_addr, res->ai_addrlen) != 0) die("connect failed", NULL);
     freeaddrinfo(res);
     int one = 1;
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -282,7 +274,7 @@ static uint32_t declare(const char* queue, int passive) {
 
 static void publish_all(const char* queue, long n, long size) {
     static unsigned char body[kFrameMax];
-    if (size > kFrameMax - 8) die("--size too large for one body frame");
+    if (size > kFrameMax - 8) die("--size too large for one body frame", NULL);
     memset(body, 'x', (size_t)size);
     for (long i = 0; i < n; ++i) {
         need_out(512 + (size_t)size);
@@ -326,30 +318,31 @@ __attribute__((noinline)) static void consume(long n, long size) {
         }
         while (next_frame(&f)) {
             if (f.type == 8) continue;
-            if (f.channel != 1) die("frame on an unexpected channel");
+            if (f.channel != 1) die("frame on an unexpected channel", NULL);
             if (state == 0) {
-                if (f.type != 1 || f.size < 4) die("expected a method frame");
+                if (f.type != 1 || f.size < 4) die("expected a method frame", NULL);
                 unsigned c = get16(f.payload), m = get16(f.payload + 2);
                 if (c == 60 && m == 21) continue; /* consume-ok */
-                if (c != 60 || m != 60) die("unexpected method while consuming");
+                if (c != 60 || m != 60) die("unexpected method while consuming", NULL);
                 const unsigned char* p = f.payload + 4;
                 const unsigned char* end = f.payload + f.size;
-                if (p >= end || p + 1 + p[0] + 9 > end) die("basic.deliver cut short");
+                if (p >= end || p + 1 + p[0] + 9 > end) die("basic.deliver cut short", NULL);
                 p += 1 + p[0]; /* consumer tag */
                 tag = get64(p);
                 p += 9; /* delivery tag, redelivered */
-                if (p >= end || p + 1 + p[0] > end) die("basic.deliver cut short");
+                if (p >= end || p + 1 + p[0] > end) die("basic.deliver cut short", NULL);
                 p += 1 + p[0]; /* exchange */
-                if (p >= end || p + 1 + p[0] != end) die("basic.deliver: bad routing key");
+                if (p >= end || p + 1 + p[0] != end) die("basic.deliver: bad routing key", NULL);
                 state = 1;
             } else if (state == 1) {
-                if (f.type != 2 || f.size < 14 || get16(f.payload) != 60) die("expected a content header");
+                if (f.type != 2 || f.size < 14 || get16(f.payload) != 60)
+                    die("expected a content header", NULL);
                 body_left = get64(f.payload + 4);
-                if (body_left != (uint64_t)size) die("a delivered body has the wrong size");
+                if (body_left != (uint64_t)size) die("a delivered body has the wrong size", NULL);
                 state = body_left ? 2 : 0;
                 if (!body_left) ++got, put_ack(tag);
             } else {
-                if (f.type != 3 || f.size > body_left) die("expected body bytes");
+                if (f.type != 3 || f.size > body_left) die("expected body bytes", NULL);
                 body_left -= f.size;
                 if (!body_left) {
                     state = 0;
@@ -363,22 +356,11 @@ __attribute__((noinline)) static void consume(long n, long size) {
 }
 
 int main(int argc, char** argv) {
-    const char *url = NULL, *workload = NULL;
-    long messages = 0, size = 100;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--url"))
-            url = argv[i + 1];
-        else if (!strcmp(argv[i], "--workload"))
-            workload = argv[i + 1];
-        else if (!strcmp(argv[i], "--messages") || !strcmp(argv[i], "--count"))
-            messages = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--size"))
-            size = atol(argv[i + 1]);
-        else
-            die("unknown option (usage: --url U --workload consume --messages M --size S)");
-    }
-    if (!url || !workload || messages < 1 || size < 0) die("--url, --workload and --messages are required");
-    if (strcmp(workload, "consume") != 0) die("raw-c implements the consume workload only");
+    const struct amqp_bench_args args =
+        parse_amqp_bench_args(argc, argv, "usage: --url U --workload consume --messages M --size S");
+    const char *url = args.url, *workload = args.workload;
+    const long messages = args.messages, size = args.size;
+    if (strcmp(workload, "consume") != 0) die("raw-c implements the consume workload only", NULL);
 
     struct Url u;
     parse_url(url, &u);

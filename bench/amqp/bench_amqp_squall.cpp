@@ -16,7 +16,7 @@
 #include <deque>
 #include <string>
 
-#include "bench/http/bench_common.hpp"
+#include "bench/support/squall.hpp"
 #include "squall/amqp/amqp.hpp"
 #include "squall/ioloop/async.hpp"
 
@@ -120,23 +120,13 @@ squall::Task<void> run(squall::IOLoop& loop, const Args& args, Result& result) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string backend = "epoll";
+    bench::Options opts(argc, argv, {"--backend", "--url", "--workload", "--messages", "--count", "--size"});
+    const std::string backend = opts.text("--backend", "epoll");
     Args args;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string a = argv[i], v = argv[i + 1];
-        if (a == "--backend")
-            backend = v;
-        else if (a == "--url")
-            args.url = v;
-        else if (a == "--workload")
-            args.workload = v;
-        else if (a == "--messages" || a == "--count")
-            args.messages = std::atol(v.c_str());
-        else if (a == "--size")
-            args.size = std::atol(v.c_str());
-        else
-            bench::die("unknown option " + a);
-    }
+    args.url = opts.text("--url");
+    args.workload = opts.text("--workload");
+    args.messages = opts.integer("--messages", opts.integer("--count", 0));  // --count: a synonym
+    args.size = opts.integer("--size", 100);
     if (args.url.empty() || args.messages < 1 || args.size < 0 ||
         (args.workload != "publish" && args.workload != "confirm" && args.workload != "consume"))
         bench::die(
@@ -148,15 +138,12 @@ int main(int argc, char** argv) {
         loop.run_sync(run(loop, args, r));
         std::string impl = bench::impl_name(loop);
         double n = static_cast<double>(args.messages);
-        auto line = [&](const char* metric, double value, const char* unit) {
-            std::printf(
-                "{\"bench\": \"amqp_%s\", \"impl\": \"%s\", \"params\": {\"workload\": \"%s\", \"messages\": "
-                "%ld, \"size\": %ld}, \"metric\": \"%s\", \"value\": %.3f, \"unit\": \"%s\"}\n",
-                args.workload.c_str(), impl.c_str(), args.workload.c_str(), args.messages, args.size, metric,
-                value, unit);
-        };
-        line("msgs_per_s", n / r.elapsed, "1/s");
-        line("cpu_us_per_op", r.cpu * 1e6 / n, "us");
+        const std::string bench_name = "amqp_" + args.workload;
+        const std::string params = "\"workload\": \"" + args.workload +
+                                   "\", \"messages\": " + std::to_string(args.messages) +
+                                   ", \"size\": " + std::to_string(args.size);
+        bench::print_result(bench_name.c_str(), impl, params, "msgs_per_s", n / r.elapsed, "1/s");
+        bench::print_result(bench_name.c_str(), impl, params, "cpu_us_per_op", r.cpu * 1e6 / n, "us");
         std::fprintf(stderr, "%s %s: %ld messages in %.3f s, %.0f msgs/s, %.3f us CPU/msg\n", impl.c_str(),
                      args.workload.c_str(), args.messages, r.elapsed, n / r.elapsed, r.cpu * 1e6 / n);
     } catch (const std::exception& e) {

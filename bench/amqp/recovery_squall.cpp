@@ -32,7 +32,7 @@
 #include <string>
 #include <thread>
 
-#include "bench/http/bench_common.hpp"
+#include "bench/support/squall.hpp"
 #include "squall/amqp/amqp.hpp"
 #include "squall/amqp/messaging/messaging.hpp"
 #include "squall/ioloop/async.hpp"
@@ -174,28 +174,17 @@ squall::Task<void> run(squall::IOLoop& loop, const Args& args, Timeline& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string backend = "epoll";
+    bench::Options opts(
+        argc, argv,
+        {"--backend", "--url", "--stop-cmd", "--start-cmd", "--queue", "--retry-interval-ms", "--timeout-s"});
+    const std::string backend = opts.text("--backend", "epoll");
     Args args;
-    args.queue = "bench-recovery-" + std::to_string(::getpid());
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string a = argv[i], v = argv[i + 1];
-        if (a == "--backend")
-            backend = v;
-        else if (a == "--url")
-            args.url = v;
-        else if (a == "--stop-cmd")
-            args.stop_cmd = v;
-        else if (a == "--start-cmd")
-            args.start_cmd = v;
-        else if (a == "--queue")
-            args.queue = v;
-        else if (a == "--retry-interval-ms")
-            args.retry_interval_ms = std::atol(v.c_str());
-        else if (a == "--timeout-s")
-            args.timeout_s = std::atol(v.c_str());
-        else
-            bench::die("unknown option " + a);
-    }
+    args.url = opts.text("--url");
+    args.stop_cmd = opts.text("--stop-cmd");
+    args.start_cmd = opts.text("--start-cmd");
+    args.queue = opts.text("--queue", "bench-recovery-" + std::to_string(::getpid()));
+    args.retry_interval_ms = opts.integer("--retry-interval-ms", args.retry_interval_ms);
+    args.timeout_s = opts.integer("--timeout-s", args.timeout_s);
     if (args.url.empty() || args.stop_cmd.empty() || args.start_cmd.empty() || args.retry_interval_ms < 1 ||
         args.timeout_s < 1)
         bench::die(
@@ -206,12 +195,11 @@ int main(int argc, char** argv) {
         Timeline t;
         loop.run_sync(run(loop, args, t), std::chrono::seconds(args.timeout_s));
         const std::string impl = bench::impl_name(loop);
+        const std::string params =
+            "\"retry_interval_ms\": " + std::to_string(args.retry_interval_ms) +
+            ", \"publish_every_ms\": " + std::to_string(static_cast<long>(kPublishEvery.count()));
         auto line = [&](const char* metric, double seconds) {
-            std::printf(
-                "{\"bench\": \"amqp_recovery\", \"impl\": \"%s\", \"params\": {\"retry_interval_ms\": %ld, "
-                "\"publish_every_ms\": %ld}, \"metric\": \"%s\", \"value\": %.1f, \"unit\": \"ms\"}\n",
-                impl.c_str(), args.retry_interval_ms, static_cast<long>(kPublishEvery.count()), metric,
-                seconds * 1e3);
+            bench::print_result("amqp_recovery", impl, params, metric, seconds * 1e3, "ms");
         };
         const double recovery = t.first_consumed - t.stop_returned;
         const double broker_start = t.start_returned - t.stop_returned;
