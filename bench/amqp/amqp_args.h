@@ -1,10 +1,12 @@
 /* The command line of the amqp benchmark's C peers (bench_amqp_librabbitmq.c, bench_amqp_raw.c):
- * --url U --workload W --messages M (--count is a synonym) [--size 100]. Needs bench/support/bench.h. */
+ * --url U --workload W --messages M (--count is a synonym) [--size 100]. Define BENCH_PROGRAM first. */
 #ifndef SQUALL_BENCH_AMQP_ARGS_H
 #define SQUALL_BENCH_AMQP_ARGS_H
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "bench/support/bench.h"
 
 struct amqp_bench_args {
     const char* url;
