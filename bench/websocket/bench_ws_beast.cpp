@@ -86,25 +86,12 @@ private:
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string url = "ws://127.0.0.1:56510/";
-    int connections = 1;
-    double duration = 5, warmup = 0.5;
+    bench::Options opts(argc, argv, {"--url", "--size", "--connections", "--duration", "--warmup"});
+    const std::string url = opts.text("--url", "ws://127.0.0.1:56510/");
+    const int connections = static_cast<int>(opts.integer("--connections", 1));
+    const double duration = opts.number("--duration", 5), warmup = opts.number("--warmup", 0.5);
     Run run;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string a = argv[i];
-        if (a == "--url")
-            url = argv[i + 1];
-        else if (a == "--size")
-            run.size = std::strtoull(argv[i + 1], nullptr, 10);
-        else if (a == "--connections")
-            connections = std::atoi(argv[i + 1]);
-        else if (a == "--duration")
-            duration = std::atof(argv[i + 1]);
-        else if (a == "--warmup")
-            warmup = std::atof(argv[i + 1]);
-        else
-            die("unknown option " + a);
-    }
+    run.size = static_cast<std::size_t>(opts.integer("--size", static_cast<long>(run.size)));
     // ws://host:port/path
     auto rest = url.substr(url.find("://") + 3);
     auto slash = rest.find('/');

@@ -71,27 +71,13 @@ squall::Task<void> bench_main(Run& run, int connections, double warmup, double d
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string backend = "epoll", url = "ws://127.0.0.1:56510/";
-    std::size_t size = 64;
-    int connections = 1;
-    double duration = 5, warmup = 0.5;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string a = argv[i];
-        if (a == "--backend")
-            backend = argv[i + 1];
-        else if (a == "--url")
-            url = argv[i + 1];
-        else if (a == "--size")
-            size = std::strtoull(argv[i + 1], nullptr, 10);
-        else if (a == "--connections")
-            connections = std::atoi(argv[i + 1]);
-        else if (a == "--duration")
-            duration = std::atof(argv[i + 1]);
-        else if (a == "--warmup")
-            warmup = std::atof(argv[i + 1]);
-        else
-            die("unknown option " + a);
-    }
+    bench::Options opts(argc, argv,
+                        {"--backend", "--url", "--size", "--connections", "--duration", "--warmup"});
+    const std::string backend = opts.text("--backend", "epoll"),
+                      url = opts.text("--url", "ws://127.0.0.1:56510/");
+    const std::size_t size = static_cast<std::size_t>(opts.integer("--size", 64));
+    const int connections = static_cast<int>(opts.integer("--connections", 1));
+    const double duration = opts.number("--duration", 5), warmup = opts.number("--warmup", 0.5);
     squall::Backend be = backend == "uring" ? squall::Backend::uring : squall::Backend::epoll;
     if (backend != "uring" && backend != "epoll") die("--backend must be epoll or uring");
     try {
