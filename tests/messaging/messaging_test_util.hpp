@@ -68,10 +68,13 @@ inline BrokerOptions quick_options(const std::string& connection_name = {}) {
     return o;
 }
 
-// Counts the connection's losses and recoveries in lost and recovered, which must outlive it.
-inline void count_recoveries(BrokerOptions& options, int& lost, int& recovered) {
-    options.on_connection_lost = [&lost](const std::exception_ptr&) { ++lost; };
-    options.on_connection_recovered = [&recovered] { ++recovered; };
+// quick_options that count the connection's losses and recoveries in lost and recovered (which must
+// outlive the connection).
+inline BrokerOptions counting_options(int& lost, int& recovered, const std::string& connection_name = {}) {
+    BrokerOptions o = quick_options(connection_name);
+    o.on_connection_lost = [&lost](const std::exception_ptr&) { ++lost; };
+    o.on_connection_recovered = [&recovered] { ++recovered; };
+    return o;
 }
 
 // A loopback port nothing listens on (bound, then released).

@@ -22,13 +22,9 @@ using namespace squall::amqp::messaging::test;
 namespace {
 
 squall::Task<void> cluster_failover(squall::IOLoop& loop) {
-    auto urls = squall::testing::amqp_cluster_urls();
-    auto names = squall::testing::rabbitmq_cluster_names();
-    if (urls.empty()) co_return;
-    REQUIRE(names.size() == urls.size());
-    auto options = quick_options();
+    SQUALL_AMQP_CLUSTER_OR_RETURN(urls, names);
     int lost = 0, recovered = 0;
-    count_recoveries(options, lost, recovered);
+    auto options = counting_options(lost, recovered);
     auto conn = co_await BrokerConnection::open(loop, urls, options);
     std::size_t victim = 0;
     for (std::size_t i = 0; i < urls.size(); ++i)
@@ -104,15 +100,11 @@ std::size_t queue_leader(const std::vector<std::string>& names, std::size_t ask,
 }
 
 squall::Task<void> cluster_consumer_failover(squall::IOLoop& loop) {
-    auto urls = squall::testing::amqp_cluster_urls();
-    auto names = squall::testing::rabbitmq_cluster_names();
-    if (urls.empty()) co_return;
-    REQUIRE(names.size() == urls.size());
+    SQUALL_AMQP_CLUSTER_OR_RETURN(urls, names);
     // The consumer connects to node 1 first and declares the queue there: its leader is that node
     // (RabbitMQ places a quorum queue's leader on the declaring node), checked below.
-    auto options = quick_options();
     int lost = 0, recovered = 0;
-    count_recoveries(options, lost, recovered);
+    auto options = counting_options(lost, recovered);
     auto consumer_conn = co_await BrokerConnection::open(loop, urls, options);
     Queue q{unique_name("quorum-consume"), {}, "", {.queue_type = std::string("quorum")}};
     auto declared = consumer_conn->maybe_declare(q);

@@ -97,9 +97,8 @@ SQUALL_TEST_CASE("maybe_declare declares once per cache; '' and amq.* are never 
 SQUALL_TEST_CASE("BrokerConnection's cache is reset on reconnect and topology is redeclared", 30s) {
     SQUALL_AMQP_URL_OR_RETURN(url);
     std::string name = unique_name("conn");
-    auto options = quick_options(name);
     int lost = 0, recovered = 0;
-    count_recoveries(options, lost, recovered);
+    auto options = counting_options(lost, recovered, name);
     auto conn = co_await BrokerConnection::open(loop, url, options);
     Queue q{unique_name("q"),
             Exchange(unique_name("ex"), "direct", {.auto_delete = true}),

@@ -22,9 +22,8 @@ MESSAGING_ONCE_TEST("stopping the first broker fails the client over to the seco
     }
     // The second broker first: the client starts there, and "the first broker" below is that one.
     std::string urls = b.url + ";" + main_url;
-    auto options = quick_options();
     int lost = 0, recovered = 0;
-    count_recoveries(options, lost, recovered);
+    auto options = counting_options(lost, recovered);
     options.recovery_policy =
         RetryPolicy{.interval_start = 200ms, .interval_step = 200ms, .interval_max = 1s, .timeout = 20s};
     auto conn = co_await BrokerConnection::open(loop, urls, options);

@@ -153,9 +153,8 @@ MESSAGING_ONCE_TEST("broker restart during confirmed persistent publishes: no co
                     150s) {
     SQUALL_AMQP_URL_OR_RETURN(url);
     const std::string broker = squall::testing::rabbitmq_name();
-    auto options = quick_options();
     int lost = 0, recovered = 0;
-    count_recoveries(options, lost, recovered);
+    auto options = counting_options(lost, recovered);
     auto conn = co_await BrokerConnection::open(loop, url, options);
     Queue q{unique_name("restart"), {}, "", {.durable = true}};
     Producer producer(conn, ProducerOptions{.routing_key = q.name, .retry = true});

@@ -25,6 +25,13 @@
     auto var = ::squall::testing::amqp_url(); \
     if (var.empty()) co_return
 
+// The node URLs and names of scripts/rabbitmq cluster, in the same order; co_return when no cluster runs.
+#define SQUALL_AMQP_CLUSTER_OR_RETURN(urls, names)            \
+    auto urls = ::squall::testing::amqp_cluster_urls();       \
+    auto names = ::squall::testing::rabbitmq_cluster_names(); \
+    if (urls.empty()) co_return;                              \
+    REQUIRE(names.size() == urls.size())
+
 namespace squall::testing {
 
 namespace detail {
