@@ -41,12 +41,14 @@ def convert_comment_text(text, state):
     return escape_prose(text)
 
 
-def code_part_has_string_open(code):
-    # True when a // at the end of `code` would sit inside a string or char literal.
+def scan_literals(text, stop_at_comment):
+    """(the characters of `text` outside string/char literals, whether a literal is open at the end);
+    with stop_at_comment the scan ends at a // outside literals."""
+    out = []
     in_str = None
     i = 0
-    while i < len(code):
-        c = code[i]
+    while i < len(text):
+        c = text[i]
         if in_str:
             if c == "\\":
                 i += 2
@@ -55,8 +57,17 @@ def code_part_has_string_open(code):
                 in_str = None
         elif c in "\"'":
             in_str = c
+        elif stop_at_comment and text.startswith("//", i):
+            break
+        else:
+            out.append(c)
         i += 1
-    return in_str is not None
+    return "".join(out), in_str is not None
+
+
+def code_part_has_string_open(code):
+    # True when a // at the end of `code` would sit inside a string or char literal.
+    return scan_literals(code, stop_at_comment=False)[1]
 
 
 ACCESS = re.compile(r"^\s*(public|protected|private)\s*:")
@@ -64,25 +75,7 @@ ACCESS = re.compile(r"^\s*(public|protected|private)\s*:")
 
 def strip_code(line):
     """The code of a line without string/char literals and a trailing // comment."""
-    out = []
-    in_str = None
-    i = 0
-    while i < len(line):
-        c = line[i]
-        if in_str:
-            if c == "\\":
-                i += 2
-                continue
-            if c == in_str:
-                in_str = None
-        elif c in "\"'":
-            in_str = c
-        elif line.startswith("//", i):
-            break
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
+    return scan_literals(line, stop_at_comment=True)[0]
 
 
 def is_comment(line):
