@@ -156,9 +156,12 @@ public:
     uint16_t channel_max() const noexcept { return channel_max_; }
     uint32_t frame_max() const noexcept { return frame_max_; }
     std::chrono::seconds heartbeat() const noexcept { return heartbeat_; }
+    // What the broker said about itself in connection.start.
     const FieldTable& server_properties() const noexcept { return server_properties_; }
+    // The options it was opened with.
     const ConnectionOptions& options() const noexcept { return options_; }
-    std::size_t channel_count() const noexcept { return channel_count_; }
+    std::size_t channel_count() const noexcept { return channel_count_; }  // channels open now
+    // Its loop and its transport.
     IOLoop& loop() const noexcept { return loop_; }
     const std::shared_ptr<IOStream>& stream() const noexcept { return stream_; }
 
@@ -180,6 +183,7 @@ public:
     const std::string& blocked_reason() const noexcept { return blocked_reason_; }
     // Resolves when the connection is not blocked (at once when it is not), or when it closes.
     Future<void> wait_unblocked() { return unblocked_.wait(); }
+    // Callbacks run on each connection.blocked (with its reason) and connection.unblocked.
     void on_blocked(std::function<void(const std::string& reason)> cb) {
         on_blocked_.push_back(std::move(cb));
     }
@@ -189,6 +193,7 @@ private:
     struct Key {};
 
 public:
+    // For open() only (Key is private).
     Connection(Key, IOLoop& loop, ConnectionOptions options, std::shared_ptr<IOStream> stream);
 
 private:

@@ -7,13 +7,14 @@
 //                           (e.g. a header table of a publish); raised before anything is written, the
 //                           connection goes on
 //   ClosedError             common (virtual) base of the close errors: reply code, text, class and method
-//     ConnectionClosedError the connection was closed (by the broker, or locally)
-//       ConnectionLostError     the transport failed without a connection.close (reset, EOF); code 0
-//         HeartbeatTimeoutError nothing arrived for two heartbeat intervals
-//       one class per hard-error reply code, see the table below
-//     ChannelClosedError    one channel was closed; the connection and other channels go on
-//       one class per soft-error reply code, see the table below
-//     AccessRefusedError    403 at either scope (see below)
+//   ConnectionClosedError   a ClosedError: the connection was closed (by the broker, or locally); one
+//                           subclass per hard-error reply code, see the table below
+//   ConnectionLostError     a ConnectionClosedError: the transport failed without a connection.close
+//                           (reset, EOF); code 0
+//   HeartbeatTimeoutError   a ConnectionLostError: nothing arrived for two heartbeat intervals
+//   ChannelClosedError      a ClosedError: one channel was closed; the connection and other channels go
+//                           on; one subclass per soft-error reply code, see the table below
+//   AccessRefusedError      a ClosedError: 403 at either scope (see below)
 //   ConsumerCancelledError  a consumer ended: cancelled by the broker (queue deleted) or by the client
 //   MessageNackedError      publisher confirms: the broker nacked a message
 //   MessageReturnedError    a mandatory message was returned as unroutable (reply_code 312 NO_ROUTE)

@@ -53,17 +53,20 @@ inline constexpr const char* kRpcErrorHeader = "x-rpc-error";
 // RabbitMQ's direct reply-to pseudo-queue.
 inline constexpr const char* kDirectReplyTo = "amq.rabbitmq.reply-to";
 
+// Where an RpcClient's replies come back.
 enum class ReplyMode {
     direct_reply_to,  // amq.rabbitmq.reply-to: no queue, replies straight to this channel's consumer
     callback_queue,   // an exclusive, auto-delete, server-named queue per client
 };
 
+// RpcClient::create()'s options.
 struct RpcClientOptions {
-    ReplyMode reply_mode = ReplyMode::direct_reply_to;
+    ReplyMode reply_mode = ReplyMode::direct_reply_to;  // how replies come back
     std::string exchange{};  // where requests are published; "" is the default exchange
     bool mandatory = true;   // unroutable requests fail at once with MessageReturnedError
 };
 
+// The client side (see the top of this header); made by create(), used through a shared_ptr.
 class RpcClient : public std::enable_shared_from_this<RpcClient> {
 public:
     // Starts the reply consumer on `channel` (and declares the callback queue in that mode).
@@ -89,6 +92,7 @@ public:
     std::uint64_t late_replies() const noexcept { return late_replies_; }
     // The reply_to the requests carry.
     const std::string& reply_to() const noexcept { return reply_to_; }
+    // The client's channel.
     const std::shared_ptr<Channel>& channel() const noexcept { return channel_; }
 
     // Cancels the reply consumer; pending calls fail with CancelledError. The channel stays open.
@@ -98,6 +102,7 @@ private:
     struct Key {};
 
 public:
+    // For create() only (Key is private).
     RpcClient(Key, std::shared_ptr<Channel> channel, RpcClientOptions options);
 
 private:
@@ -126,14 +131,18 @@ private:
 // Computes the reply body for one request; may throw (the client then gets RpcError).
 using RpcHandler = std::function<Task<std::string>(const Delivery& request)>;
 
+// RpcServer::start()'s options.
 struct RpcServerOptions {
     std::uint16_t prefetch_count = 1;  // requests handled at once
     bool declare = true;               // queue_declare(queue) before consuming
     QueueDeclareOptions queue{};       // used when declare is true
 };
 
+// The server side (see the top of this header); made by start(), used through a shared_ptr.
 class RpcServer : public std::enable_shared_from_this<RpcServer> {
 public:
+    // Declares `queue` (unless options.declare is false), sets the prefetch and starts consuming; the
+    // server then answers requests until stop(). UsageError for an empty handler.
     static Task<std::shared_ptr<RpcServer>> start(std::shared_ptr<Channel> channel, std::string queue,
                                                   RpcHandler handler);
     static Task<std::shared_ptr<RpcServer>> start(std::shared_ptr<Channel> channel, std::string queue,
@@ -141,10 +150,10 @@ public:
     RpcServer(const RpcServer&) = delete;
     RpcServer& operator=(const RpcServer&) = delete;
 
-    const std::string& queue() const noexcept { return queue_; }
-    std::size_t in_progress() const noexcept { return in_progress_; }
-    std::uint64_t handled() const noexcept { return handled_; }    // replies published (errors included)
-    std::uint64_t failed() const noexcept { return failed_; }      // handler errors (error replies sent)
+    const std::string& queue() const noexcept { return queue_; }       // the queue it consumes
+    std::size_t in_progress() const noexcept { return in_progress_; }  // requests being handled now
+    std::uint64_t handled() const noexcept { return handled_; }        // replies published (errors included)
+    std::uint64_t failed() const noexcept { return failed_; }          // handler errors (error replies sent)
     std::uint64_t rejected() const noexcept { return rejected_; }  // requests without reply_to/correlation_id
 
     // Cancels the consumer and waits for the requests in progress to be answered and acked.
@@ -154,6 +163,7 @@ private:
     struct Key {};
 
 public:
+    // For start() only (Key is private).
     RpcServer(Key, std::shared_ptr<Channel> channel, std::string queue, RpcHandler handler,
               RpcServerOptions options);
 

@@ -5,7 +5,7 @@
 // messaging::Consumer) reopen its channel, restore qos and re-consume with the same consumer tags.
 //
 //     messaging::BrokerOptions options;
-//     options.on_connection_lost = [](const std::exception_ptr& why) { ... };
+//     options.on_connection_lost = [](const std::exception_ptr& why) { /* ... */ };
 //     auto conn = co_await messaging::BrokerConnection::open(loop, "amqp://h1:5672/;amqp://h2/", options);
 //     messaging::Producer producer(conn, producer_options);           // its retries survive restarts
 //     messaging::Consumer consumer(conn, {video}, consumer_options);  // re-consumes after recovery
@@ -49,6 +49,7 @@
 
 namespace squall::amqp::messaging {
 
+// The order in which the brokers are tried (see above).
 enum class FailoverStrategy { round_robin, shuffle };
 
 // Something that must be restored on each new connection (a consumer). recover() runs during recovery,
@@ -57,26 +58,30 @@ enum class FailoverStrategy { round_robin, shuffle };
 class Recoverable {
 public:
     virtual ~Recoverable() = default;
+    // Restores the object on the new connection; an error fails the recovery attempt.
     virtual Task<void> recover(std::shared_ptr<Connection> connection, DeclarationCache& cache) = 0;
     // Recovery gave up (or the BrokerConnection was closed): nothing more will come.
     virtual void recovery_failed(std::exception_ptr error) = 0;
 };
 
+// A BrokerConnection's options.
 struct BrokerOptions {
-    FailoverStrategy failover_strategy = FailoverStrategy::round_robin;
+    FailoverStrategy failover_strategy = FailoverStrategy::round_robin;  // the order brokers are tried in
     // open() and ensure_connection() without a policy. Default: kombu's intervals, give up after 30 s.
     RetryPolicy connect_policy{.timeout = std::chrono::milliseconds(30000)};
     // Automatic recovery. Default: kombu's ensure_connection defaults (2 s, +2 s, at most 30 s; forever).
     RetryPolicy recovery_policy{};
-    bool auto_recover = true;
+    bool auto_recover = true;  // false: a lost connection waits for the next ensure_connection()
     // Adjusts each broker's ConnectionOptions (parsed from its URL) before connecting: heartbeat,
     // connection_name, timeouts, TLS...
     std::function<void(ConnectionOptions&)> configure{};
+    // The recovery events (see above): connection lost, recovered, recovery gave up.
     std::function<void(const std::exception_ptr& reason)> on_connection_lost{};
     std::function<void()> on_connection_recovered{};
     std::function<void(const std::exception_ptr& error)> on_recovery_failed{};
 };
 
+// A connection that recovers (see the top of this header); made by create() or open().
 class BrokerConnection : public std::enable_shared_from_this<BrokerConnection> {
 public:
     // Not connected yet: call ensure_connection() (or use open()). UsageError for no or malformed URLs.
@@ -116,25 +121,28 @@ public:
     // Declares on the default channel unless this connection declared it already (see entity.hpp), and
     // records named entities for topology recovery.
     Task<MaybeDeclared> maybe_declare(Entity entity);
-    DeclarationCache& declaration_cache() noexcept { return cache_; }
+    DeclarationCache& declaration_cache() noexcept { return cache_; }  // reset on each lost connection
 
     // Graceful close; stops recovery; consumers end. Idempotent.
     Task<void> close();
 
+    // Whether the current connection is open and not known lost.
     bool connected() const noexcept;
-    bool closed() const noexcept { return closed_; }
+    bool closed() const noexcept { return closed_; }  // close() was called
     // The current (or last) low-level connection; null before the first connect.
     const std::shared_ptr<Connection>& connection() const noexcept { return conn_; }
     // Incremented on every new connection: a channel from an older generation is gone.
     uint64_t generation() const noexcept { return generation_; }
     // The broker of the current connection ("host:port").
     std::string current_broker() const;
-    const std::vector<std::string>& urls() const noexcept { return urls_; }
+    const std::vector<std::string>& urls() const noexcept { return urls_; }  // the brokers, in failover order
     // Why recovery gave up (null otherwise).
     std::exception_ptr failure() const noexcept { return failure_; }
+    // The loop and the options it was made with.
     IOLoop& loop() const noexcept { return loop_; }
     const BrokerOptions& options() const noexcept { return options_; }
 
+    // Registers r for recovery (Consumer does); expired ones are dropped.
     void add_recoverable(std::weak_ptr<Recoverable> r);
     // More listeners for the events of BrokerOptions (run after the options' callbacks).
     void on_connection_lost(std::function<void(const std::exception_ptr&)> cb) {
@@ -149,6 +157,7 @@ private:
     struct Key {};
 
 public:
+    // For create() only (Key is private).
     BrokerConnection(Key, IOLoop& loop, std::vector<std::string> urls, BrokerOptions options);
 
 private:

@@ -16,7 +16,9 @@
 
 namespace squall::amqp::messaging {
 
+// The content type and encoding a serializer gives a message (the table above).
 struct SerializedType {
+    // The message's content_type and content_encoding properties.
     std::string content_type;
     std::string content_encoding;
 };
@@ -24,11 +26,14 @@ struct SerializedType {
 // UsageError for an unknown serializer name.
 SerializedType serializer_type(std::string_view serializer);
 
+// The value of the compression header for zlib.
 inline constexpr const char* kZlibContentType = "application/x-gzip";
+// decompress()'s default bound on the decompressed size (512 MiB).
 inline constexpr std::size_t kDefaultMaxDecompressedSize = 512ull * 1024 * 1024;
 
 // The header value for a compression name ("zlib", "gzip", or the MIME type itself); UsageError otherwise.
 std::string compression_content_type(std::string_view compression);
+// The body compressed with zlib; UsageError for an unknown compression name.
 std::string compress(std::string_view body, std::string_view compression);
 // DecodeError for an unknown compression, corrupt data, or output beyond max_size.
 std::string decompress(std::string_view body, std::string_view compression_type,

@@ -50,20 +50,25 @@
 
 namespace squall::amqp::messaging {
 
+// A callback of a Consumer: the decoded body and the message (ack it unless no_ack).
 using MessageCallback = std::function<void(const std::string& body, Message& message)>;
 
+// A Consumer's options (see the top of this header).
 struct ConsumerOptions {
-    uint16_t prefetch_count = 0;  // 0: no limit
-    bool no_ack = false;
-    std::optional<std::vector<std::string>> accept{};
-    std::vector<MessageCallback> callbacks{};
-    std::function<void(Message& message)> on_message{};
+    uint16_t prefetch_count = 0;                         // 0: no limit
+    bool no_ack = false;                                 // basic.consume no_ack: the broker wants no acks
+    std::optional<std::vector<std::string>> accept{};    // content types accepted; nullopt: all but pickle
+    std::vector<MessageCallback> callbacks{};            // each gets every message, decoded
+    std::function<void(Message& message)> on_message{};  // set: gets the messages instead of callbacks
+    // A message refused by accept, or whose body failed to decode; unset: a warning is logged.
     std::function<void(Message& message, const std::exception_ptr& error)> on_decode_error{};
-    bool auto_declare = true;
+    bool auto_declare = true;  // consume() declares the queues (cached) first
 };
 
+// Consumes its queues on one channel (see the top of this header). Copies share one state.
 class Consumer {
 public:
+    // On a BrokerConnection: recovered with it. UsageError for a null connection or no queues.
     Consumer(std::shared_ptr<BrokerConnection> connection, std::vector<Queue> queues,
              ConsumerOptions options);
     Consumer(std::shared_ptr<BrokerConnection> connection, std::vector<Queue> queues);
@@ -78,15 +83,16 @@ public:
     // basic.cancel for every queue; next() then fails with ConsumerCancelledError. Recovery stops too.
     Task<void> cancel();
 
+    // Appends to ConsumerOptions::callbacks.
     void add_callback(MessageCallback cb);
     // The channel in use, the queues' actual names (server-named ones filled in), the consumer tags.
     std::shared_ptr<Channel> channel() const;
     std::vector<std::string> queue_names() const;
     std::vector<std::string> consumer_tags() const;
-    uint16_t prefetch_count() const;
+    uint16_t prefetch_count() const;  // the prefetch_count in use (0: no limit)
     // Change qos now (and after recoveries).
     Task<void> qos(uint16_t prefetch_count);
-    std::size_t buffered() const;
+    std::size_t buffered() const;  // messages waiting for next()
 
 private:
     class State;

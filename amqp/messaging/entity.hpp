@@ -135,12 +135,13 @@ Task<void> declare(Channel& channel, Exchange exchange);
 // The queue's exchange and the exchanges of its bindings, queue.declare, then the bindings. Returns the
 // queue's name (the broker's choice when Queue::name is empty).
 Task<std::string> declare(Channel& channel, Queue queue);
-// Declares unless `cache` holds the entity; caches it when allowed. Returns the (queue) name and whether
-// it declared now.
+// What maybe_declare() did.
 struct MaybeDeclared {
     std::string name;       // the queue's name (the exchange's for an exchange)
     bool declared = false;  // declared now (false: the cache had it)
 };
+// Declares unless `cache` holds the entity; caches it when allowed. Returns the (queue) name and whether
+// it declared now.
 Task<MaybeDeclared> maybe_declare(Channel& channel, Entity entity, DeclarationCache& cache);
 
 }  // namespace squall::amqp::messaging

@@ -21,25 +21,30 @@
 
 namespace squall::amqp::messaging {
 
+// A message was acked, rejected or requeued twice, or acked on a no_ack consumer.
 class MessageStateError : public Error {
 public:
     using Error::Error;
 };
 
+// A consumer received a content type it does not accept.
 class ContentDisallowedError : public Error {
 public:
+    // The message names the refused content type.
     explicit ContentDisallowedError(std::string content_type);
-    const std::string& content_type() const { return content_type_; }
+    const std::string& content_type() const { return content_type_; }  // the refused content type
 
 private:
     std::string content_type_;
 };
 
+// A body could not be decoded.
 class DecodeError : public Error {
 public:
     using Error::Error;
 };
 
+// Whether a reconnect may fix e (see the top of this header); false for a null e.
 bool is_recoverable_connection_error(const std::exception_ptr& e);
 
 using squall::describe;  // e.what() for any exception (coro/errors.hpp)

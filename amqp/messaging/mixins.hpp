@@ -31,20 +31,27 @@
 
 namespace squall::amqp::messaging {
 
+// A worker base class: derive, give get_consumers(), override the hooks you need, co_await run().
 class ConsumerMixin {
 public:
+    // Listens to the connection's lost, recovered and recovery-failed events. UsageError for a null one.
     explicit ConsumerMixin(std::shared_ptr<BrokerConnection> connection);
     virtual ~ConsumerMixin();
 
+    // The consumers run() starts; called once per run().
     virtual std::vector<Consumer> get_consumers(std::shared_ptr<BrokerConnection> connection) = 0;
-    virtual void on_consume_ready(std::vector<Consumer>& /*consumers*/) {}
-    virtual void on_consume_end() {}
-    virtual void on_connection_error(const std::exception_ptr& /*error*/) {}
-    virtual void on_connection_revived() {}
+    virtual void on_consume_ready(std::vector<Consumer>& /*consumers*/) {}  // all consuming
+    virtual void on_consume_end() {}  // the consumers were cancelled, before run() completes
+    virtual void on_connection_error(const std::exception_ptr& /*error*/) {}  // connection lost
+    virtual void on_connection_revived() {}  // the BrokerConnection recovered
 
+    // Connects, consumes until stop() or the connection is given up (see above), then cancels the
+    // consumers. UsageError when already running; rethrows a failure once the consumers are cancelled.
     Task<void> run();
+    // Makes run() finish (from a callback or another task).
     void stop();
-    bool should_stop() const noexcept { return should_stop_; }
+    bool should_stop() const noexcept { return should_stop_; }  // stop() was called
+    // The connection the worker consumes from.
     const std::shared_ptr<BrokerConnection>& connection() const noexcept { return connection_; }
 
 private:

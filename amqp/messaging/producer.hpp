@@ -47,60 +47,74 @@
 
 namespace squall::amqp::messaging {
 
+// A producer's defaults; PublishOptions overrides most of them per message.
 struct ProducerOptions {
-    Exchange exchange{};  // "" = the default exchange
-    std::string routing_key{};
-    std::string serializer{};   // json, text, raw ("" = text, kombu's choice for a string body)
-    std::string compression{};  // "" or zlib
-    bool auto_declare = true;
+    Exchange exchange{};            // "" = the default exchange
+    std::string routing_key{};      // used when PublishOptions::routing_key is unset
+    std::string serializer{};       // json, text, raw ("" = text, kombu's choice for a string body)
+    std::string compression{};      // "" or zlib
+    bool auto_declare = true;       // declare `exchange` (cached per connection) before publishing
     std::optional<bool> confirm{};  // default: exchange.options.durable
     bool retry = false;             // default for PublishOptions::retry
     RetryPolicy retry_policy{.max_retries = 3,
                              .interval_start = std::chrono::milliseconds(1000),
                              .interval_step = std::chrono::milliseconds(1000),
                              .interval_max = std::chrono::milliseconds(1000)};  // kombu ensure()'s
+    // Receives the returned messages (unroutable and mandatory) on the channels the producer opens on a
+    // BrokerConnection; unset: they are logged. A bare Channel keeps its own return handler.
     std::function<void(ReturnedMessage&&)> on_return{};
 };
 
+// Options of one Producer::publish(); an unset optional takes the ProducerOptions value.
 struct PublishOptions {
-    std::optional<std::string> routing_key{};
-    std::optional<Exchange> exchange{};  // must have been declared
-    FieldTable headers{};
-    std::optional<uint8_t> priority{};
-    std::optional<std::chrono::milliseconds> expiration{};
-    std::optional<uint8_t> delivery_mode{};  // default persistent (2)
-    bool mandatory = false;
+    std::optional<std::string> routing_key{};  // nullopt: ProducerOptions::routing_key
+    std::optional<Exchange> exchange{};        // must have been declared
+    FieldTable headers{};               // application headers (compression adds a "compression" header)
+    std::optional<uint8_t> priority{};  // the priority property; nullopt: not sent
+    std::optional<std::chrono::milliseconds> expiration{};  // per-message TTL (negative: 0); nullopt: none
+    std::optional<uint8_t> delivery_mode{};                 // default persistent (2)
+    bool mandatory = false;      // the broker returns the message if no queue takes it (see the Decisions)
     std::string content_type{};  // set: no serializer runs (content_encoding defaults to utf-8)
-    std::string content_encoding{};
-    std::optional<std::string> serializer{};
-    std::optional<std::string> compression{};
+    std::string content_encoding{};            // set: replaces the serializer's (or utf-8's) content_encoding
+    std::optional<std::string> serializer{};   // nullopt: ProducerOptions::serializer
+    std::optional<std::string> compression{};  // nullopt: ProducerOptions::compression
+    // Message properties; empty: not sent.
     std::string correlation_id{};
     std::string reply_to{};
     std::string message_id{};
     std::string type{};
-    std::optional<uint64_t> timestamp{};
-    std::vector<Entity> declare{};
-    std::optional<bool> retry{};
-    std::optional<RetryPolicy> retry_policy{};
+    std::optional<uint64_t> timestamp{};        // seconds since the Unix epoch; nullopt: not sent
+    std::vector<Entity> declare{};              // declared (cached) before publishing, after the exchange
+    std::optional<bool> retry{};                // nullopt: ProducerOptions::retry
+    std::optional<RetryPolicy> retry_policy{};  // nullopt: ProducerOptions::retry_policy
     // Bounds each attempt's wait while the connection is blocked or has more than
     // ConnectionOptions::write_high_water bytes unsent (backpressure; TimeoutError, which a retry may
     // retry). nullopt: ConnectionOptions::blocked_timeout.
     std::optional<std::chrono::milliseconds> timeout{};
 };
 
+// Publishes to its exchange (see the top of this header). Copies share one state.
 class Producer {
 public:
+    // On a BrokerConnection: the producer opens its own channel (again after a recovery) and can retry.
+    // UsageError for a null connection, an unknown serializer or an unknown compression.
     Producer(std::shared_ptr<BrokerConnection> connection, ProducerOptions options);
     explicit Producer(std::shared_ptr<BrokerConnection> connection);
+    // On a bare Channel (the caller's: a closed one is not replaced, and publish() never retries).
+    // UsageError for a null channel, an unknown serializer or an unknown compression.
     Producer(std::shared_ptr<Channel> channel, ProducerOptions options);
     explicit Producer(std::shared_ptr<Channel> channel);
 
+    // Publishes body, serialized and compressed as the options say, after the declarations; completes as
+    // the Decisions above say. UsageError for an unknown serializer or compression.
     Task<void> publish(std::string body, PublishOptions options);
     Task<void> publish(std::string body);
 
     // Declares the producer's exchange (cached).
     Task<void> declare();
+    // Whether publish() waits for confirms: ProducerOptions::confirm, else the exchange's durable.
     bool confirms() const noexcept;
+    // The options the producer was made with.
     const ProducerOptions& options() const noexcept { return state_->options; }
     // The channel in use (null before the first publish on a BrokerConnection).
     std::shared_ptr<Channel> channel() const { return state_->channel; }

@@ -36,8 +36,10 @@
 
 namespace squall::amqp::messaging {
 
+// How often and how long to retry (kombu's retry_over_time arguments).
 struct RetryPolicy {
     std::optional<unsigned> max_retries{};  // nullopt: no limit (unless timeout)
+    // The sleeps: interval_start first, interval_step more each time, at most interval_max.
     std::chrono::milliseconds interval_start{2000};
     std::chrono::milliseconds interval_step{2000};
     std::chrono::milliseconds interval_max{30000};
@@ -49,14 +51,16 @@ struct RetryPolicy {
 // The sleeps of a policy: start, start + step, ... capped at interval_max (and never negative).
 class RetryIntervals {
 public:
+    // The intervals of policy p.
     explicit RetryIntervals(const RetryPolicy& p)
         : next_(p.interval_start), step_(p.interval_step), max_(p.interval_max) {}
-    std::chrono::milliseconds next();
+    std::chrono::milliseconds next();  // the next sleep
 
 private:
     std::chrono::milliseconds next_, step_, max_;
 };
 
+// Whether an attempt's error may be retried.
 using RecoverablePredicate = std::function<bool(const std::exception_ptr&)>;
 
 namespace detail {
@@ -71,6 +75,7 @@ struct YieldToLoop {
 };
 }  // namespace detail
 
+// T for an fn() that returns Task<T>.
 template <class Fn>
 using RetryResult = typename std::invoke_result_t<Fn&>::value_type;
 
