@@ -480,6 +480,7 @@ void ResponseParser::fail_at(const char* what, unsigned char c, std::uint64_t of
 //   chunk-ext-val = token / quoted-string          (quoted-pairs included)
 // Every byte is checked; extensions are skipped (at most kMaxChunkExtensionSize bytes per chunk) and
 // trailers kept (the trailer section, final CRLF included, at most max_header_size bytes).
+// long: the chunked-body state machine, one case per state (size, extensions, data, CRLF, trailers).
 std::size_t ResponseParser::decode_body(const char* data, std::size_t n) {
     const std::uint64_t base = consumed_;
     std::size_t i = 0;
@@ -590,6 +591,7 @@ std::size_t ResponseParser::decode_body(const char* data, std::size_t n) {
     return finish();
 }
 
+// long: one byte of RFC 9112's chunk-ext grammar, one case per state of the grammar.
 void ResponseParser::decode_extension_byte(unsigned char c, std::uint64_t at) {
     const bool tchar = detail::is_token_char(c);
     // After a whole name or value: CR ends the extensions, ";" opens the next one, BWS goes to after_ws.

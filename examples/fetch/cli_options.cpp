@@ -59,6 +59,7 @@ bool usage_error(const std::string& msg, int* code) {
 
 }  // namespace
 
+// long: one branch per command-line option, in the order --help lists them.
 std::optional<CliOptions> parse_cli(int argc, char** argv, int* exit_code) {
     CliOptions o;
     *exit_code = kOk;

@@ -58,6 +58,7 @@ long to_long(const std::string& opt, const std::string& v) {
 
 }  // namespace
 
+// long: one branch per command-line option.
 Cli parse_cli(int argc, char** argv) {
     Cli cli;
     if (const char* env = std::getenv("SQUALL_AMQP_URL"); env && *env) cli.url = env;
