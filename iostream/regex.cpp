@@ -110,7 +110,10 @@ std::optional<std::pair<size_t, size_t>> StreamingSearch::search(std::string_vie
                          PCRE2_PARTIAL_HARD, md, nullptr);
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     if (rc >= 0) {
-        resume_ = ov[0];  // searching again without consuming finds the same match
+        // Searching again without consuming must find the same match. The attempt started at
+        // pcre2_get_startchar, which is before ov[0] when the pattern holds \K; resuming at ov[0]
+        // would begin the next attempt past the bytes that \K kept out of the match.
+        resume_ = pcre2_get_startchar(md);
         return std::pair<size_t, size_t>(ov[0], ov[1]);
     }
     if (rc == PCRE2_ERROR_PARTIAL) {

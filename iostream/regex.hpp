@@ -91,8 +91,9 @@ public:
     // Start over at offset 0 (after consuming a match, or when the buffer was replaced).
     void reset() { resume_ = 0; }
 
-    // Earliest offset at which a match can still start: no match starts before it. A read with a
-    // max_bytes limit is unsatisfiable once this passes the limit.
+    // Earliest offset at which a match attempt can still start (with \K the reported match begins
+    // later): no match starts before it. A read with a max_bytes limit is unsatisfiable once this
+    // passes the limit.
     size_t resume_offset() const { return resume_; }
     // Total bytes handed to the matcher across all searches (from the resume offset to the buffer's end
     // each time): the work counter that proves trickled input costs linear time.

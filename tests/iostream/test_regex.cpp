@@ -130,6 +130,20 @@ TEST_CASE("StreamingSearch greedy repeats wait for the byte that ends them") {
     CHECK(search.search("ab123x") == Match({2, 5}));
 }
 
+TEST_CASE("StreamingSearch with \\K reports the same match again until it is consumed") {
+    // \K moves the reported start past where the attempt began; resuming at the reported start would
+    // lose the bytes before it (found by fuzz_stream_search with "\r?\n\r?\K").
+    auto re = std::make_shared<StreamRegex>("ab\\Kc");
+    StreamingSearch search(re);
+    CHECK(search.search("xabc") == Match({3, 4}));
+    CHECK(search.search("xabc") == Match({3, 4}));
+    CHECK(search.resume_offset() == 1);  // where the attempt that matched began
+    auto line = std::make_shared<StreamRegex>("\\r?\\n\\r?\\K");
+    StreamingSearch after_newline(line);
+    CHECK(after_newline.search("head\r\nbody") == Match({6, 6}));
+    CHECK(after_newline.search("head\r\nbody") == Match({6, 6}));
+}
+
 TEST_CASE("StreamingSearch offsets follow the buffer's readable start through consume and compaction") {
     auto re = std::make_shared<StreamRegex>("\\r?\\n");
     StreamingSearch search(re);
