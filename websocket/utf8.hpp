@@ -4,8 +4,10 @@
 //     Utf8Validator v;
 //     if (!v.feed(piece1) || !v.feed(piece2) || !v.complete()) fail(1007);
 //
-// ASCII runs are checked 32 bytes per step (SIMD lanes); other characters by a small state machine.
-// feed() fails as early as the first invalid byte, so a bad message is refused before it is all read.
+// A piece of 64 bytes or more is checked 32 bytes per step with AVX2 where the CPU has it (a table
+// lookup per byte pair, whatever the script); shorter pieces and CPUs without AVX2 use a small state
+// machine that skips ASCII runs a register at a time. feed() fails within 4 KiB of the first invalid
+// byte, so a bad message is refused before it is all read.
 #pragma once
 
 #include <cstddef>
@@ -26,6 +28,9 @@ public:
     void reset() noexcept { *this = Utf8Validator{}; }  // start a new text
 
 private:
+    // The byte-wise state machine over p[i, n), from the state left by the last call.
+    bool feed_bytes(const unsigned char* p, std::size_t i, std::size_t n) noexcept;
+
     std::uint8_t need_ = 0;   // continuation bytes still expected
     std::uint8_t lo_ = 0x80;  // bounds of the next continuation byte (narrower after E0, ED, F0, F4)
     std::uint8_t hi_ = 0xbf;
