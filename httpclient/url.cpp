@@ -220,14 +220,11 @@ std::string remove_dot_segments(std::string_view in) {
 
 }  // namespace detail
 
-URL URL::parse(std::string_view text) {
-    const std::string_view original = text;
-    text = detail::trim_ows(text);
-    if (text.empty()) fail(original, "empty URL");
-    if (has_cr_lf_nul(text)) fail(original, "CR, LF or NUL in URL");
-    Reference r = split_reference(text);
+namespace {
+
+// The scheme, "http" or "https" in any case, stored lowercase.
+void parse_scheme(std::string_view original, const Reference& r, URL& url) {
     if (!r.has_scheme) fail(original, "no scheme (expected http:// or https://)");
-    URL url;
     if (iequals(r.scheme, "http")) {
         url.scheme = "http";
     } else if (iequals(r.scheme, "https")) {
@@ -235,9 +232,10 @@ URL URL::parse(std::string_view text) {
     } else {
         fail(original, "unsupported scheme \"" + lowercase(r.scheme) + "\" (expected http or https)");
     }
-    if (!r.has_authority) fail(original, "no \"//\" and host after the scheme");
+}
 
-    std::string_view authority = r.authority;
+// Takes "user:password@" off the front of authority, percent-decoded into the URL.
+void parse_userinfo(std::string_view& authority, URL& url) {
     if (auto at = authority.rfind('@'); at != std::string_view::npos) {
         auto userinfo = authority.substr(0, at);
         authority.remove_prefix(at + 1);
@@ -246,62 +244,92 @@ URL URL::parse(std::string_view text) {
         if (colon != std::string_view::npos)
             url.password = detail::percent_decode(userinfo.substr(colon + 1));
     }
+}
 
-    std::string_view port_text;
-    bool has_port = false;
-    if (authority.starts_with('[')) {
-        auto close = authority.find(']');
-        if (close == std::string_view::npos) fail(original, "IPv6 literal without closing ']'");
-        auto literal = authority.substr(1, close - 1);
-        if (literal.empty() || literal.find(':') == std::string_view::npos ||
-            !std::all_of(literal.begin(), literal.end(),
-                         [](char c) { return hex_value(c) >= 0 || c == ':' || c == '.'; })) {
-            fail(original, "invalid IPv6 literal \"[" + std::string(literal) + "]\"");
-        }
-        url.host = lowercase(literal);
-        auto rest = authority.substr(close + 1);
-        if (!rest.empty()) {
-            if (rest[0] != ':') fail(original, "unexpected characters after the IPv6 literal");
-            port_text = rest.substr(1);
-            has_port = true;
-        }
-    } else {
-        auto colon = authority.find(':');
-        auto name = authority.substr(0, colon);
-        if (colon != std::string_view::npos) {
-            port_text = authority.substr(colon + 1);
-            has_port = true;
-        }
-        // Lowercased and checked in one pass.
-        url.host.resize(name.size());
-        for (std::size_t i = 0; i < name.size(); ++i) {
-            char c = name[i];
-            char folded = kHostChars[static_cast<unsigned char>(c)];
-            if (folded == 0) {
-                fail(original, std::string("invalid character '") + (is_ctl(c) ? '?' : c) + "' in host");
-            }
-            url.host[i] = folded;
-        }
+// The text after a host's ':', and whether there was a ':'.
+struct PortText {
+    std::string_view text;
+    bool present = false;
+};
+
+// A bracketed IPv6 literal ("[::1]" or "[::1]:8080"), stored lowercase without its brackets.
+PortText parse_ipv6_host(std::string_view original, std::string_view authority, URL& url) {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) fail(original, "IPv6 literal without closing ']'");
+    auto literal = authority.substr(1, close - 1);
+    if (literal.empty() || literal.find(':') == std::string_view::npos ||
+        !std::all_of(literal.begin(), literal.end(),
+                     [](char c) { return hex_value(c) >= 0 || c == ':' || c == '.'; })) {
+        fail(original, "invalid IPv6 literal \"[" + std::string(literal) + "]\"");
     }
-    if (url.host.empty()) fail(original, "empty host");
+    url.host = lowercase(literal);
+    auto rest = authority.substr(close + 1);
+    if (rest.empty()) return {};
+    if (rest[0] != ':') fail(original, "unexpected characters after the IPv6 literal");
+    return {rest.substr(1), true};
+}
 
+// A registered name or IPv4 address, with an optional ":port".
+PortText parse_named_host(std::string_view original, std::string_view authority, URL& url) {
+    PortText port;
+    auto colon = authority.find(':');
+    auto name = authority.substr(0, colon);
+    if (colon != std::string_view::npos) port = {authority.substr(colon + 1), true};
+    // Lowercased and checked in one pass.
+    url.host.resize(name.size());
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        char c = name[i];
+        char folded = kHostChars[static_cast<unsigned char>(c)];
+        if (folded == 0) {
+            fail(original, std::string("invalid character '") + (is_ctl(c) ? '?' : c) + "' in host");
+        }
+        url.host[i] = folded;
+    }
+    return port;
+}
+
+// The explicit port when there is one (an empty one, "host:", means the default), else the scheme's.
+void parse_port(std::string_view original, PortText port, URL& url) {
     url.port = url.default_port();
-    if (has_port && !port_text.empty()) {
-        unsigned value = 0;
-        auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-        if (ec != std::errc() || end != port_text.data() + port_text.size() || !is_digit(port_text[0])) {
-            fail(original, "port \"" + std::string(port_text.substr(0, 20)) + "\" is not a number");
-        }
-        if (value < 1 || value > 65535)
-            fail(original, "port " + std::string(port_text) + " is out of range 1..65535");
-        url.port = static_cast<std::uint16_t>(value);
+    if (!port.present || port.text.empty()) return;
+    std::string_view text = port.text;
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || !is_digit(text[0])) {
+        fail(original, "port \"" + std::string(text.substr(0, 20)) + "\" is not a number");
     }
+    if (value < 1 || value > 65535) fail(original, "port " + std::string(text) + " is out of range 1..65535");
+    url.port = static_cast<std::uint16_t>(value);
+}
 
+// The path ("/" when empty) and the query, encoded as browsers send them.
+void parse_path_and_query(std::string_view original, const Reference& r, URL& url) {
     url.path = r.path.empty() ? std::string("/") : encode_path_or_query(original, r.path, "path");
     if (r.has_query) {
         url.has_query = true;
         url.query = encode_path_or_query(original, r.query, "query");
     }
+}
+
+}  // namespace
+
+URL URL::parse(std::string_view text) {
+    const std::string_view original = text;
+    text = detail::trim_ows(text);
+    if (text.empty()) fail(original, "empty URL");
+    if (has_cr_lf_nul(text)) fail(original, "CR, LF or NUL in URL");
+    Reference r = split_reference(text);
+    URL url;
+    parse_scheme(original, r, url);
+    if (!r.has_authority) fail(original, "no \"//\" and host after the scheme");
+
+    std::string_view authority = r.authority;
+    parse_userinfo(authority, url);
+    PortText port = authority.starts_with('[') ? parse_ipv6_host(original, authority, url)
+                                               : parse_named_host(original, authority, url);
+    if (url.host.empty()) fail(original, "empty host");
+    parse_port(original, port, url);
+    parse_path_and_query(original, r, url);
     return url;
 }
 
