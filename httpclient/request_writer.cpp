@@ -115,18 +115,20 @@ std::string basic_auth_value(std::string_view username, std::string_view passwor
     return "Basic " + base64_encode(credentials);
 }
 
-void write_request_into(SerializedRequest& out, const HTTPRequest& request, const URL& url,
-                        const RequestWriterOptions& options) {
+namespace {
+
+// A method that is a token, and at most one of body and body_producer.
+void check_method_and_body(const HTTPRequest& request) {
     const std::string& method = request.method;
     if (!detail::is_token(method)) throw RequestError("invalid HTTP method \"" + printable(method) + "\"");
     if (request.body && request.body_producer) {
         throw RequestError("a request cannot have both body and body_producer");
     }
-    std::string& head = out.head;
-    head.clear();
-    if (head.capacity() < 256) head.reserve(256);
-    out.body = {};
-    out.chunked = out.streamed = out.expect_continue = false;
+}
+
+// "METHOD target HTTP/1.1\r\n": the origin-form target, or the absolute form through a proxy.
+void append_request_line(std::string& head, const std::string& method, const URL& url,
+                         const RequestWriterOptions& options) {
     head += method;
     head += ' ';
     const std::size_t target_start = head.size();
@@ -152,10 +154,13 @@ void write_request_into(SerializedRequest& out, const HTTPRequest& request, cons
         }
     }
     head += " HTTP/1.1\r\n";
-    // One pass over the user's headers: validate each, and note which of the ones we would add it sets.
-    const HTTPHeaders& user = request.headers;
+}
+
+// One pass over the user's headers: validate each, and note which of the ones we would add it sets (the
+// known_header() bits). The user agent and credentials we would send are checked too.
+unsigned check_user_headers(const HTTPRequest& request) {
     unsigned has = 0;
-    for (const auto& [name, value] : user) {
+    for (const auto& [name, value] : request.headers) {
         check_header(name, value);
         has |= known_header(name);
     }
@@ -164,7 +169,13 @@ void write_request_into(SerializedRequest& out, const HTTPRequest& request, cons
         if (has_forbidden(v))
             throw RequestError("CR, LF or NUL in user_agent or credentials \"" + printable(v) + "\"");
     }
+    return has;
+}
 
+// Host, User-Agent, Accept-Encoding, Authorization, Proxy-Authorization and Connection, each unless the
+// user set it (has).
+void append_default_headers(std::string& head, const HTTPRequest& request, const URL& url,
+                            const RequestWriterOptions& options, unsigned has) {
     if (!(has & kHost)) {
         head += "Host: ";
         detail::append_host_header(head, url);
@@ -186,7 +197,13 @@ void write_request_into(SerializedRequest& out, const HTTPRequest& request, cons
         put(head, "Proxy-Authorization", basic_auth_value(request.proxy_username, request.proxy_password));
     }
     if (!options.keep_alive && !(has & kConnection)) put(head, "Connection", "close");
+}
 
+// The body's framing (chunked for a producer without Content-Length, else Content-Length) and
+// Expect: 100-continue; sets out.body, out.streamed, out.chunked and out.expect_continue.
+void append_body_framing(SerializedRequest& out, const HTTPRequest& request, unsigned has) {
+    std::string& head = out.head;
+    const HTTPHeaders& user = request.headers;
     const bool user_length = (has & kContentLength) != 0;
     const bool user_te = (has & kTransferEncoding) != 0;
     if (request.body_producer) {
@@ -204,14 +221,30 @@ void write_request_into(SerializedRequest& out, const HTTPRequest& request, cons
             throw RequestError("Content-Length header " + std::string(*user.get("Content-Length")) +
                                " does not match the body size " + std::to_string(request.body->size()));
         }
-    } else if (method_has_body(method) && !user_length) {
+    } else if (method_has_body(request.method) && !user_length) {
         put(head, "Content-Length", "0");
     }
     if (request.expect_100_continue && (out.streamed || !out.body.empty())) {
         out.expect_continue = true;
         if (!(has & kExpect)) put(head, "Expect", "100-continue");
     }
-    for (const auto& [name, value] : user) put(head, name, value);
+}
+
+}  // namespace
+
+void write_request_into(SerializedRequest& out, const HTTPRequest& request, const URL& url,
+                        const RequestWriterOptions& options) {
+    check_method_and_body(request);
+    std::string& head = out.head;
+    head.clear();
+    if (head.capacity() < 256) head.reserve(256);
+    out.body = {};
+    out.chunked = out.streamed = out.expect_continue = false;
+    append_request_line(head, request.method, url, options);
+    const unsigned has = check_user_headers(request);
+    append_default_headers(head, request, url, options, has);
+    append_body_framing(out, request, has);
+    for (const auto& [name, value] : request.headers) put(head, name, value);
     head += "\r\n";
 }
 
