@@ -26,40 +26,76 @@ bool connection_specific(std::string_view name) {
     return false;
 }
 
-}  // namespace
+// Everything generated goes into storage first; the fields point into it only once it stops growing
+// (finish()). Names and values from outside storage (literals, the request, the URL) are pointed to as
+// they are.
+class FieldList {
+public:
+    FieldList(std::string& storage, std::size_t expected) : storage_(storage) {
+        storage_.clear();
+        pending_.reserve(expected);
+    }
 
-void build_request_headers(RequestHeaders& out, const HTTPRequest& request, const URL& url) {
-    const std::string& method = request.method;
-    if (!detail::is_token(method)) throw RequestError("invalid HTTP method \"" + method + "\"");
-    if (request.body && request.body_producer)
-        throw RequestError("a request cannot have both body and body_producer");
+    // A field whose name and value outlive the list.
+    void add_static(std::string_view name, std::string_view value) {
+        pending_.push_back({0, name.size(), name.data(), 0, value.size(), value.data()});
+    }
 
-    // Everything generated goes into storage first; the fields point into it only once it stops growing.
+    // A field whose value is copied into storage.
+    void add_generated(std::string_view name, std::string_view value) {
+        std::size_t v = storage_.size();
+        storage_.append(value);
+        pending_.push_back({0, name.size(), name.data(), v, value.size(), nullptr});
+    }
+
+    // A user's field: its name lowercased into storage, its value pointed to in the request.
+    void add_lowercased(std::string_view name, std::string_view value) {
+        std::size_t n = storage_.size();
+        for (char c : name) storage_.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+        pending_.push_back({n, name.size(), nullptr, 0, value.size(), value.data()});
+    }
+
+    // The nghttp2 header list, pointing into storage and into what the static fields point to.
+    void finish(std::vector<nghttp2_nv>& fields) const {
+        fields.clear();
+        fields.reserve(pending_.size());
+        auto* base = reinterpret_cast<std::uint8_t*>(storage_.data());
+        for (const auto& p : pending_) {
+            nghttp2_nv nv{};
+            nv.name = p.name_ptr ? reinterpret_cast<std::uint8_t*>(const_cast<char*>(p.name_ptr))
+                                 : base + p.name_at;
+            nv.namelen = p.name_len;
+            nv.value = p.value_ptr ? reinterpret_cast<std::uint8_t*>(const_cast<char*>(p.value_ptr))
+                                   : base + p.value_at;
+            nv.valuelen = p.value_len;
+            nv.flags = NGHTTP2_NV_FLAG_NONE;
+            fields.push_back(nv);
+        }
+    }
+
+private:
     struct Pending {
         std::size_t name_at, name_len;
         const char* name_ptr;  // non-null: points outside storage
         std::size_t value_at, value_len;
         const char* value_ptr;
     };
-    std::string& storage = out.storage;
-    storage.clear();
-    std::vector<Pending> pending;
-    pending.reserve(8 + request.headers.size());
-    auto keep = [&](std::string_view s) {
-        std::size_t at = storage.size();
-        storage.append(s);
-        return at;
-    };
-    auto add_static = [&](std::string_view name, std::string_view value) {
-        pending.push_back({0, name.size(), name.data(), 0, value.size(), value.data()});
-    };
-    auto add_generated = [&](std::string_view name, std::string_view value) {
-        std::size_t v = keep(value);
-        pending.push_back({0, name.size(), name.data(), v, value.size(), nullptr});
-    };
+    std::string& storage_;
+    std::vector<Pending> pending_;
+};
 
-    add_static(":method", method);
-    add_static(":scheme", url.scheme);
+// A method that is a token, and at most one of body and body_producer.
+void check_method_and_body(const HTTPRequest& request) {
+    const std::string& method = request.method;
+    if (!detail::is_token(method)) throw RequestError("invalid HTTP method \"" + method + "\"");
+    if (request.body && request.body_producer)
+        throw RequestError("a request cannot have both body and body_producer");
+}
+
+// :method, :scheme, :authority (the user's Host, else the URL's) and :path.
+void add_pseudo_headers(FieldList& fields, const HTTPRequest& request, const URL& url) {
+    fields.add_static(":method", request.method);
+    fields.add_static(":scheme", url.scheme);
     std::string authority;
     if (auto host = request.headers.get("Host")) {
         if (has_forbidden(*host)) throw RequestError("header Host has a CR, LF or NUL in its value");
@@ -67,7 +103,7 @@ void build_request_headers(RequestHeaders& out, const HTTPRequest& request, cons
     } else {
         detail::append_host_header(authority, url);
     }
-    add_generated(":authority", authority);
+    fields.add_generated(":authority", authority);
     std::string path = url.path;
     if (url.has_query) path.append("?").append(url.query);
     for (char c : path) {
@@ -75,70 +111,83 @@ void build_request_headers(RequestHeaders& out, const HTTPRequest& request, cons
         if (u <= 0x20 || u == 0x7f)
             throw RequestError("request target \"" + path + "\" contains a space or control character");
     }
-    add_generated(":path", path);
+    fields.add_generated(":path", path);
+}
 
-    bool has_ua = false, has_ae = false, has_auth = false, has_length = false;
+// Which of the fields we would add the user set.
+struct UserSets {
+    bool user_agent = false, accept_encoding = false, authorization = false, content_length = false;
+};
+
+// Validates the user's fields, the user agent and the credentials, and notes which defaults the user set.
+UserSets check_user_headers(const HTTPRequest& request) {
+    UserSets has;
     for (const auto& [name, value] : request.headers) {
         if (!detail::is_token(name))
             throw RequestError("invalid header name \"" + name + "\" (not a token, or CR/LF in it)");
         if (has_forbidden(value))
             throw RequestError("header " + name + " has a CR, LF or NUL in its value (header injection)");
-        if (iequals(name, "User-Agent")) has_ua = true;
-        if (iequals(name, "Accept-Encoding")) has_ae = true;
-        if (iequals(name, "Authorization")) has_auth = true;
-        if (iequals(name, "Content-Length")) has_length = true;
+        if (iequals(name, "User-Agent")) has.user_agent = true;
+        if (iequals(name, "Accept-Encoding")) has.accept_encoding = true;
+        if (iequals(name, "Authorization")) has.authorization = true;
+        if (iequals(name, "Content-Length")) has.content_length = true;
     }
     for (std::string_view v : {std::string_view(request.user_agent), std::string_view(request.auth_username),
                                std::string_view(request.auth_password)}) {
         if (has_forbidden(v)) throw RequestError("CR, LF or NUL in user_agent or credentials");
     }
-    if (!has_ua)
-        add_static("user-agent",
-                   request.user_agent.empty() ? kDefaultUserAgent : std::string_view(request.user_agent));
-    if (request.decompress_response && !has_ae) add_static("accept-encoding", "gzip");
-    if (!has_auth) {
+    return has;
+}
+
+// user-agent, accept-encoding, authorization and content-length, each unless the user set it.
+void add_default_headers(FieldList& fields, const HTTPRequest& request, const URL& url, UserSets has) {
+    if (!has.user_agent)
+        fields.add_static("user-agent", request.user_agent.empty() ? kDefaultUserAgent
+                                                                   : std::string_view(request.user_agent));
+    if (request.decompress_response && !has.accept_encoding) fields.add_static("accept-encoding", "gzip");
+    if (!has.authorization) {
         if (!request.auth_username.empty()) {
-            add_generated("authorization", basic_auth_value(request.auth_username, request.auth_password));
+            fields.add_generated("authorization",
+                                 basic_auth_value(request.auth_username, request.auth_password));
         } else if (!url.username.empty()) {
-            add_generated("authorization", basic_auth_value(url.username, url.password));
+            fields.add_generated("authorization", basic_auth_value(url.username, url.password));
         }
     }
     if (request.body) {
         const std::string size = std::to_string(request.body->size());
-        if (!has_length) {
-            add_generated("content-length", size);
+        if (!has.content_length) {
+            fields.add_generated("content-length", size);
         } else if (request.headers.get("Content-Length") != size) {
             throw RequestError("Content-Length header " +
                                std::string(*request.headers.get("Content-Length")) +
                                " does not match the body size " + size);
         }
-    } else if (!request.body_producer && method_has_body(method) && !has_length) {
-        add_static("content-length", "0");
+    } else if (!request.body_producer && method_has_body(request.method) && !has.content_length) {
+        fields.add_static("content-length", "0");
     }
+}
+
+// The user's fields, lowercased, without the ones HTTP/2 forbids or does not use.
+void add_user_headers(FieldList& fields, const HTTPRequest& request) {
     for (const auto& [name, value] : request.headers) {
         if (connection_specific(name)) continue;
         if (iequals(name, "TE") && !iequals(value, "trailers")) continue;
         if (iequals(name, "Expect"))
             continue;  // no 100-continue dance on HTTP/2: the body goes with the request
-        std::size_t n = storage.size();
-        for (char c : name) storage.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-        pending.push_back({n, name.size(), nullptr, 0, value.size(), value.data()});
+        fields.add_lowercased(name, value);
     }
+}
 
-    out.fields.clear();
-    out.fields.reserve(pending.size());
-    auto* base = reinterpret_cast<std::uint8_t*>(storage.data());
-    for (const auto& p : pending) {
-        nghttp2_nv nv{};
-        nv.name =
-            p.name_ptr ? reinterpret_cast<std::uint8_t*>(const_cast<char*>(p.name_ptr)) : base + p.name_at;
-        nv.namelen = p.name_len;
-        nv.value =
-            p.value_ptr ? reinterpret_cast<std::uint8_t*>(const_cast<char*>(p.value_ptr)) : base + p.value_at;
-        nv.valuelen = p.value_len;
-        nv.flags = NGHTTP2_NV_FLAG_NONE;
-        out.fields.push_back(nv);
-    }
+}  // namespace
+
+void build_request_headers(RequestHeaders& out, const HTTPRequest& request, const URL& url) {
+    check_method_and_body(request);
+    FieldList fields(out.storage, 8 + request.headers.size());
+    add_pseudo_headers(fields, request, url);
+    const UserSets has = check_user_headers(request);
+    add_default_headers(fields, request, url, has);
+    add_user_headers(fields, request);
+    fields.finish(out.fields);
 }
 
 }  // namespace squall::http
