@@ -132,6 +132,49 @@ std::shared_ptr<HTTPRequest> redirect_request(const HTTPRequest& previous, int c
     return next;
 }
 
+// The deadline of a new connection's connect, CONNECT and TLS handshake: connect_timeout from `start`,
+// or the request's deadline when that comes first; `which` and `limit` name the one that applies.
+struct ConnectDeadline {
+    TimePoint at = TimePoint::max();
+    const char* which = "connect_timeout";
+    Duration limit{};
+};
+
+ConnectDeadline connect_deadline(const HTTPRequest& request, TimePoint start, TimePoint request_deadline) {
+    ConnectDeadline d;
+    d.limit = request.connect_timeout;
+    if (request.connect_timeout.count() > 0) d.at = start + request.connect_timeout;
+    if (request_deadline < d.at) {
+        d.at = request_deadline;
+        d.which = "request_timeout";
+        d.limit = request.request_timeout;
+    }
+    return d;
+}
+
+// While a connect to an origin that may speak HTTP/2 runs, other fetches to it wait for its session:
+// marks the connect as started, and as finished when destroyed.
+class CoalesceGuard {
+public:
+    CoalesceGuard() = default;
+    CoalesceGuard(const CoalesceGuard&) = delete;
+    CoalesceGuard& operator=(const CoalesceGuard&) = delete;
+    ~CoalesceGuard() {
+        if (sessions_) sessions_->connect_finished(key_);
+    }
+
+    void start(Http2Sessions& sessions, const std::string& key) {
+        sessions_ = &sessions;
+        key_ = key;
+        sessions_->connect_started(key_);
+    }
+    bool active() const noexcept { return sessions_ != nullptr; }
+
+private:
+    Http2Sessions* sessions_ = nullptr;
+    std::string key_;  // a copy: the connection takes the caller's key by move
+};
+
 }  // namespace
 
 class ClientCore : public std::enable_shared_from_this<ClientCore> {
@@ -203,9 +246,23 @@ private:
     // One hop: fills `response` in place (code, reason, headers, body, trailers, first_byte).
     Task<void> fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
                          TimePoint deadline, TimeInfo& times, HTTPResponse& response);
+    // A connection for one attempt: an HTTP/2 session of the origin, else an idle pooled one (first
+    // attempt only), else a new one.
+    Task<std::unique_ptr<Connection>> connection_for(const HTTPRequest& request, const URL& url, int attempt,
+                                                     TimePoint deadline, TimeInfo& times);
+    // After an exchange failed on a stale connection (or a refused HTTP/2 stream): true, with the response
+    // reset and counted as a stale retry, when the request goes again on a new connection.
+    bool retry_stale(const HTTPRequest& request, int attempt, HTTPResponse& response);
     Task<std::unique_ptr<Connection>> open_connection(const HTTPRequest& request, const URL& url,
                                                       std::string key, TimePoint request_deadline,
                                                       TimeInfo& times);
+    // TLS on a new connection (inside a CONNECT tunnel through a proxy), within the connect deadline.
+    Task<void> secure(IOStream& stream, const HTTPRequest& request, const URL& url,
+                      const ConnectDeadline& limit, TimeInfo& times);
+    // The connection over a new stream: an HTTP/2 session (added to http2_) when h2 was negotiated or
+    // known, else HTTP/1.1.
+    std::unique_ptr<Connection> make_connection(std::shared_ptr<IOStream> stream, const HTTPRequest& request,
+                                                const URL& url, std::string key, bool h2_prior_knowledge);
     static Task<void> open_tunnel(IOStream& stream, const HTTPRequest& request, const URL& url);
 };
 
@@ -347,67 +404,57 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
         throw RequestError("proxy_host " + request.proxy_host + " given without proxy_port");
     const std::string host = proxied ? request.proxy_host : url.host;
     const std::uint16_t port = proxied ? request.proxy_port : url.port;
-    // While this connect to an origin that may speak HTTP/2 runs, other fetches to it wait for its session.
-    struct Coalesce {
-        Http2Sessions* sessions;
-        std::string key;  // a copy: the connection takes `key` by move
-        ~Coalesce() {
-            if (sessions) sessions->connect_finished(key);
-        }
-    } coalesce{nullptr, {}};
-    if (may_use_http2(request, url)) {
-        coalesce.sessions = &http2_;
-        coalesce.key = key;
-        http2_.connect_started(key);
-    }
+    CoalesceGuard coalesce;
+    if (may_use_http2(request, url)) coalesce.start(http2_, key);
 
     const TimePoint start = loop_.time();
-    TimePoint deadline = TimePoint::max();
-    const char* which = "connect_timeout";
-    Duration limit = request.connect_timeout;
-    if (request.connect_timeout.count() > 0) deadline = start + request.connect_timeout;
-    if (request_deadline < deadline) {
-        deadline = request_deadline;
-        which = "request_timeout";
-        limit = request.request_timeout;
-    }
+    const ConnectDeadline limit = connect_deadline(request, start, request_deadline);
     ConnectOptions connect_options;
     connect_options.allow_ipv6 = request.allow_ipv6;
-    if (deadline != TimePoint::max()) connect_options.timeout = std::max(Duration::zero(), deadline - start);
+    if (limit.at != TimePoint::max()) connect_options.timeout = std::max(Duration::zero(), limit.at - start);
 
     std::shared_ptr<IOStream> stream;
     try {
         stream = co_await tcp_.connect(host, port, connect_options);
     } catch (const TimeoutError&) {
-        throw TimeoutError(
-            timeout_message(which, limit, "while connecting to " + host + ":" + std::to_string(port)) + " (" +
-            what_of(request) + ")");
+        throw TimeoutError(timeout_message(limit.which, limit.limit,
+                                           "while connecting to " + host + ":" + std::to_string(port)) +
+                           " (" + what_of(request) + ")");
     }
     ++stats_.connections_opened;
     stream->set_nodelay(true);
     times.connect = loop_.time() - start;
 
-    if (url.is_https()) {
-        Deadline guard(loop_, *stream, deadline, which, limit,
-                       proxied ? "during CONNECT and the TLS handshake" : "during the TLS handshake",
-                       request);
-        std::exception_ptr error;
-        try {
-            if (proxied) co_await open_tunnel(*stream, request, url);
-            const TimePoint tls_start = loop_.time();
-            auto context = tls_context(request);
-            co_await stream->start_tls(context, url.host);
-            times.tls = loop_.time() - tls_start;
-        } catch (...) {
-            error = std::current_exception();
-        }
-        if (error) {
-            stream->close();
-            if (guard.fired()) throw TimeoutError(guard.message());
-            std::rethrow_exception(error);
-        }
+    if (url.is_https()) co_await secure(*stream, request, url, limit, times);
+    co_return make_connection(std::move(stream), request, url, std::move(key), coalesce.active());
+}
+
+Task<void> ClientCore::secure(IOStream& stream, const HTTPRequest& request, const URL& url,
+                              const ConnectDeadline& limit, TimeInfo& times) {
+    const bool proxied = !request.proxy_host.empty();
+    Deadline guard(loop_, stream, limit.at, limit.which, limit.limit,
+                   proxied ? "during CONNECT and the TLS handshake" : "during the TLS handshake", request);
+    std::exception_ptr error;
+    try {
+        if (proxied) co_await open_tunnel(stream, request, url);
+        const TimePoint tls_start = loop_.time();
+        auto context = tls_context(request);
+        co_await stream.start_tls(context, url.host);
+        times.tls = loop_.time() - tls_start;
+    } catch (...) {
+        error = std::current_exception();
     }
-    const bool h2 = url.is_https() ? stream->tls()->alpn_selected() == "h2" : coalesce.sessions != nullptr;
+    if (error) {
+        stream.close();
+        if (guard.fired()) throw TimeoutError(guard.message());
+        std::rethrow_exception(error);
+    }
+}
+
+std::unique_ptr<Connection> ClientCore::make_connection(std::shared_ptr<IOStream> stream,
+                                                        const HTTPRequest& request, const URL& url,
+                                                        std::string key, bool h2_prior_knowledge) {
+    const bool h2 = url.is_https() ? stream->tls()->alpn_selected() == "h2" : h2_prior_knowledge;
     if (url.is_https() && !h2 && request.http_version == HTTPVersion::http2_prior_knowledge) {
         stream->close();
         throw ProtocolError("http2_prior_knowledge: " + url.host_port() + " did not select h2 by ALPN (" +
@@ -418,38 +465,53 @@ Task<std::unique_ptr<Connection>> ClientCore::open_connection(const HTTPRequest&
         h2_options.idle_timeout = options_.idle_timeout;
         auto session = Http2Session::start(std::move(stream), key, h2_options);
         http2_.add(session);
-        co_return std::make_unique<HTTP2Connection>(std::move(session));
+        return std::make_unique<HTTP2Connection>(std::move(session));
     }
-    co_return std::make_unique<HTTP1Connection>(std::move(stream), std::move(key));
+    return std::make_unique<HTTP1Connection>(std::move(stream), std::move(key));
+}
+
+Task<std::unique_ptr<Connection>> ClientCore::connection_for(const HTTPRequest& request, const URL& url,
+                                                             int attempt, TimePoint deadline,
+                                                             TimeInfo& times) {
+    pool_key(request, url, key_scratch_);
+    std::unique_ptr<Connection> connection;
+    // HTTP/2: a live session of this origin with a free stream; while another fetch connects to the
+    // origin, wait for it (it may bring a session) rather than open a connection of our own.
+    if (attempt == 0 && !closed_ && may_use_http2(request, url)) {
+        for (;;) {
+            if (auto session = http2_.find(key_scratch_)) {
+                connection = std::make_unique<HTTP2Connection>(std::move(session));
+                break;
+            }
+            if (!http2_.connecting(key_scratch_)) break;
+            co_await http2_.wait_for_connect(key_scratch_);
+            pool_key(request, url, key_scratch_);  // shared scratch: another fetch used it meanwhile
+        }
+    }
+    // A retry always connects anew. Only a request that may not be retried pays for a liveness peek.
+    if (!connection && attempt == 0 && !closed_)
+        connection = pool_.take(key_scratch_, !retryable_when_stale(request));
+    if (connection) {
+        ++stats_.connections_reused;
+        times.connect = times.tls = Duration::zero();
+    } else {
+        connection = co_await open_connection(request, url, key_scratch_, deadline, times);
+    }
+    co_return connection;
+}
+
+bool ClientCore::retry_stale(const HTTPRequest& request, int attempt, HTTPResponse& response) {
+    if (attempt != 0 || !retryable_when_stale(request)) return false;
+    ++stats_.stale_retries;
+    response = HTTPResponse{};
+    return true;
 }
 
 Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
                                  TimePoint deadline, TimeInfo& times, HTTPResponse& response) {
     for (int attempt = 0;; ++attempt) {
-        pool_key(request, url, key_scratch_);
-        std::unique_ptr<Connection> connection;
-        // HTTP/2: a live session of this origin with a free stream; while another fetch connects to the
-        // origin, wait for it (it may bring a session) rather than open a connection of our own.
-        if (attempt == 0 && !closed_ && may_use_http2(request, url)) {
-            for (;;) {
-                if (auto session = http2_.find(key_scratch_)) {
-                    connection = std::make_unique<HTTP2Connection>(std::move(session));
-                    break;
-                }
-                if (!http2_.connecting(key_scratch_)) break;
-                co_await http2_.wait_for_connect(key_scratch_);
-                pool_key(request, url, key_scratch_);  // shared scratch: another fetch used it meanwhile
-            }
-        }
-        // A retry always connects anew. Only a request that may not be retried pays for a liveness peek.
-        if (!connection && attempt == 0 && !closed_)
-            connection = pool_.take(key_scratch_, !retryable_when_stale(request));
-        if (connection) {
-            ++stats_.connections_reused;
-            times.connect = times.tls = Duration::zero();
-        } else {
-            connection = co_await open_connection(request, url, key_scratch_, deadline, times);
-        }
+        std::unique_ptr<Connection> connection =
+            co_await connection_for(request, url, attempt, deadline, times);
         ++stats_.requests;
         Deadline guard(loop_, *connection, deadline, "request_timeout", request.request_timeout,
                        "before the response was complete", request);
@@ -462,11 +524,7 @@ Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, con
             error = std::current_exception();
         } catch (const RefusedStreamError& e) {
             // HTTP/2: not processed (REFUSED_STREAM, or above GOAWAY's last_stream_id): as a stale connection.
-            if (attempt == 0 && retryable_when_stale(request)) {
-                ++stats_.stale_retries;
-                response = HTTPResponse{};
-                continue;
-            }
+            if (retry_stale(request, attempt, response)) continue;
             if (retryable_when_stale(request)) throw;
             throw RefusedStreamError(e.code(),
                                      std::string(e.what()) + "; not retried: " + request.method +
@@ -479,11 +537,7 @@ Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, con
             connection->close();
             if (guard.fired()) throw TimeoutError(guard.message());
             if (stale) {
-                if (attempt == 0 && retryable_when_stale(request)) {
-                    ++stats_.stale_retries;
-                    response = HTTPResponse{};
-                    continue;
-                }
+                if (retry_stale(request, attempt, response)) continue;
                 try {
                     std::rethrow_exception(error);
                 } catch (const StaleConnectionError& e) {
