@@ -180,6 +180,72 @@ static void on_close_frame(Core& c, std::string_view payload) {
     }
 }
 
+// Answers a ping, hands pings and pongs to their callbacks, and handles a close frame.
+static void on_control_frame(Core& c, Opcode opcode, std::string_view payload) {
+    if (opcode == Opcode::close) {
+        on_close_frame(c, payload);
+    } else if (opcode == Opcode::ping) {
+        if (!c.close_sent) c.send_frame_now(Opcode::pong, payload);
+        if (c.options.on_ping) c.options.on_ping(payload);
+    } else if (c.options.on_pong) {
+        c.options.on_pong(payload);
+    }
+}
+
+// A text or binary frame starts a new message.
+static void begin_message(Assembly& m, const FrameHeader& h) {
+    m.active = true;
+    m.binary = h.opcode == Opcode::binary;
+    m.compressed = h.rsv1;
+    m.utf8.reset();
+    m.streamed = 0;
+    m.data.clear();
+}
+
+// A message that is kept whole and not compressed: refuses a frame that would take it past
+// max_message_size, and reserves room for the frame's payload.
+static void make_room_for_frame(const Core& c, Assembly& m, const FrameHeader& h) {
+    if (m.compressed || c.options.on_message_fragment) return;
+    if (h.length > c.options.max_message_size - std::min(c.options.max_message_size, m.data.size()))
+        throw MessageTooBigError("websocket: message of more than " +
+                                 std::to_string(c.options.max_message_size) + " bytes (max_message_size)");
+    m.data.reserve(m.data.size() + static_cast<std::size_t>(h.length));
+}
+
+// The reader ends on a protocol error: our close frame carries its code, unless we sent one already.
+// Called from the handler, so std::current_exception() is the error.
+static void end_on_protocol_error(Core& c, const WebSocketProtocolError& e) {
+    if (!c.close_sent) {
+        c.code = e.close_code();
+        c.reason = e.what();
+        c.send_close(e.close_code(), {});
+        c.close_sent = true;
+    }
+    c.end_error = std::current_exception();
+}
+
+// The reader ends because the stream closed.
+static void end_on_stream_closed(Core& c, const StreamClosedError& e) {
+    if (c.kill_reason) {
+        // A timer or abort() closed the stream under us. Waiting for the end of a closing handshake
+        // that was under way is not an error; otherwise the kill reason is.
+        if (!c.close_received) {
+            c.code = close_codes::kAbnormal;
+            try {
+                std::rethrow_exception(c.kill_reason);
+            } catch (const std::exception& k) {
+                c.reason = k.what();
+            }
+            if (!c.close_sent) c.end_error = c.kill_reason;
+        }
+    } else if (!c.close_received) {
+        c.code = close_codes::kAbnormal;
+        c.reason = std::string("connection closed without a closing handshake: ") + e.what();
+        if (!c.close_sent)
+            c.end_error = std::make_exception_ptr(WebSocketClosedError(close_codes::kAbnormal, c.reason));
+    }
+}
+
 Task<void> read_loop(std::shared_ptr<Core> core) {
     Core& c = *core;
     IOStream& stream = *c.stream;
@@ -200,32 +266,11 @@ Task<void> read_loop(std::shared_ptr<Core> core) {
                 while (buf.size() < h.length) co_await stream.fill();
                 std::string payload(buf.data(), static_cast<std::size_t>(h.length));
                 buf.consume(static_cast<std::size_t>(h.length));
-                if (h.opcode == Opcode::close) {
-                    on_close_frame(c, payload);
-                } else if (h.opcode == Opcode::ping) {
-                    if (!c.close_sent) c.send_frame_now(Opcode::pong, payload);
-                    if (c.options.on_ping) c.options.on_ping(payload);
-                } else if (c.options.on_pong) {
-                    c.options.on_pong(payload);
-                }
+                on_control_frame(c, h.opcode, payload);
                 continue;
             }
-            if (h.opcode != Opcode::continuation) {
-                m.active = true;
-                m.binary = h.opcode == Opcode::binary;
-                m.compressed = h.rsv1;
-                m.utf8.reset();
-                m.streamed = 0;
-                m.data.clear();
-            }
-            if (!m.compressed && !c.options.on_message_fragment) {
-                if (h.length >
-                    c.options.max_message_size - std::min(c.options.max_message_size, m.data.size()))
-                    throw MessageTooBigError("websocket: message of more than " +
-                                             std::to_string(c.options.max_message_size) +
-                                             " bytes (max_message_size)");
-                m.data.reserve(m.data.size() + static_cast<std::size_t>(h.length));
-            }
+            if (h.opcode != Opcode::continuation) begin_message(m, h);
+            make_room_for_frame(c, m, h);
             std::uint64_t remaining = h.length;
             while (remaining != 0) {
                 if (buf.empty()) co_await stream.fill();
@@ -249,32 +294,9 @@ Task<void> read_loop(std::shared_ptr<Core> core) {
             co_await stream.fill();
         }
     } catch (const WebSocketProtocolError& e) {
-        if (!c.close_sent) {
-            c.code = e.close_code();
-            c.reason = e.what();
-            c.send_close(e.close_code(), {});
-            c.close_sent = true;
-        }
-        c.end_error = std::current_exception();
+        end_on_protocol_error(c, e);
     } catch (const StreamClosedError& e) {
-        if (c.kill_reason) {
-            // A timer or abort() closed the stream under us. Waiting for the end of a closing handshake
-            // that was under way is not an error; otherwise the kill reason is.
-            if (!c.close_received) {
-                c.code = close_codes::kAbnormal;
-                try {
-                    std::rethrow_exception(c.kill_reason);
-                } catch (const std::exception& k) {
-                    c.reason = k.what();
-                }
-                if (!c.close_sent) c.end_error = c.kill_reason;
-            }
-        } else if (!c.close_received) {
-            c.code = close_codes::kAbnormal;
-            c.reason = std::string("connection closed without a closing handshake: ") + e.what();
-            if (!c.close_sent)
-                c.end_error = std::make_exception_ptr(WebSocketClosedError(close_codes::kAbnormal, c.reason));
-        }
+        end_on_stream_closed(c, e);
     } catch (const std::exception& e) {
         c.code = close_codes::kAbnormal;
         c.reason = e.what();
