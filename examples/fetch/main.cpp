@@ -115,9 +115,8 @@ struct Shared {
     std::size_t done = 0;
 };
 
-// Fetches URL i; returns its exit code.
-squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
-    const CliOptions& o = sh.options;
+// URL i's request from the command line (without the callbacks).
+squall::http::HTTPRequest make_request(const CliOptions& o, std::size_t i) {
     squall::http::HTTPRequest req{.url = o.urls[i], .method = o.method};
     for (const auto& [n, v] : o.headers) req.headers.add(n, v);
     if (o.data) req.body = *o.data;
@@ -135,7 +134,13 @@ squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
     req.http_version = static_cast<squall::http::HTTPVersion>(o.http_version);
     req.raise_error = false;  // a 404 body is still written, as curl does; the exit code says 5
     // max_body_size stays unset: a streamed body has no limit (it goes to its output, never held whole).
-    std::int64_t announced = 0;
+    return req;
+}
+
+// -v prints the response head; the progress bar learns each response's Content-Length (`announced`, the
+// last one, must outlive the fetch); the body streams to URL i's output.
+void add_callbacks(squall::http::HTTPRequest& req, Shared& sh, std::size_t i, std::int64_t& announced) {
+    const CliOptions& o = sh.options;
     req.header_callback = [&sh, &announced, &o](std::string_view line) {
         if (o.verbose) std::fprintf(stderr, "< %.*s", static_cast<int>(line.size()), line.data());
         if (!sh.bar) return;
@@ -151,67 +156,104 @@ squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
         sh.output.write(i, piece);
         if (sh.bar) sh.bar->add_bytes(piece.size());
     };
-    if (o.verbose) {
-        try {
-            auto head = squall::http::write_request(req, squall::http::URL::parse(req.url)).head;
-            for (std::size_t p = 0; p < head.size();) {
-                auto eol = head.find("\r\n", p);
-                std::fprintf(stderr, "> %s\n", head.substr(p, eol - p).c_str());
-                p = eol + 2;
-            }
-        } catch (const std::exception&) {
-            // The fetch below reports the same error with its exit code.
-        }
-    }
+}
 
+// -v: the request head as it will be sent (of the first hop).
+void print_request_head(const squall::http::HTTPRequest& req) {
+    try {
+        auto head = squall::http::write_request(req, squall::http::URL::parse(req.url)).head;
+        for (std::size_t p = 0; p < head.size();) {
+            auto eol = head.find("\r\n", p);
+            std::fprintf(stderr, "> %s\n", head.substr(p, eol - p).c_str());
+            p = eol + 2;
+        }
+    } catch (const std::exception&) {
+        // The fetch below reports the same error with its exit code.
+    }
+}
+
+// A URL's exit code, and what to say about it (empty when all went well).
+struct Outcome {
     int code = fetch::kOk;
     std::string what;
+};
+
+// The outcome of a response: a redirect left unfollowed after --max-redirs, or an HTTP error.
+Outcome outcome_of(const squall::http::HTTPResponse& resp, const CliOptions& o) {
+    const bool redirect =
+        resp.code == 301 || resp.code == 302 || resp.code == 303 || resp.code == 307 || resp.code == 308;
+    if (o.follow && redirect && resp.headers.contains("Location")) {
+        // raise_error is off (4xx bodies are written), so the client returned the last hop.
+        return {fetch::kRedirects,
+                "too many redirects: more than --max-redirs " + std::to_string(o.max_redirs) + ", the last " +
+                    std::to_string(resp.code) + " to " + std::string(*resp.headers.get("Location"))};
+    }
+    if (resp.code >= 400) return {fetch::kHttpError, "HTTP " + std::to_string(resp.code) + " " + resp.reason};
+    return {};
+}
+
+// The outcome of the exception being handled (call it from a catch block).
+Outcome outcome_of_current_exception() {
+    try {
+        throw;
+    } catch (const squall::http::RedirectError& e) {
+        return {fetch::kRedirects, e.what()};
+    } catch (const squall::http::HTTPError& e) {
+        return {fetch::kHttpError, e.what()};
+    } catch (const squall::TimeoutError& e) {
+        return {fetch::kTimeout, e.what()};
+    } catch (const squall::TlsError& e) {
+        return {fetch::kTls, e.what()};
+    } catch (const squall::ConnectError& e) {
+        return {fetch::kConnectFailed, e.what()};
+    } catch (const squall::ResolveError& e) {
+        return {fetch::kConnectFailed, e.what()};
+    } catch (const squall::http::ProtocolError& e) {
+        return {fetch::kProtocol, e.what()};
+    } catch (const squall::StreamClosedError& e) {
+        return {fetch::kProtocol, e.what()};
+    } catch (const squall::http::InvalidURLError& e) {
+        return {fetch::kUsage, e.what()};
+    } catch (const squall::http::RequestError& e) {
+        return {fetch::kUsage, e.what()};
+    } catch (const std::exception& e) {
+        return {fetch::kOther, e.what()};
+    }
+}
+
+// URL i is done: its output finished, its error printed, the progress bar's count moved on. Returns the
+// exit code (a write error when the fetch itself went well).
+int finish_one(Shared& sh, std::size_t i, const Outcome& outcome) {
+    const CliOptions& o = sh.options;
+    int code = outcome.code;
+    sh.output.finish(i);
+    if (code == fetch::kOk && sh.output.failed(i)) code = fetch::kWrite;
+    if (!outcome.what.empty())
+        std::fprintf(stderr, "%ssquall-fetch: %s: %s\n", sh.bar ? "\n" : "", o.urls[i].c_str(),
+                     outcome.what.c_str());
+    ++sh.done;
+    if (sh.bar) sh.bar->set_counts(sh.done, o.urls.size());
+    return code;
+}
+
+// Fetches URL i; returns its exit code.
+squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
+    const CliOptions& o = sh.options;
+    squall::http::HTTPRequest req = make_request(o, i);
+    std::int64_t announced = 0;
+    add_callbacks(req, sh, i, announced);
+    if (o.verbose) print_request_head(req);
+
+    Outcome outcome;
     try {
         auto resp = co_await sh.client.fetch(req);
         if (o.verbose)
             std::fprintf(stderr, "* %s served by %s\n", resp.effective_url.c_str(), resp.protocol.c_str());
-        const bool redirect =
-            resp.code == 301 || resp.code == 302 || resp.code == 303 || resp.code == 307 || resp.code == 308;
-        if (o.follow && redirect && resp.headers.contains("Location")) {
-            // raise_error is off (4xx bodies are written), so the client returned the last hop.
-            code = fetch::kRedirects;
-            what = "too many redirects: more than --max-redirs " + std::to_string(o.max_redirs) +
-                   ", the last " + std::to_string(resp.code) + " to " +
-                   std::string(*resp.headers.get("Location"));
-        } else if (resp.code >= 400) {
-            code = fetch::kHttpError;
-            what = "HTTP " + std::to_string(resp.code) + " " + resp.reason;
-        }
-    } catch (const squall::http::RedirectError& e) {
-        code = fetch::kRedirects, what = e.what();
-    } catch (const squall::http::HTTPError& e) {
-        code = fetch::kHttpError, what = e.what();
-    } catch (const squall::TimeoutError& e) {
-        code = fetch::kTimeout, what = e.what();
-    } catch (const squall::TlsError& e) {
-        code = fetch::kTls, what = e.what();
-    } catch (const squall::ConnectError& e) {
-        code = fetch::kConnectFailed, what = e.what();
-    } catch (const squall::ResolveError& e) {
-        code = fetch::kConnectFailed, what = e.what();
-    } catch (const squall::http::ProtocolError& e) {
-        code = fetch::kProtocol, what = e.what();
-    } catch (const squall::StreamClosedError& e) {
-        code = fetch::kProtocol, what = e.what();
-    } catch (const squall::http::InvalidURLError& e) {
-        code = fetch::kUsage, what = e.what();
-    } catch (const squall::http::RequestError& e) {
-        code = fetch::kUsage, what = e.what();
-    } catch (const std::exception& e) {
-        code = fetch::kOther, what = e.what();
+        outcome = outcome_of(resp, o);
+    } catch (const std::exception&) {
+        outcome = outcome_of_current_exception();
     }
-    sh.output.finish(i);
-    if (code == fetch::kOk && sh.output.failed(i)) code = fetch::kWrite;
-    if (!what.empty())
-        std::fprintf(stderr, "%ssquall-fetch: %s: %s\n", sh.bar ? "\n" : "", o.urls[i].c_str(), what.c_str());
-    ++sh.done;
-    if (sh.bar) sh.bar->set_counts(sh.done, o.urls.size());
-    co_return code;
+    co_return finish_one(sh, i, outcome);
 }
 
 squall::Task<int> run(squall::IOLoop& loop, const CliOptions& o, Output& output, fetch::ProgressBar* bar) {
