@@ -89,7 +89,8 @@ squall::Task<void> publish_until(squall::IOLoop& loop, std::string url, std::str
     if (conn && conn->is_open()) co_await conn->close();
 }
 
-squall::Task<void> run(squall::IOLoop& loop, const Args& args, Timeline& t) {
+// Recovery every --retry-interval-ms, fixed; losses and recoveries are counted in the timeline.
+messaging::BrokerOptions recovery_options(const Args& args, Timeline& t) {
     messaging::BrokerOptions options;
     const auto interval = std::chrono::milliseconds(args.retry_interval_ms);
     options.recovery_policy.interval_start = interval;
@@ -100,58 +101,51 @@ squall::Task<void> run(squall::IOLoop& loop, const Args& args, Timeline& t) {
         ++t.recoveries;
         t.recovered = bench::now_s(CLOCK_MONOTONIC);
     };
-    auto broker = co_await messaging::BrokerConnection::open(loop, args.url, options);
+    return options;
+}
 
-    messaging::Queue queue(args.queue);  // durable (QueueOptions' default): it survives the restart
-    {
-        auto ch = co_await broker->channel();
-        amqp::QueueDeclareOptions durable{.durable = true};  // named: GCC 12 and temporaries in co_await
-        co_await ch->queue_declare(args.queue, std::move(durable));
-        co_await ch->queue_purge(args.queue);
-        co_await ch->close();
-    }
-    messaging::ConsumerOptions consumer_options;
-    consumer_options.no_ack = true;
-    messaging::Consumer consumer(broker, {queue}, consumer_options);
-    co_await consumer.consume();
+// Declares the queue durable (it survives the restart) and empties it.
+squall::Task<void> declare_durable_queue(messaging::BrokerConnection& broker, const std::string& queue) {
+    auto ch = co_await broker.channel();
+    amqp::QueueDeclareOptions durable{.durable = true};  // named: GCC 12 and temporaries in co_await
+    co_await ch->queue_declare(queue, std::move(durable));
+    co_await ch->queue_purge(queue);
+    co_await ch->close();
+}
 
-    // The consumer runs: one message goes through before the restart.
-    {
-        auto ch = co_await broker->channel();
-        ch->basic_publish("", args.queue, "before-restart");
-        messaging::Message m = co_await squall::with_timeout(std::chrono::seconds(10), consumer.next());
-        if (m.body() != "before-restart") throw std::runtime_error("unexpected message before the restart");
-        co_await ch->close();
-    }
+// The consumer runs: one message goes through before the restart.
+squall::Task<void> check_consumer_runs(messaging::BrokerConnection& broker, messaging::Consumer& consumer,
+                                       const std::string& queue) {
+    auto ch = co_await broker.channel();
+    ch->basic_publish("", queue, "before-restart");
+    messaging::Message m = co_await squall::with_timeout(std::chrono::seconds(10), consumer.next());
+    if (m.body() != "before-restart") throw std::runtime_error("unexpected message before the restart");
+    co_await ch->close();
+}
 
-    // The commands block: a thread runs them and reports back through add_callback (thread-safe).
-    squall::Promise<void> stopped_promise, started_promise;
-    auto stopped = stopped_promise.get_future();
-    auto started = started_promise.get_future();
-    std::thread commands(
-        [&loop, &args, &t, sp = std::move(stopped_promise), st = std::move(started_promise)]() mutable {
-            run_command("stop", args.stop_cmd);
-            const double stop_returned = bench::now_s(CLOCK_MONOTONIC);
-            loop.add_callback([&t, stop_returned, p = std::move(sp)]() mutable {
-                t.stop_returned = stop_returned;
-                p.set_value();
-            });
-            run_command("start", args.start_cmd);
-            const double start_returned = bench::now_s(CLOCK_MONOTONIC);
-            loop.add_callback([&t, start_returned, p = std::move(st)]() mutable {
-                t.start_returned = start_returned;
-                p.set_value();
-            });
+// The commands block: a thread runs them and reports back through add_callback (thread-safe), setting
+// `stopped` when the stop command returned and `started` when the start command did.
+std::thread run_commands(squall::IOLoop& loop, const Args& args, Timeline& t, squall::Promise<void> stopped,
+                         squall::Promise<void> started) {
+    return std::thread([&loop, &args, &t, sp = std::move(stopped), st = std::move(started)]() mutable {
+        run_command("stop", args.stop_cmd);
+        const double stop_returned = bench::now_s(CLOCK_MONOTONIC);
+        loop.add_callback([&t, stop_returned, p = std::move(sp)]() mutable {
+            t.stop_returned = stop_returned;
+            p.set_value();
         });
-    struct Joiner {
-        std::thread& th;
-        ~Joiner() {
-            if (th.joinable()) th.join();
-        }
-    } joiner{commands};
+        run_command("start", args.start_cmd);
+        const double start_returned = bench::now_s(CLOCK_MONOTONIC);
+        loop.add_callback([&t, start_returned, p = std::move(st)]() mutable {
+            t.start_returned = start_returned;
+            p.set_value();
+        });
+    });
+}
 
-    co_await std::move(stopped);
-    co_await std::move(started);
+// Waits for the first message published after the restart, with the publisher running meanwhile.
+squall::Task<void> await_first_after_restart(squall::IOLoop& loop, const Args& args, Timeline& t,
+                                             messaging::Consumer& consumer) {
     auto done = std::make_shared<bool>(false);
     auto publisher = squall::spawn(loop, publish_until(loop, args.url, args.queue, done, t));
     for (;;) {
@@ -161,13 +155,44 @@ squall::Task<void> run(squall::IOLoop& loop, const Args& args, Timeline& t) {
     t.first_consumed = bench::now_s(CLOCK_MONOTONIC);
     *done = true;
     co_await std::move(publisher);
+}
+
+squall::Task<void> delete_queue(messaging::BrokerConnection& broker, const std::string& queue) {
+    auto ch = co_await broker.channel();
+    co_await ch->queue_delete(queue);
+    co_await ch->close();
+}
+
+squall::Task<void> run(squall::IOLoop& loop, const Args& args, Timeline& t) {
+    messaging::BrokerOptions options = recovery_options(args, t);
+    auto broker = co_await messaging::BrokerConnection::open(loop, args.url, options);
+
+    messaging::Queue queue(args.queue);  // durable (QueueOptions' default): it survives the restart
+    co_await declare_durable_queue(*broker, args.queue);
+    messaging::ConsumerOptions consumer_options;
+    consumer_options.no_ack = true;
+    messaging::Consumer consumer(broker, {queue}, consumer_options);
+    co_await consumer.consume();
+    co_await check_consumer_runs(*broker, consumer, args.queue);
+
+    squall::Promise<void> stopped_promise, started_promise;
+    auto stopped = stopped_promise.get_future();
+    auto started = started_promise.get_future();
+    std::thread commands =
+        run_commands(loop, args, t, std::move(stopped_promise), std::move(started_promise));
+    struct Joiner {
+        std::thread& th;
+        ~Joiner() {
+            if (th.joinable()) th.join();
+        }
+    } joiner{commands};
+
+    co_await std::move(stopped);
+    co_await std::move(started);
+    co_await await_first_after_restart(loop, args, t, consumer);
 
     co_await consumer.cancel();
-    {
-        auto ch = co_await broker->channel();
-        co_await ch->queue_delete(args.queue);
-        co_await ch->close();
-    }
+    co_await delete_queue(*broker, args.queue);
     co_await broker->close();
 }
 
