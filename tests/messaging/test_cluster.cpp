@@ -99,6 +99,50 @@ std::size_t queue_leader(const std::vector<std::string>& names, std::size_t ask,
     return 0;
 }
 
+// What the consumer saw of each message id across the failover.
+struct Tally {
+    std::map<int, int> deliveries, acks;
+    int redelivered_repeats = 0, plain_repeats = 0, ack_failures = 0;
+};
+
+// No message lost, repeats flagged redelivered and limited to the window unsettled at the stop.
+void check_tally(Tally& t, int kTotal, int kPrefetch) {
+    int missing = 0, over_acked = 0, acked_again = 0;
+    for (int id = 0; id < kTotal; ++id) {
+        missing += t.deliveries.count(id) == 0;
+        over_acked += t.acks[id] > t.deliveries[id];  // a delivery acked twice
+        // Acked on the old channel, but the ack did not reach the stopped node: it comes back
+        // (redelivered) and is acked again. Only the window in flight at the stop may.
+        acked_again += t.acks[id] > 1;
+    }
+    MESSAGE("consumer across the leader's stop: " << t.deliveries.size() << " messages, "
+                                                  << t.redelivered_repeats << " redelivered again, "
+                                                  << t.ack_failures << " acks refused on the lost channel");
+    CHECK_MESSAGE(missing == 0, missing << " of " << kTotal << " messages never arrived");
+    CHECK(t.plain_repeats == 0);                    // a repeat is always flagged redelivered
+    CHECK(t.redelivered_repeats <= kPrefetch + 1);  // only the window unsettled at the stop comes back
+    CHECK(over_acked == 0);
+    CHECK(acked_again <= kPrefetch + 1);
+}
+
+// Everything was acked: the queue is empty (nothing ready, nothing unacked). Then the queue is deleted,
+// both connections close and the stopped node starts again.
+squall::Task<void> check_empty_and_restore(squall::IOLoop& loop, BrokerConnection& producer_conn,
+                                           BrokerConnection& consumer_conn, const std::string& queue,
+                                           const std::string& stopped_node) {
+    auto ch = co_await producer_conn.default_channel();
+    squall::amqp::QueueDeclareOptions passive{.passive = true};
+    auto left = co_await ch->queue_declare(queue, passive);
+    CHECK(left.message_count == 0u);
+    co_await ch->queue_delete(queue);
+    co_await producer_conn.close();
+    co_await consumer_conn.close();
+    std::vector<std::string> start_args{"start", "--name", stopped_node};
+    auto starting = rabbitmq_script_async(loop, start_args);
+    auto started = co_await std::move(starting);
+    CHECK_MESSAGE(started.exit_code == 0, started.output);
+}
+
 squall::Task<void> cluster_consumer_failover(squall::IOLoop& loop) {
     SQUALL_AMQP_CLUSTER_OR_RETURN(urls, names);
     // The consumer connects to node 1 first and declares the queue there: its leader is that node
@@ -135,11 +179,10 @@ squall::Task<void> cluster_consumer_failover(squall::IOLoop& loop) {
 
     constexpr uint16_t kPrefetch = 20;
     Consumer consumer(consumer_conn, {q}, {.prefetch_count = kPrefetch});
-    std::map<int, int> deliveries, acks;
-    int redelivered_repeats = 0, plain_repeats = 0, ack_failures = 0;
+    Tally tally;
     std::optional<squall::Future<squall::testing::CommandResult>> stop;
     std::optional<squall::Future<void>> rest;
-    while (static_cast<int>(deliveries.size()) < kTotal) {
+    while (static_cast<int>(tally.deliveries.size()) < kTotal) {
         std::optional<Message> m;
         try {
             m = co_await squall::with_timeout(30s, consumer.next());
@@ -147,14 +190,15 @@ squall::Task<void> cluster_consumer_failover(squall::IOLoop& loop) {
         }
         if (!m) break;
         const int id = std::stoi(m->body());
-        if (++deliveries[id] > 1) (m->redelivered() ? redelivered_repeats : plain_repeats)++;
+        if (++tally.deliveries[id] > 1)
+            (m->redelivered() ? tally.redelivered_repeats : tally.plain_repeats)++;
         try {
             m->ack();
-            ++acks[id];
+            ++tally.acks[id];
         } catch (const squall::Error&) {
-            ++ack_failures;  // its channel is gone: the broker redelivers it
+            ++tally.ack_failures;  // its channel is gone: the broker redelivers it
         }
-        if (!stop && deliveries.size() >= 100) {
+        if (!stop && tally.deliveries.size() >= 100) {
             stop = rabbitmq_script_async(loop, {"stop", "--name", names[leader]});
             rest = squall::start(publish_range(kBefore, kTotal));
         }
@@ -167,35 +211,9 @@ squall::Task<void> cluster_consumer_failover(squall::IOLoop& loop) {
     CHECK(recovered >= 1);
     CHECK(urls[leader].find(consumer_conn->current_broker()) == std::string::npos);
 
-    int missing = 0, over_acked = 0, acked_again = 0;
-    for (int id = 0; id < kTotal; ++id) {
-        missing += deliveries.count(id) == 0;
-        over_acked += acks[id] > deliveries[id];  // a delivery acked twice
-        // Acked on the old channel, but the ack did not reach the stopped node: it comes back
-        // (redelivered) and is acked again. Only the window in flight at the stop may.
-        acked_again += acks[id] > 1;
-    }
-    MESSAGE("consumer across the leader's stop: " << deliveries.size() << " messages, " << redelivered_repeats
-                                                  << " redelivered again, " << ack_failures
-                                                  << " acks refused on the lost channel");
-    CHECK_MESSAGE(missing == 0, missing << " of " << kTotal << " messages never arrived");
-    CHECK(plain_repeats == 0);                    // a repeat is always flagged redelivered
-    CHECK(redelivered_repeats <= kPrefetch + 1);  // only the window unsettled at the stop comes back
-    CHECK(over_acked == 0);
-    CHECK(acked_again <= kPrefetch + 1);
-    // Everything was acked: the queue is empty (nothing ready, nothing unacked).
+    check_tally(tally, kTotal, kPrefetch);
     co_await consumer.cancel();
-    auto ch = co_await producer_conn->default_channel();
-    squall::amqp::QueueDeclareOptions passive{.passive = true};
-    auto left = co_await ch->queue_declare(q.name, passive);
-    CHECK(left.message_count == 0u);
-    co_await ch->queue_delete(q.name);
-    co_await producer_conn->close();
-    co_await consumer_conn->close();
-    std::vector<std::string> start_args{"start", "--name", names[leader]};
-    auto starting = rabbitmq_script_async(loop, start_args);
-    auto started = co_await std::move(starting);
-    CHECK_MESSAGE(started.exit_code == 0, started.output);
+    co_await check_empty_and_restore(loop, *producer_conn, *consumer_conn, q.name, names[leader]);
 }
 
 }  // namespace
