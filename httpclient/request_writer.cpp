@@ -117,15 +117,6 @@ std::string basic_auth_value(std::string_view username, std::string_view passwor
 
 namespace {
 
-// A method that is a token, and at most one of body and body_producer.
-void check_method_and_body(const HTTPRequest& request) {
-    const std::string& method = request.method;
-    if (!detail::is_token(method)) throw RequestError("invalid HTTP method \"" + printable(method) + "\"");
-    if (request.body && request.body_producer) {
-        throw RequestError("a request cannot have both body and body_producer");
-    }
-}
-
 // "METHOD target HTTP/1.1\r\n": the origin-form target, or the absolute form through a proxy.
 void append_request_line(std::string& head, const std::string& method, const URL& url,
                          const RequestWriterOptions& options) {
@@ -231,6 +222,14 @@ void append_body_framing(SerializedRequest& out, const HTTPRequest& request, uns
 }
 
 }  // namespace
+
+void check_method_and_body(const HTTPRequest& request) {
+    const std::string& method = request.method;
+    if (!detail::is_token(method)) throw RequestError("invalid HTTP method \"" + printable(method) + "\"");
+    if (request.body && request.body_producer) {
+        throw RequestError("a request cannot have both body and body_producer");
+    }
+}
 
 void write_request_into(SerializedRequest& out, const HTTPRequest& request, const URL& url,
                         const RequestWriterOptions& options) {

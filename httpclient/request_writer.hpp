@@ -47,6 +47,10 @@ struct SerializedRequest {
 // The default User-Agent when HTTPRequest::user_agent is empty.
 inline constexpr std::string_view kDefaultUserAgent = "squall/0.1";
 
+// Throws RequestError unless the method is a token and at most one of body and body_producer is set:
+// the checks every request passes before it is written, on HTTP/1.1 (write_request) and HTTP/2.
+void check_method_and_body(const HTTPRequest& request);
+
 // Serializes `request` addressed to `url` (the parsed request.url, or a redirect target). Headers the
 // user set win over the defaults (Host, User-Agent, Accept-Encoding, Connection, Authorization).
 SerializedRequest write_request(const HTTPRequest& request, const URL& url,

@@ -6,6 +6,8 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define SQUALL_UTF8_AVX2 1
+#else
+#define SQUALL_UTF8_AVX2 0
 #endif
 
 namespace squall::websocket {
@@ -169,8 +171,6 @@ bool have_avx2() noexcept {
     return yes;
 }
 
-#endif  // SQUALL_UTF8_AVX2
-
 // Runs shorter than this go through the byte-wise state machine (with its ASCII skip).
 constexpr std::size_t kVectorMin = 64;
 
@@ -187,6 +187,8 @@ std::size_t whole_characters_end(const unsigned char* p, std::size_t i, std::siz
     }
     return n;
 }
+
+#endif  // SQUALL_UTF8_AVX2
 
 using Lane = std::uint8_t __attribute__((vector_size(16)));  // one SSE2 register
 

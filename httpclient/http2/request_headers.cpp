@@ -84,14 +84,6 @@ private:
     std::vector<Pending> pending_;
 };
 
-// A method that is a token, and at most one of body and body_producer.
-void check_method_and_body(const HTTPRequest& request) {
-    const std::string& method = request.method;
-    if (!detail::is_token(method)) throw RequestError("invalid HTTP method \"" + method + "\"");
-    if (request.body && request.body_producer)
-        throw RequestError("a request cannot have both body and body_producer");
-}
-
 // :method, :scheme, :authority (the user's Host, else the URL's) and :path.
 void add_pseudo_headers(FieldList& fields, const HTTPRequest& request, const URL& url) {
     fields.add_static(":method", request.method);
