@@ -150,8 +150,7 @@ public:
         if (!list.contains(&op)) return;
         list.remove(&op);
         op.result = -ECANCELED;
-        IoOp* p = &op;
-        loop_.add_callback([p] { p->on_complete(p); });  // never complete inside the caller
+        cancelled_.push_back(&op);  // never complete inside the caller: the next poll() does
     }
 
     void forget_fd(int fd) override {
@@ -161,7 +160,7 @@ public:
             while (IoOp* op = list->head) {
                 list->remove(op);
                 op->result = -ECANCELED;
-                loop_.add_callback([op] { op->on_complete(op); });
+                cancelled_.push_back(op);
             }
         }
         if (st.ops_registered) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
@@ -242,6 +241,12 @@ public:
     }
 
     void poll(std::int64_t timeout_ns) override {
+        // Cancelled ops complete here, as an I/O completion would (on io_uring their -ECANCELED comes
+        // from the ring in poll() too); what they resume may queue callbacks, so do not wait after them.
+        if (!cancelled_.empty()) {
+            complete_cancelled();
+            timeout_ns = 0;
+        }
         int timeout_ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
         int n = ::epoll_wait(epfd_, events_, kMaxEvents, timeout_ms);
         ++waits_;
@@ -286,6 +291,15 @@ public:
     }
 
 private:
+    void complete_cancelled() {
+        // A completion may cancel further ops (a close): those join the next batch.
+        while (!cancelled_.empty()) {
+            completing_.swap(cancelled_);
+            for (IoOp* op : completing_) op->on_complete(op);
+            completing_.clear();
+        }
+    }
+
     FdState& state(int fd) {
         if (fd < 0) throw UsageError("invalid file descriptor");
         if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) * 2 + 16);
@@ -330,6 +344,8 @@ private:
     int epfd_ = -1;
     int wakefd_ = -1;
     std::vector<FdState> fds_;
+    std::vector<IoOp*> cancelled_;   // cancelled ops (result -ECANCELED) to complete in the next poll()
+    std::vector<IoOp*> completing_;  // the batch being completed
     HandlerTable handlers_;
     bool sweep_scheduled_ = false;
     std::uint64_t waits_ = 1;  // epoll_wait calls (+1: 0 means "never blocked" in FdState)

@@ -181,12 +181,26 @@ void IOLoop::run_sync_impl(Callback starter, bool& finished, std::optional<Durat
         });
     run();
     if (th) remove_timeout(th);
+    if (finished) settle();
     if (!finished) {
         if (timed_out) {
             throw TimeoutError("run_sync: operation timed out after " + format_duration(*timeout));
         }
         throw Error("run_sync: the loop was stopped before the task finished");
     }
+}
+
+// Closing a stream cancels the ops of coroutines still waiting on it; each cancellation completes in the
+// next poll step (on either backend), which the finished run_sync would otherwise never reach. Like
+// asyncio.run, which runs the loop until the tasks it cancelled are done, poll without waiting a few
+// times: those coroutines see the close and unwind. Callbacks are not run (the task's state they may
+// point to is gone); a completion that closes further streams is covered by the next round.
+void IOLoop::settle() {
+    constexpr int kRounds = 3;
+    IOLoop* previous = t_current;
+    t_current = this;
+    for (int round = 0; round < kRounds; ++round) poller_->poll(0);
+    t_current = previous ? previous : this;
 }
 
 void IOLoop::add_handler(int fd, std::uint32_t ev, HandlerCallback cb) {

@@ -84,6 +84,9 @@ public:
 
     // Runs the loop until `task` finishes and returns its result (or rethrows its error). With a
     // timeout, raises TimeoutError when it expires (the task is left suspended, not destroyed).
+    // Once the task has finished, run_sync polls a few times without waiting, so that I/O cancelled by the
+    // task's clean-up completes: a coroutine waiting on a stream the task closed sees the close and
+    // unwinds instead of staying suspended (and leaking) with the loop. Queued callbacks are not run.
     template <class T>
     T run_sync(Task<T> task, std::optional<Duration> timeout = std::nullopt);
 
@@ -151,6 +154,7 @@ private:
     void run_callbacks();
     void run_end_of_iteration();
     void run_sync_impl(Callback starter, bool& finished, std::optional<Duration> timeout);
+    void settle();
 
     Backend backend_;
     std::unique_ptr<detail::Poller> poller_;

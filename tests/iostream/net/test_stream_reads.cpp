@@ -234,3 +234,39 @@ SQUALL_TEST_CASE("watch_idle: bytes or EOF on an idle stream close it and call b
     CHECK(b->closed());
     CHECK(calls == 0);
 }
+
+namespace {
+
+// Sets *flag when destroyed: the reader's frame unwound (finished or destroyed), not leaked.
+struct SetOnExit {
+    std::shared_ptr<bool> flag;
+    ~SetOnExit() { *flag = true; }
+};
+
+Task<void> wait_for_bytes(std::shared_ptr<IOStream> stream, std::shared_ptr<bool> unwound) {
+    SetOnExit guard{std::move(unwound)};
+    try {
+        co_await stream->read_bytes(10);
+    } catch (const StreamClosedError&) {
+    }
+}
+
+// squall-fetch's shape: the task's last act closes what a background reader waits on, then returns.
+Task<void> close_under_a_waiting_reader(IOLoop& loop, std::shared_ptr<bool> unwound) {
+    auto [a, b] = test::stream_pair(loop);
+    spawn(loop, wait_for_bytes(b, std::move(unwound)));
+    co_await sleep(loop, 1ms);  // the reader now waits on its read op
+    b->close();
+    a->close();
+}
+
+}  // namespace
+
+SQUALL_LOOP_TEST_CASE(
+    "a reader waiting on a stream closed by run_sync's task has unwound when run_sync returns") {
+    // The close cancels the reader's op; the cancellation completes in a later iteration. run_sync runs
+    // those completions before it returns, so the reader's frame and what it holds are not leaked.
+    auto unwound = std::make_shared<bool>(false);
+    loop.run_sync(close_under_a_waiting_reader(loop, unwound));
+    CHECK(*unwound);
+}
