@@ -79,40 +79,22 @@ static void run_keepalive(const struct Options* o) {
     }
     long completed = 0;
     int running = 0;
-    double start = now_s(CLOCK_MONOTONIC);
-    double warm_end = start + o->warmup, end = warm_end + o->duration;
-    double t0 = 0, cpu0 = 0;
-    long done0 = 0;
-    int measuring = 0;
+    struct BenchWindow w = bench_window(o->warmup, o->duration);
     for (;;) {
         CURLMcode mc = curl_multi_perform(multi, &running);
         if (mc != CURLM_OK) die("curl_multi_perform", curl_multi_strerror(mc));
         check_done(multi, &completed);
-        double t = now_s(CLOCK_MONOTONIC);
-        if (!measuring && t >= warm_end) {
-            measuring = 1;
-            t0 = t;
-            cpu0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-            done0 = completed;
-        }
-        if (measuring && t >= end) break;
+        if (bench_window_tick(&w, (uint64_t)completed)) break;
         mc = curl_multi_poll(multi, NULL, 0, 100, NULL);
         if (mc != CURLM_OK) die("curl_multi_poll", curl_multi_strerror(mc));
     }
-    double elapsed = now_s(CLOCK_MONOTONIC) - t0;
-    double cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-    long n = completed - done0;
-    if (n <= 0) die("no request completed in the measured interval", NULL);
-    printf(
-        "{\"bench\": \"http_keepalive\", \"impl\": \"libcurl\", \"params\": {\"connections\": %ld}, "
-        "\"metric\": \"req_per_s\", \"value\": %.1f, \"unit\": \"1/s\"}\n",
-        o->connections, (double)n / elapsed);
-    printf(
-        "{\"bench\": \"http_keepalive\", \"impl\": \"libcurl\", \"params\": {\"connections\": %ld}, "
-        "\"metric\": \"cpu_us_per_op\", \"value\": %.3f, \"unit\": \"us\"}\n",
-        o->connections, cpu * 1e6 / (double)n);
-    fprintf(stderr, "libcurl c=%ld: %ld requests in %.2f s, %.0f req/s, %.2f us CPU/request\n",
-            o->connections, n, elapsed, (double)n / elapsed, cpu * 1e6 / (double)n);
+    const double n = (double)w.ops;
+    char params[64];
+    snprintf(params, sizeof params, "{\"connections\": %ld}", o->connections);
+    bench_result("http_keepalive", "libcurl", params, "req_per_s", n / w.elapsed, "1/s");
+    bench_result("http_keepalive", "libcurl", params, "cpu_us_per_op", w.cpu * 1e6 / n, "us");
+    fprintf(stderr, "libcurl c=%ld: %.0f requests in %.2f s, %.0f req/s, %.2f us CPU/request\n",
+            o->connections, n, w.elapsed, n / w.elapsed, w.cpu * 1e6 / n);
     for (long i = 0; i < o->connections; ++i) {
         curl_multi_remove_handle(multi, handles[i]);
         curl_easy_cleanup(handles[i]);

@@ -119,20 +119,10 @@ int main(int argc, char** argv) {
         send_request(c);
     }
 
-    uint64_t completed = 0, done0 = 0;
-    double start = now_s(CLOCK_MONOTONIC), t0 = 0, cpu0 = 0;
-    const double warm_end = start + warmup, end = warm_end + duration;
-    int measuring = 0;
+    uint64_t completed = 0;
+    struct BenchWindow w = bench_window(warmup, duration);
     struct epoll_event events[256];
-    for (;;) {
-        double t = now_s(CLOCK_MONOTONIC);
-        if (!measuring && t >= warm_end) {
-            measuring = 1;
-            t0 = t;
-            cpu0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-            done0 = completed;
-        }
-        if (t >= end) break;
+    while (!bench_window_tick(&w, completed)) {
         int n = epoll_wait(ep, events, 256, 1000);
         if (n < 0 && errno != EINTR) die("epoll_wait failed", strerror(errno));
         for (int i = 0; i < n; ++i) {
@@ -158,20 +148,13 @@ int main(int argc, char** argv) {
             }
         }
     }
-    double elapsed = now_s(CLOCK_MONOTONIC) - t0;
-    double cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-    double n = (double)(completed - done0);
-    if (n <= 0) die("no request completed in the measured interval", NULL);
-    printf(
-        "{\"bench\": \"http_keepalive\", \"impl\": \"raw-epoll\", \"params\": {\"connections\": %ld}, "
-        "\"metric\": \"req_per_s\", \"value\": %.3f, \"unit\": \"1/s\"}\n",
-        connections, n / elapsed);
-    printf(
-        "{\"bench\": \"http_keepalive\", \"impl\": \"raw-epoll\", \"params\": {\"connections\": %ld}, "
-        "\"metric\": \"cpu_us_per_op\", \"value\": %.3f, \"unit\": \"us\"}\n",
-        connections, cpu * 1e6 / n);
+    const double n = (double)w.ops;
+    char params[64];
+    snprintf(params, sizeof params, "{\"connections\": %ld}", connections);
+    bench_result("http_keepalive", "raw-epoll", params, "req_per_s", n / w.elapsed, "1/s");
+    bench_result("http_keepalive", "raw-epoll", params, "cpu_us_per_op", w.cpu * 1e6 / n, "us");
     fprintf(stderr, "raw-epoll c=%ld: %.0f requests in %.2f s, %.0f req/s, %.2f us CPU/request\n",
-            connections, n, elapsed, n / elapsed, cpu * 1e6 / n);
+            connections, n, w.elapsed, n / w.elapsed, w.cpu * 1e6 / n);
     for (long i = 0; i < connections; ++i) close(conns[i].fd);
     free(conns);
     close(ep);

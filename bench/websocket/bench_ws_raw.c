@@ -238,12 +238,9 @@ int main(int argc, char** argv) {
         push(ep, &conns[i]);
     }
 
-    const double start = now_s(CLOCK_MONOTONIC);
-    double t0 = 0, cpu0 = 0, t1 = 0, cpu1 = 0;
-    uint64_t done0 = 0, done1 = 0;
-    int measuring = 0;
+    struct BenchWindow w = bench_window(warmup, duration);
     struct epoll_event events[kMaxEvents];
-    for (;;) {
+    while (!bench_window_tick(&w, g_completed)) {
         int n = epoll_wait(ep, events, kMaxEvents, 100);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -262,32 +259,15 @@ int main(int argc, char** argv) {
                 consume(ep, c, recv_buf, (size_t)got);
             }
         }
-        const double now = now_s(CLOCK_MONOTONIC);
-        if (!measuring && now - start >= warmup) {
-            measuring = 1;
-            t0 = now;
-            cpu0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-            done0 = g_completed;
-        } else if (measuring && now - t0 >= duration) {
-            t1 = now;
-            cpu1 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-            done1 = g_completed;
-            break;
-        }
     }
-    const double rounds = (double)(done1 - done0), elapsed = t1 - t0;
-    if (rounds <= 0) die("no round trip completed in the measured interval", NULL);
+    const double rounds = (double)w.ops;
     const char* bench = g_size >= (1u << 20) ? "websocket_throughput" : "websocket_echo";
-    const char* metrics[3] = {"msg_per_s", "mb_per_s", "cpu_us_per_op"};
-    const char* units[3] = {"1/s", "MB/s", "us"};
-    const double values[3] = {rounds / elapsed, rounds * (double)g_size / elapsed / 1e6,
-                              (cpu1 - cpu0) * 1e6 / rounds};
-    for (int m = 0; m < 3; ++m)
-        printf(
-            "{\"bench\": \"%s\", \"impl\": \"raw-c\", \"params\": {\"size\": %zu, \"connections\": %d}, "
-            "\"metric\": \"%s\", \"value\": %.3f, \"unit\": \"%s\"}\n",
-            bench, g_size, connections, metrics[m], values[m], units[m]);
+    char params[96];
+    snprintf(params, sizeof params, "{\"size\": %zu, \"connections\": %d}", g_size, connections);
+    bench_result(bench, "raw-c", params, "msg_per_s", rounds / w.elapsed, "1/s");
+    bench_result(bench, "raw-c", params, "mb_per_s", rounds * (double)g_size / w.elapsed / 1e6, "MB/s");
+    bench_result(bench, "raw-c", params, "cpu_us_per_op", w.cpu * 1e6 / rounds, "us");
     fprintf(stderr, "raw-c size=%zu c=%d: %.0f round trips/s, %.2f us CPU per round trip\n", g_size,
-            connections, values[0], values[2]);
+            connections, rounds / w.elapsed, w.cpu * 1e6 / rounds);
     return 0;
 }
