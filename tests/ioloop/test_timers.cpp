@@ -1,4 +1,5 @@
-// Timers: ordering, equal deadlines, cancellation inside a batch, 100k timers, add+cancel churn, sleep.
+// Timers: ordering, equal deadlines, cancellation inside a batch and in any order, 100k timers, add+cancel
+// churn, sleep, and a cancelled callback whose destructor re-enters the queue.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -121,5 +122,107 @@ TEST_SUITE("ioloop") {
         auto t0 = loop.time();
         co_await squall::sleep(0ms);  // does not suspend
         CHECK(loop.time() - t0 < 5ms);
+    }
+}
+
+// TimerQueue driven directly with made-up times: what fires, in which order, after cancellations in every
+// order, before and after the relative timers were given their deadlines.
+TEST_SUITE("ioloop") {
+    TEST_CASE("timers cancelled in any order: the others fire in deadline order, each once") {
+        squall::TimerQueue q;
+        const TimePoint t0{};
+        constexpr int kTimers = 2000;
+        std::vector<int> fired;
+        std::vector<squall::TimeoutHandle> handles;
+        std::vector<squall::Duration> delay(kTimers);
+        std::uint32_t lcg = 7;
+        auto next = [&lcg] { return lcg = lcg * 1664525u + 1013904223u; };
+        // Half relative (add_after), half absolute (add), interleaved; delays repeat so that equal
+        // deadlines occur.
+        for (int i = 0; i < kTimers; ++i) {
+            delay[i] = std::chrono::milliseconds(1 + (next() >> 8) % 50);
+            auto cb = [&fired, i] { fired.push_back(i); };
+            handles.push_back(i % 2 ? q.add(t0 + delay[i], cb) : q.add_after(delay[i], cb));
+        }
+        std::vector<bool> cancelled(kTimers, false);
+        auto cancel_some = [&](int n) {
+            for (int k = 0; k < n; ++k) {
+                int i = static_cast<int>((next() >> 8) % kTimers);
+                CHECK(q.cancel(handles[i]) == !cancelled[i]);  // a second cancel finds it gone
+                cancelled[i] = true;
+            }
+        };
+        cancel_some(600);                        // relative ones still in their list
+        CHECK(q.next_deadline(t0).has_value());  // settles the relative ones at t0
+        cancel_some(600);                        // now all in the heap
+        // Equal deadlines fire in the order added.
+        std::vector<int> expected;
+        for (int i = 0; i < kTimers; ++i)
+            if (!cancelled[i]) expected.push_back(i);
+        std::stable_sort(expected.begin(), expected.end(), [&](int a, int b) { return delay[a] < delay[b]; });
+        CHECK(q.size() == expected.size());
+        CHECK(q.run_due(t0 + std::chrono::seconds(1)) == expected.size());
+        CHECK(fired == expected);
+        CHECK(q.empty());
+        for (auto h : handles) CHECK_FALSE(q.cancel(h));
+    }
+
+    TEST_CASE("the latest timer cancelled first, then the others from the front") {
+        squall::TimerQueue q;
+        std::vector<int> fired;
+        std::vector<squall::TimeoutHandle> h;
+        for (int i = 0; i < 5; ++i)
+            h.push_back(q.add_after(std::chrono::milliseconds(10 - i), [&fired, i] { fired.push_back(i); }));
+        CHECK(q.cancel(h[4]));
+        CHECK(q.cancel(h[0]));
+        CHECK(q.cancel(h[2]));
+        auto later = q.add_after(std::chrono::milliseconds(1), [&fired] { fired.push_back(9); });
+        CHECK(q.size() == 3);
+        CHECK(q.run_due(TimePoint{} + std::chrono::milliseconds(20)) == 0);  // settled at that time
+        CHECK(q.run_due(TimePoint{} + std::chrono::milliseconds(40)) == 3);
+        CHECK(fired == std::vector<int>{9, 3, 1});
+        CHECK_FALSE(q.cancel(later));
+    }
+
+    TEST_CASE("a cancelled timer's callback may add and cancel timers from its destructor") {
+        squall::TimerQueue q;
+        // Destroying the callback of `first` adds many timers (the node table grows) and tries to cancel
+        // `first` again.
+        struct OnDestroy {
+            squall::TimerQueue* q;
+            squall::TimeoutHandle* self;
+            std::vector<squall::TimeoutHandle>* added;
+            bool* cancelled_again;
+            bool armed = true;
+            OnDestroy(squall::TimerQueue* q_, squall::TimeoutHandle* s, std::vector<squall::TimeoutHandle>* a,
+                      bool* c)
+                : q(q_), self(s), added(a), cancelled_again(c) {}
+            OnDestroy(OnDestroy&& o) noexcept
+                : q(o.q), self(o.self), added(o.added), cancelled_again(o.cancelled_again) {
+                o.armed = false;
+            }
+            ~OnDestroy() {
+                if (!armed) return;
+                for (int i = 0; i < 1000; ++i) added->push_back(q->add_after(std::chrono::seconds(1), [] {}));
+                *cancelled_again = q->cancel(*self);
+            }
+            void operator()() {}
+        };
+        std::vector<squall::TimeoutHandle> added;
+        bool cancelled_again = true;
+        squall::TimeoutHandle first;
+        first = q.add_after(std::chrono::seconds(1), OnDestroy(&q, &first, &added, &cancelled_again));
+        CHECK(q.cancel(first));
+        CHECK_FALSE(cancelled_again);
+        CHECK(added.size() == 1000);
+        CHECK(q.size() == 1000);
+        int fired = 0;
+        auto last = q.add_after(std::chrono::seconds(2), [&fired] { ++fired; });
+        for (auto h : added) CHECK(q.cancel(h));
+        CHECK(q.size() == 1);
+        CHECK(q.run_due(TimePoint{} + std::chrono::seconds(5)) == 0);  // settled at 5 s: due at 7 s
+        CHECK(q.run_due(TimePoint{} + std::chrono::seconds(7)) == 1);
+        CHECK(fired == 1);
+        CHECK_FALSE(q.cancel(last));
     }
 }
