@@ -258,7 +258,8 @@ HTTP1Connection::~HTTP1Connection() {
 // The watch's callback captures only `this`: the connection closes its stream (ending the watch) before
 // it goes, so the callback never outlives it.
 bool HTTP1Connection::on_idle(Callback closed) {
-    stream_->read_buffer().shrink(stream_->options().read_chunk_size);
+    // The stream gives back its read chunk, spare write block and TLS buffers once the watch is armed
+    // (IOStream::watch_idle): an idle pooled connection holds no buffer.
     idle_closed_ = std::move(closed);
     if (stream_->watch_idle([this] {
             Callback to_pool = std::move(idle_closed_);

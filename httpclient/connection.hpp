@@ -142,7 +142,7 @@ public:
                         HTTPResponse& response) override;
     void abort(std::exception_ptr reason) override { stream_->close(std::move(reason)); }
 
-    // An idle connection keeps at most one read chunk of buffer (a large body's growth is given back).
+    // An idle connection holds no buffer: its stream gives them back when the watch starts.
     bool on_idle(Callback closed) override;
     std::optional<Duration> idle_limit() const noexcept override { return idle_limit_; }
     // Ends the watch; then open, nothing stray buffered, and with check_alive a socket peek finds no EOF

@@ -1,5 +1,7 @@
 #include "squall/iostream/buffer.hpp"
 
+#include "squall/iostream/block_pool.hpp"
+
 #include <string.h>  // memmem (GNU)
 #include <cstdint>
 #include <cstring>
@@ -120,10 +122,33 @@ bool Buffer::shrink(size_t keep_capacity) {
     return true;
 }
 
+void detail::BufferRelease::operator()(char* p) const noexcept {
+    if (pooled_capacity != 0)
+        BlockPool::free_chunk(p, pooled_capacity);
+    else
+        delete[] p;
+}
+
+void Buffer::take_storage(size_t capacity) {
+    if (capacity_ != 0 || capacity == 0) return;
+    storage_ = std::unique_ptr<char[], Release>(BlockPool::local().take_read(capacity), Release{capacity});
+    capacity_ = capacity;
+    begin_ = end_ = 0;
+}
+
+bool Buffer::give_storage() {
+    if (!empty()) return false;
+    if (capacity_ != 0 && storage_.get_deleter().pooled_capacity == capacity_)
+        BlockPool::recycle(storage_.release(), capacity_);
+    storage_.reset();
+    capacity_ = begin_ = end_ = 0;
+    return true;
+}
+
 void Buffer::reallocate(size_t new_capacity) {
     const size_t readable = size();
     // make_unique_for_overwrite: no zero-filling of memory recv will overwrite anyway.
-    auto fresh = std::make_unique_for_overwrite<char[]>(new_capacity);
+    std::unique_ptr<char[], Release> fresh(std::make_unique_for_overwrite<char[]>(new_capacity).release());
     if (readable > 0) std::memcpy(fresh.get(), storage_.get() + begin_, readable);
     storage_ = std::move(fresh);
     capacity_ = new_capacity;

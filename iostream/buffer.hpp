@@ -25,6 +25,14 @@
 
 namespace squall {
 
+namespace detail {
+// Frees a Buffer's storage: a BlockPool chunk (pooled_capacity != 0) or new[]'d bytes.
+struct BufferRelease {
+    size_t pooled_capacity = 0;
+    void operator()(char* p) const noexcept;
+};
+}  // namespace detail
+
 // A contiguous byte buffer: append at the end, consume from the front (see the file comment).
 class Buffer {
 public:
@@ -78,11 +86,21 @@ public:
     // Returns true if it reallocated. Call it when a connection goes idle (e.g. returned to a pool).
     bool shrink(size_t keep_capacity = kIdleCapacity);
 
+    // Storage from / to a BlockPool (iostream/block_pool.hpp), for streams that give their read chunk
+    // back while idle. take_storage: a buffer without storage gets a chunk of exactly `capacity` bytes
+    // (this thread's pool's, else a new one); no-op when it has storage. give_storage: an empty buffer hands a
+    // pooled chunk back to the pool (other storage is freed) and has no storage afterwards; returns false
+    // (and keeps it) when not empty. A pooled chunk that is outgrown or destroyed is freed, not pooled.
+    void take_storage(size_t capacity);
+    bool give_storage();
+
 private:
     void reallocate(size_t new_capacity);
 
+    using Release = detail::BufferRelease;
+
     // Invariant: begin_ <= end_ <= capacity_; storage_ is null iff capacity_ == 0.
-    std::unique_ptr<char[]> storage_;
+    std::unique_ptr<char[], Release> storage_;
     size_t capacity_ = 0;
     size_t begin_ = 0;
     size_t end_ = 0;

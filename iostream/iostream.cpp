@@ -21,7 +21,10 @@ public:
         s_.reading_ = true;
         if (s_.idle_callback_) s_.unwatch_idle();  // a reader takes over from the idle watch
     }
-    ~ReadGuard() { s_.reading_ = false; }
+    ~ReadGuard() {
+        s_.reading_ = false;
+        s_.release_read_chunk();  // an idle stream holds no read chunk
+    }
     ReadGuard(const ReadGuard&) = delete;
     ReadGuard& operator=(const ReadGuard&) = delete;
 
@@ -41,6 +44,29 @@ IOStream::IOStream(Key, IOLoop& loop, int fd, IOStreamOptions options)
 IOStream::~IOStream() {
     // Nothing is in flight here: pending ops hold a reference to the stream.
     if (fd_ >= 0) loop_.close_fd(fd_);
+    read_buffer_.clear();  // a closing stream's chunk serves the next connection
+    release_read_chunk();
+    write_queue_.release_spare();
+}
+
+// The read chunk goes back to the pool when nothing is buffered and no recv may write into it; a buffer
+// that grew past the chunk size is freed (the pool hands out chunk-sized blocks only).
+void IOStream::release_read_chunk() noexcept {
+    if (reading_ || read_op_ != nullptr || !read_buffer_.empty() || read_buffer_.capacity() == 0) return;
+    if (read_buffer_.capacity() == options_.read_chunk_size)
+        read_buffer_.give_storage();
+    else
+        read_buffer_.shrink(0);
+}
+
+void IOStream::release_buffers() {
+    release_read_chunk();
+    if (!send_in_flight_) write_queue_.release_spare();
+    if (tls_ && !reading_ && read_op_ == nullptr) tls_->release_buffers();
+}
+
+std::size_t IOStream::held_buffer_bytes() const noexcept {
+    return read_buffer_.capacity() + write_queue_.held_capacity() + (tls_ ? tls_->held_buffer_bytes() : 0);
 }
 
 StreamClosedError IOStream::closed_error(const char* doing) const {
@@ -100,8 +126,10 @@ void IOStream::close(std::exception_ptr reason) {
         fd_ = -1;
     }
     auto waiters = std::move(write_waiters_);
+    const std::size_t first = std::exchange(waiters_head_, 0);
     write_waiters_.clear();
-    for (auto& w : waiters) w.second.set_exception(std::make_exception_ptr(closed_error("writing")));
+    for (std::size_t i = first; i < waiters.size(); ++i)
+        waiters[i].second.set_exception(std::make_exception_ptr(closed_error("writing")));
     if (closed_promise_) closed_promise_->set_value();
     // After pending reads have failed (they resume inline or from their cancelled op, both before the
     // next iteration's callbacks), as in Tornado.
@@ -192,6 +220,7 @@ bool IOStream::fill_inline() {
     if (room == 0) fail_buffer_full();
     if (!tls_) return false;
     std::size_t got = 0;
+    if (read_buffer_.capacity() == 0) read_buffer_.take_storage(options_.read_chunk_size);
     try {
         got = tls_->read_plaintext(read_buffer_, room);
     } catch (const TlsError&) {
@@ -216,6 +245,7 @@ void IOStream::prepare_recv(IoAwaitable& io, std::span<char> direct) {
         into = tls_->prepare_ciphertext(options_.read_chunk_size);
     } else if (direct.empty()) {
         const std::size_t want = std::min(options_.read_chunk_size, buffer_room());
+        if (read_buffer_.capacity() == 0) read_buffer_.take_storage(options_.read_chunk_size);
         into = read_buffer_.prepare(want).first(want);
     }
     io.loop = &loop_;  // as IOLoop::recv builds it, in place in the awaiting frame
@@ -438,9 +468,18 @@ void IOStream::schedule_flush() {
 
 void IOStream::resolve_writers() {
     const std::uint64_t written = write_queue_.written_total();
-    while (!write_waiters_.empty() && write_waiters_.front().first <= written) {
-        Promise<void> p = std::move(write_waiters_.front().second);
-        write_waiters_.pop_front();
+    while (waiters_head_ < write_waiters_.size() && write_waiters_[waiters_head_].first <= written) {
+        Promise<void> p = std::move(write_waiters_[waiters_head_].second);
+        ++waiters_head_;
+        if (waiters_head_ == write_waiters_.size()) {
+            write_waiters_.clear();  // keeps the capacity
+            waiters_head_ = 0;
+        } else if (waiters_head_ >= 32 && 2 * waiters_head_ >= write_waiters_.size()) {
+            // Erasing the resolved prefix moves at most as many as were resolved: amortized O(1).
+            write_waiters_.erase(write_waiters_.begin(),
+                                 write_waiters_.begin() + static_cast<std::ptrdiff_t>(waiters_head_));
+            waiters_head_ = 0;
+        }
         p.set_value();  // may resume a writer inline, which may write or close
     }
 }
@@ -518,7 +557,10 @@ bool IOStream::watch_idle(Callback on_activity) {
     if (reading_) throw UsageError("IOStream::watch_idle: a read is pending on this stream");
     if (!closed_ && fd_ >= 0 && read_buffer_.empty() && (!tls_ || tls_idle_quiet(false))) {
         idle_callback_ = std::move(on_activity);
-        if (arm_idle_watch()) return true;
+        if (arm_idle_watch()) {
+            release_buffers();  // parked: nothing buffered, nothing to read until the watch fires
+            return true;
+        }
         idle_callback_ = nullptr;
     }
     close();
@@ -545,7 +587,10 @@ bool IOStream::arm_idle_watch() {
 void IOStream::on_idle_readable() {
     auto self = shared_from_this();  // on_activity may release the stream's last other owner
     if (closed_ || !idle_callback_) return;
-    if (tls_ && tls_idle_quiet(true) && arm_idle_watch()) return;
+    if (tls_ && tls_idle_quiet(true) && arm_idle_watch()) {
+        release_buffers();  // what the absorbed records needed
+        return;
+    }
     Callback on_activity = std::move(idle_callback_);
     idle_callback_ = nullptr;
     close();
@@ -558,6 +603,7 @@ void IOStream::on_idle_readable() {
 bool IOStream::tls_idle_quiet(bool receive) {
     for (int i = 0; i < 8; ++i) {
         std::size_t got = 0;
+        if (read_buffer_.capacity() == 0) read_buffer_.take_storage(options_.read_chunk_size);
         try {
             got = tls_->read_plaintext(read_buffer_, buffer_room());
         } catch (const TlsError&) {

@@ -27,7 +27,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -35,11 +34,13 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "squall/coro/function.hpp"
 #include "squall/coro/future.hpp"
 #include "squall/coro/task.hpp"
 #include "squall/ioloop/ioloop.hpp"
+#include "squall/iostream/block_pool.hpp"
 #include "squall/iostream/buffer.hpp"
 #include "squall/iostream/errors.hpp"
 #include "squall/iostream/regex.hpp"
@@ -49,10 +50,18 @@
 namespace squall {
 
 // Limits of one stream.
+//
+// Memory: the read buffer is one read_chunk_size block while data flows. A stream gives it back to its
+// thread's BlockPool (iostream/block_pool.hpp; one loop per thread, so per loop) whenever the buffer is
+// empty and no read is pending, and takes one from there (or allocates) when the next recv needs it, so
+// an idle stream holds no read chunk and a busy one allocates none per read. watch_idle (a keep-alive
+// pool parking a connection) also gives back the spare write block (WriteQueue::kBlockSize) and, with TLS,
+// the engine's empty ciphertext buffers and OpenSSL's record buffers (release_buffers()). A buffer that
+// grew past read_chunk_size (a large head, a partial big read) is freed instead of pooled.
 struct IOStreamOptions {
     std::size_t max_buffer_size = 100 * 1024 * 1024;  // read buffer bound; a read needing more fails
                                                       // with StreamBufferFullError
-    std::size_t read_chunk_size = 64 * 1024;          // bytes asked of each recv
+    std::size_t read_chunk_size = 64 * 1024;          // bytes asked of each recv (the read chunk's size)
     std::size_t max_write_buffer_size = 0;  // 0: unlimited; else write() fails with StreamBufferFullError
 };
 
@@ -108,6 +117,14 @@ public:
     bool watch_idle(Callback on_activity);
     void unwatch_idle() noexcept;
     bool watching_idle() const noexcept { return static_cast<bool>(idle_callback_); }
+
+    // --- idle memory (see IOStreamOptions)
+    // Gives back what an idle stream does not need: the read chunk (buffer empty, no read pending), the
+    // spare write block (nothing queued) and, with TLS, the engine's empty buffers. watch_idle calls it.
+    void release_buffers();
+    // Bytes of buffer storage the stream holds now (read buffer, write blocks, TLS ciphertext buffers;
+    // not OpenSSL's own): 0 for an idle stream after release_buffers().
+    std::size_t held_buffer_bytes() const noexcept;
 
     // --- writes
     // Queues bytes; the Future resolves when they were handed to the kernel, or fails with
@@ -190,6 +207,7 @@ private:
     bool arm_idle_watch();
     void on_idle_readable();
     bool tls_idle_quiet(bool receive);
+    void release_read_chunk() noexcept;
 
     IOLoop& loop_;
     int fd_;
@@ -206,7 +224,11 @@ private:
     IoOp send_op_;
     std::shared_ptr<IOStream> send_keepalive_;
     iovec iov_[64];
-    std::deque<std::pair<std::uint64_t, Promise<void>>> write_waiters_;
+    // write()/flush() futures by the appended_total() they wait for; live from waiters_head_ on. A vector
+    // (not a deque, which allocates when constructed and again when moved from) so an idle stream holds
+    // none.
+    std::vector<std::pair<std::uint64_t, Promise<void>>> write_waiters_;
+    std::size_t waiters_head_ = 0;
     std::exception_ptr close_reason_;
     Callback close_callback_;
     Callback idle_callback_;  // watch_idle's, while watching

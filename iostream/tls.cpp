@@ -1,5 +1,7 @@
 #include "squall/iostream/tls.hpp"
 
+#include "squall/iostream/block_pool.hpp"
+
 #include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -97,7 +99,12 @@ struct BufferBioState {
 int bio_write_ex(BIO* bio, const char* data, size_t len, size_t* written) {
     auto* st = static_cast<BufferBioState*>(BIO_get_data(bio));
     BIO_clear_retry_flags(bio);
-    if (len > 0) st->out->append(std::string_view(data, len));
+    if (len > 0) {
+        // An idle engine gave its buffer back (release_buffers): take a pooled one, not a new one.
+        if (st->out->capacity() == 0 && len <= Buffer::kMinCapacity)
+            st->out->take_storage(Buffer::kMinCapacity);
+        st->out->append(std::string_view(data, len));
+    }
     *written = len;
     return 1;
 }
@@ -348,6 +355,8 @@ void TlsEngine::feed_ciphertext(std::span<const char> bytes) {
 }
 
 std::span<char> TlsEngine::prepare_ciphertext(size_t min_bytes) {
+    if (impl_->in.capacity() == 0 && min_bytes <= BlockPool::kMaxBlock)
+        impl_->in.take_storage(std::max(min_bytes, Buffer::kMinCapacity));
     return impl_->in.prepare(min_bytes);
 }
 
@@ -481,6 +490,18 @@ bool TlsEngine::has_peer_certificate() const {
 void TlsEngine::shrink_buffers() {
     impl_->in.shrink();
     impl_->out.shrink();
+}
+
+void TlsEngine::release_buffers() {
+    impl_->in.give_storage();
+    impl_->out.give_storage();
+    // OpenSSL's own record buffers (about 17 KiB read, 17 KiB write); it frees them only when empty and
+    // allocates them again on the next record.
+    SSL_free_buffers(impl_->ssl);
+}
+
+size_t TlsEngine::held_buffer_bytes() const {
+    return impl_->in.capacity() + impl_->out.capacity();
 }
 
 ssl_st* TlsEngine::native_handle() const {

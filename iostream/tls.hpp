@@ -173,6 +173,12 @@ public:
 
     // Releases the memory of the (empty) ciphertext buffers of an idle connection (Buffer::shrink).
     void shrink_buffers();
+    // An idle connection's: gives the empty ciphertext buffers to this thread's BlockPool (taken back on
+    // the next record) and frees OpenSSL's empty record buffers (SSL_free_buffers). Buffers holding
+    // bytes are kept.
+    void release_buffers();
+    // Bytes of the two ciphertext buffers (OpenSSL's own are not counted).
+    size_t held_buffer_bytes() const;
 
     ssl_st* native_handle() const;  // the SSL object (still owned by the engine)
 

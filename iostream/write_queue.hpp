@@ -40,9 +40,10 @@ public:
     static constexpr size_t kBlockSize = 16 * 1024;
 
     WriteQueue() = default;
+    ~WriteQueue();  // gives its blocks to this thread's BlockPool
     // Moving takes the chunks (the iovecs of an earlier gather() stay valid).
-    WriteQueue(WriteQueue&&) noexcept = default;
-    WriteQueue& operator=(WriteQueue&&) noexcept = default;
+    WriteQueue(WriteQueue&& other) noexcept;
+    WriteQueue& operator=(WriteQueue&& other) noexcept;
     WriteQueue(const WriteQueue&) = delete;
     WriteQueue& operator=(const WriteQueue&) = delete;
 
@@ -64,6 +65,12 @@ public:
     void advance(size_t n);
     // Drops everything pending (the stream closed).
     void clear();
+    // An idle stream's: with nothing pending, hands the spare block (kept for the next small write) to
+    // this thread's BlockPool (iostream/block_pool.hpp), where the next small append of any queue takes
+    // one. False when writes are pending.
+    bool release_spare();
+    // Heap bytes held by blocks and chunks, pending or spare (for tests of idle memory).
+    size_t held_capacity() const noexcept;
 
     // Monotonic byte counters since construction: a write is flushed once written_total() >= the
     // appended_total() recorded right after appending it.
@@ -71,10 +78,15 @@ public:
     uint64_t written_total() const { return written_total_; }
 
 private:
+    // Either a string of its own or a shared block: a BlockPool chunk of kBlockSize bytes, of which
+    // block_used are filled (it never reallocates, so iovecs into it stay valid).
     struct Chunk {
         std::string bytes;
-        size_t offset = 0;   // bytes already written
-        bool block = false;  // a shared block (never grows past kBlockSize capacity)
+        size_t offset = 0;      // bytes already written
+        char* block = nullptr;  // owned by the queue while the chunk is live
+        size_t block_used = 0;
+        const char* data() const noexcept { return block ? block : bytes.data(); }
+        size_t size() const noexcept { return block ? block_used : bytes.size(); }
     };
     void pop_front();
 
@@ -82,7 +94,7 @@ private:
     std::vector<Chunk> chunks_;
     size_t head_ = 0;
     size_t pending_ = 0;
-    std::string spare_block_;  // a drained block kept for reuse: no allocation in steady state
+    char* spare_block_ = nullptr;  // a drained block kept for reuse: no pool trip in steady state
     uint64_t appended_total_ = 0;
     uint64_t written_total_ = 0;
 };

@@ -10,6 +10,7 @@
 
 #include "squall/httpclient/http.hpp"
 #include "squall/ioloop/async.hpp"
+#include "squall/iostream/tcp_client.hpp"
 #include "tests/http/test_client_support.hpp"
 #include "tests/support/http_test_server.hpp"
 
@@ -117,4 +118,38 @@ SQUALL_TEST_CASE("Keep-Alive max=2: a connection carries at most two requests", 
     co_await other.fetch(server.url("/bare"));
     CHECK(other.stats().connections_opened == 2);
     CHECK(other.stats().connections_reused == 1);
+}
+
+SQUALL_TEST_CASE("a parked connection holds no buffer and carries the next exchange intact", 20s) {
+    TestServer server(loop);
+    const std::string big(300000, 'b');
+    server.route("/small", [](const TestRequest&) { return Reply::ok("small"); });
+    server.route("/big", [&](const TestRequest&) { return Reply::ok(big); });
+    server.route("/chunked", [](const TestRequest&) {
+        return Reply::chunked(200, {"ab", std::string(70000, 'c'), "de"});
+    });
+    ConnectionPool pool(loop, {.max_idle_per_host = 4});
+    squall::TCPClient tcp(loop);
+    auto stream = co_await tcp.connect("127.0.0.1", static_cast<std::uint16_t>(server.port()));
+    std::unique_ptr<Connection> conn = std::make_unique<HTTP1Connection>(stream, "key");
+    const std::string expected[] = {"small", big, "ab" + std::string(70000, 'c') + "de", "small"};
+    const char* paths[] = {"/small", "/big", "/chunked", "/small"};
+    for (int i = 0; i < 4; ++i) {
+        CAPTURE(paths[i]);
+        HTTPRequest req{.url = server.url(paths[i])};
+        const URL url = URL::parse(req.url);
+        HTTPResponse resp;
+        co_await conn->exchange(req, url, ExchangeOptions{}, resp);
+        CHECK(resp.code == 200);
+        CHECK(resp.body == expected[i]);
+        REQUIRE(conn->reusable());
+        pool.put(std::move(conn));
+        REQUIRE(pool.idle() == 1);
+        CHECK(stream->held_buffer_bytes() == 0);  // read chunk and write block back in the pool
+        CHECK(stream->read_buffer().capacity() == 0);
+        conn = pool.take("key");
+        REQUIRE(conn != nullptr);
+    }
+    CHECK(server.connections_accepted() == 1);
+    CHECK(server.requests_total() == 4);
 }

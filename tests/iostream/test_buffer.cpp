@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "squall/iostream/block_pool.hpp"
 #include "squall/iostream/buffer.hpp"
 
 using squall::Buffer;
@@ -138,4 +139,34 @@ TEST_CASE("Buffer moves transfer the bytes") {
     CHECK(c.view() == "payload");
     a.append("reuse");
     CHECK(a.view() == "reuse");
+}
+
+TEST_CASE("Buffer gives its storage to a BlockPool only when empty, and takes a pooled block back") {
+    auto& pool = squall::BlockPool::local();
+    Buffer buf;
+    buf.take_storage(8192);
+    CHECK(buf.capacity() == 8192);
+    buf.append("abc");
+    const char* block = buf.data();
+    CHECK_FALSE(buf.give_storage());  // bytes buffered: kept
+    CHECK(buf.capacity() == 8192);
+    buf.consume(3);
+    const std::size_t free_before = pool.free_chunks(8192);
+    CHECK(buf.give_storage());
+    CHECK(buf.capacity() == 0);
+    CHECK(pool.free_chunks(8192) == free_before + 1);
+    Buffer other;
+    other.take_storage(8192);  // the same block, from the pool
+    CHECK(pool.free_chunks(8192) == free_before);
+    other.append("xyz");
+    CHECK(other.data() == block);
+    CHECK(other.view() == "xyz");
+    other.take_storage(4096);  // has storage: no-op
+    CHECK(other.capacity() == 8192);
+    other.append(std::string(10000, 'g'));  // outgrows the chunk: copied to new storage, the chunk freed
+    CHECK(other.view() == "xyz" + std::string(10000, 'g'));
+    CHECK(pool.free_chunks(8192) == free_before);
+    other.clear();
+    CHECK(other.give_storage());  // not a pooled chunk: freed, not pooled
+    CHECK(pool.free_chunks(8192) == free_before);
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "squall/iostream/block_pool.hpp"
 #include "squall/iostream/write_queue.hpp"
 
 using squall::WriteQueue;
@@ -142,4 +143,39 @@ TEST_CASE("WriteQueue appending into a gathered block leaves the gathered bytes 
     for (size_t i = 0; i < count; ++i) rest.append(static_cast<const char*>(all[i].iov_base), all[i].iov_len);
     CHECK(rest.size() == 100000);
     CHECK(rest.substr(0, 20) == "01234567890123456789");
+}
+
+TEST_CASE("release_spare gives the spare block to the thread's pool; later small writes take one back") {
+    auto& pool = squall::BlockPool::local();
+    const auto pooled = [&] { return pool.free_chunks(WriteQueue::kBlockSize); };
+    std::vector<WriteQueue> queues(squall::BlockPool::kMaxFree + 8);
+    for (auto& q : queues) {
+        q.append(std::string_view("head"));
+        CHECK(q.held_capacity() == WriteQueue::kBlockSize);
+        CHECK_FALSE(q.release_spare());  // pending bytes: nothing given
+        q.advance(4);
+        CHECK(q.held_capacity() == WriteQueue::kBlockSize);  // the drained block stays as the spare
+    }
+    for (auto& q : queues) {
+        CHECK(q.release_spare());
+        CHECK(q.held_capacity() == 0);  // also for those the full pool freed
+    }
+    CHECK(pool.free_chunks() == squall::BlockPool::kMaxFree);
+    const std::size_t before = pooled();
+    WriteQueue q;
+    q.append(std::string_view("again"));
+    CHECK(pooled() == before - 1);
+    q.append(std::string(2000, 'L'));    // its own string, not a block
+    q.append(std::string_view("tail"));  // a second block after the string
+    CHECK(pooled() == before - 2);
+    std::array<iovec, 4> iov;
+    REQUIRE(q.gather(iov) == 3);
+    CHECK(std::string_view(static_cast<const char*>(iov[0].iov_base), iov[0].iov_len) == "again");
+    CHECK(std::string_view(static_cast<const char*>(iov[2].iov_base), iov[2].iov_len) == "tail");
+    q.advance(q.size());
+    CHECK(q.held_capacity() == WriteQueue::kBlockSize);  // one spare kept, the other back in the pool
+    CHECK(pooled() == before - 1);
+    WriteQueue moved(std::move(q));
+    CHECK(moved.held_capacity() == WriteQueue::kBlockSize);
+    CHECK(q.held_capacity() == 0);
 }

@@ -6,6 +6,7 @@ _DIR = "{build}/bench/http"
 _KEEPALIVE = ["--url", "{url}/small.txt", "--connections", "{connections}", "--duration", "{duration}"]
 _FETCH_BENCH = ["{build}/examples/fetch/squall-fetch", "--bench", "--json", "--duration", "{duration:g}", "-c",
                 "{connections}", "--threads", "{threads}", "{url}/small.txt"]
+_IDLE = ["--url", "{url}/small.txt", "--connections", "{connections}"]
 _CURL_W = ["-s", "-o", "/dev/null", "-w", "%{{size_download}} %{{time_total}} %{{http_code}}\\n"]
 
 BENCHMARK = Benchmark(
@@ -53,6 +54,17 @@ BENCHMARK = Benchmark(
                                          "{url}{path}"]),
             ],
         ),
+        # Memory per idle pooled connection (issue 18): N keep-alive connections opened at once, then idle
+        # in the client's pool (squall) or connection cache (libcurl); RssAnon growth / N after malloc_trim.
+        Group(
+            title="idle memory",
+            grid={"connections": [10000]},
+            variants=[
+                Variant("libcurl", [f"{_DIR}/bench_http_idle_libcurl", *_IDLE]),
+                Variant("squall-epoll", [f"{_DIR}/bench_http_idle_squall", "--backend", "epoll", *_IDLE]),
+                Variant("squall-uring", [f"{_DIR}/bench_http_idle_squall", "--backend", "uring", *_IDLE]),
+            ],
+        ),
     ],
     ratios=[("squall-epoll", "wrk"), ("squall-epoll", "libcurl"), ("squall-uring", "libcurl"),
             ("raw-epoll", "libcurl"), ("squall-epoll", "raw-epoll"),
@@ -74,6 +86,11 @@ BENCHMARK = Benchmark(
            "raw-epoll (bench_http_raw.c) is the floor: one epoll, a fixed request sent with send(), responses "
            "read with recv() and framed by Content-Length, no HTTP library, no allocation, no timers. Its CPU "
            "per request is what the kernel's loopback TCP path and the wakeups cost any client here.",
+           "http_idle_memory: RssAnon (/proc/self/status) growth per connection with N idle keep-alive "
+           "connections to nginx (/small.txt fetched once on each, all N at once), after malloc_trim(0) in both "
+           "programs; nginx's stub_status must count N active connections. Reference: Go's net/http keeps a "
+           "4 KiB bufio.Reader and a 4 KiB bufio.Writer per connection (8 KiB). Target (issue 18): <= 8 KiB "
+           "per idle connection.",
            "Targets (issue 18): client CPU per request <= 1.10x raw-epoll's at c=1 and c=64; req/s >= 1.0x "
            "wrk's; large bodies >= 1.0x libcurl's MB/s and CPU per GB <= 0.8x libcurl's."],
     targets=[Target("http_keepalive", "cpu_us_per_op", "raw-epoll", 1.10),
