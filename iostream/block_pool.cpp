@@ -14,6 +14,16 @@
 #endif
 #endif
 
+#ifdef SQUALL_BLOCK_POOL_HEAP
+#include <sanitizer/asan_interface.h>
+// A free chunk in the pool is poisoned: a stream that still wrote into one it gave back is reported.
+#define SQUALL_POOL_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define SQUALL_POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define SQUALL_POOL_POISON(p, n) ((void)(p), (void)(n))
+#define SQUALL_POOL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace squall {
 
 namespace {
@@ -27,7 +37,10 @@ BlockPool::BlockPool() {
 
 BlockPool::~BlockPool() {
     g_live_pool = nullptr;
-    for (auto& f : reads_) free_chunk(f.chunk, f.capacity);
+    for (auto& f : reads_) {
+        SQUALL_POOL_UNPOISON(f.chunk, f.capacity);
+        free_chunk(f.chunk, f.capacity);
+    }
 }
 
 void BlockPool::recycle(char* chunk, std::size_t capacity) noexcept {
@@ -37,12 +50,14 @@ void BlockPool::recycle(char* chunk, std::size_t capacity) noexcept {
         free_chunk(chunk, capacity);
 }
 
+#ifndef SQUALL_BLOCK_POOL_HEAP
 namespace {
 std::size_t mapped_length(std::size_t capacity) noexcept {
     static const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     return (capacity + page - 1) / page * page;
 }
 }  // namespace
+#endif
 
 char* BlockPool::allocate_chunk(std::size_t capacity) {
 #ifdef SQUALL_BLOCK_POOL_HEAP
@@ -76,6 +91,7 @@ char* BlockPool::take_read(std::size_t capacity) {
         if (it->capacity != capacity) continue;
         char* chunk = it->chunk;
         reads_.erase(std::next(it).base());
+        SQUALL_POOL_UNPOISON(chunk, capacity);
         return chunk;
     }
     return allocate_chunk(capacity);
@@ -87,6 +103,7 @@ void BlockPool::give_read(char* chunk, std::size_t capacity) noexcept {
         free_chunk(chunk, capacity);
         return;
     }
+    SQUALL_POOL_POISON(chunk, capacity);
     reads_.push_back(FreeChunk{chunk, capacity});
 }
 

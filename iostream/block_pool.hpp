@@ -1,11 +1,11 @@
 // squall::BlockPool: free buffer storage of one thread, so idle streams can give theirs back.
 //
-// An idle keep-alive connection needs no read chunk (64 KiB by default) and no write block (16 KiB,
-// WriteQueue's): IOStream gives both back here when it has nothing buffered and no read pending, and takes them again
-// when data arrives or a write is queued. A busy stream therefore moves blocks between itself and the
-// pool instead of calling malloc per request, and ten thousand idle ones hold none. A loop belongs to
-// one thread, so the pool is per thread (hence per loop); it keeps at most kMaxFree blocks (of all sizes)
-// and none larger than kMaxBlock, the rest are freed.
+// An idle keep-alive connection needs no read chunk (64 KiB by default), no write block (16 KiB,
+// WriteQueue's) and no sendmsg iovec array: IOStream gives them back here when it has nothing buffered,
+// queued or in flight, and takes them again when data arrives or a write is queued. A busy stream
+// therefore moves chunks between itself and the pool instead of calling malloc per request, and ten
+// thousand idle ones hold none. A loop belongs to one thread, so the pool is per thread (hence per loop);
+// it keeps at most kMaxFree chunks (of all sizes) and none larger than kMaxBlock, the rest are freed.
 // Chunks are mapped pages of their own (mmap), not malloc's: ten thousand connections that each
 // held a chunk at once (a burst of requests) would otherwise leave malloc's heap fragmented between the
 // connections' small objects, and an idle connection would keep pages resident that it does not use.
@@ -26,8 +26,9 @@ namespace squall {
 class BlockPool {
 public:
     // Free chunks kept, of all sizes together: enough for 64 busy connections to park and resume in one
-    // loop iteration (a read chunk and a write block each) without a trip to mmap.
-    static constexpr std::size_t kMaxFree = 128;
+    // loop iteration (a read chunk, a write block and an iovec array each) without a trip to mmap. The
+    // pool only ever holds chunks that were in use at once, so a small workload keeps few.
+    static constexpr std::size_t kMaxFree = 256;
     static constexpr std::size_t kMaxBlock = 256 * 1024;  // larger blocks are never kept
 
     // This thread's pool.

@@ -47,6 +47,7 @@ IOStream::~IOStream() {
     read_buffer_.clear();  // a closing stream's chunk serves the next connection
     release_read_chunk();
     write_queue_.release_spare();
+    release_iovecs();
 }
 
 // The read chunk goes back to the pool when nothing is buffered and no recv may write into it; a buffer
@@ -61,12 +62,16 @@ void IOStream::release_read_chunk() noexcept {
 
 void IOStream::release_buffers() {
     release_read_chunk();
-    if (!send_in_flight_) write_queue_.release_spare();
+    if (!send_in_flight_) {
+        write_queue_.release_spare();
+        release_iovecs();  // send_queued takes them again should it be running (a writer resumed inline)
+    }
     if (tls_ && !reading_ && read_op_ == nullptr) tls_->release_buffers();
 }
 
 std::size_t IOStream::held_buffer_bytes() const noexcept {
-    return read_buffer_.capacity() + write_queue_.held_capacity() + (tls_ ? tls_->held_buffer_bytes() : 0);
+    return read_buffer_.capacity() + write_queue_.held_capacity() + (tls_ ? tls_->held_buffer_bytes() : 0) +
+           (iov_ ? kIovecs * sizeof(iovec) : 0);
 }
 
 StreamClosedError IOStream::closed_error(const char* doing) const {
@@ -485,8 +490,20 @@ void IOStream::resolve_writers() {
 }
 
 void IOStream::start_send() {
+    send_queued();
+    if (!send_in_flight_) release_iovecs();
+}
+
+void IOStream::release_iovecs() noexcept {
+    if (iov_ == nullptr) return;
+    BlockPool::recycle(reinterpret_cast<char*>(std::exchange(iov_, nullptr)), kIovecs * sizeof(iovec));
+}
+
+void IOStream::send_queued() {
     while (!closed_ && !send_in_flight_ && !write_queue_.empty()) {
-        std::size_t n = write_queue_.gather(std::span<iovec>(iov_, std::size(iov_)));
+        if (iov_ == nullptr)
+            iov_ = reinterpret_cast<iovec*>(BlockPool::local().take_read(kIovecs * sizeof(iovec)));
+        std::size_t n = write_queue_.gather(std::span<iovec>(iov_, kIovecs));
         send_op_ = IoOp{};
         send_op_.kind = IoKind::sendmsg;
         send_op_.fd = fd_;
@@ -518,10 +535,12 @@ void IOStream::on_send_complete(IoOp* op) {
     int r = op->result;
     if (stream->closed_) {
         stream->write_queue_.clear();
+        stream->release_iovecs();
         return;
     }
     if (r < 0 && r != -EINTR && r != -EAGAIN) {
         stream->on_error(-r, "send");
+        stream->release_iovecs();
         return;
     }
     if (r > 0) {

@@ -57,7 +57,8 @@ namespace squall {
 // an idle stream holds no read chunk and a busy one allocates none per read. watch_idle (a keep-alive
 // pool parking a connection) also gives back the spare write block (WriteQueue::kBlockSize) and, with TLS,
 // the engine's empty ciphertext buffers and OpenSSL's record buffers (release_buffers()). A buffer that
-// grew past read_chunk_size (a large head, a partial big read) is freed instead of pooled.
+// grew past read_chunk_size (a large head, a partial big read) is freed instead of pooled. The iovec
+// array of sendmsg is a pool chunk too, held only while sends are queued or in flight.
 struct IOStreamOptions {
     std::size_t max_buffer_size = 100 * 1024 * 1024;  // read buffer bound; a read needing more fails
                                                       // with StreamBufferFullError
@@ -200,6 +201,8 @@ private:
     void queue(std::string&& bytes);
     void schedule_flush();
     void start_send();
+    void send_queued();
+    void release_iovecs() noexcept;
     static void on_send_complete(IoOp* op);
     void resolve_writers();
     void on_eof();
@@ -223,7 +226,9 @@ private:
     IoOp* read_op_ = nullptr;  // the recv in flight, to cancel on close
     IoOp send_op_;
     std::shared_ptr<IOStream> send_keepalive_;
-    iovec iov_[64];
+    // sendmsg's iovecs, a BlockPool chunk held only while sends run (an idle stream holds none).
+    static constexpr std::size_t kIovecs = 64;
+    iovec* iov_ = nullptr;
     // write()/flush() futures by the appended_total() they wait for; live from waiters_head_ on. A vector
     // (not a deque, which allocates when constructed and again when moved from) so an idle stream holds
     // none.
