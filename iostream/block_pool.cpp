@@ -31,15 +31,16 @@ thread_local BlockPool* g_live_pool = nullptr;  // trivially destructible: reada
 }  // namespace
 
 BlockPool::BlockPool() {
-    reads_.reserve(kMaxFree);
     g_live_pool = this;
 }
 
 BlockPool::~BlockPool() {
     g_live_pool = nullptr;
-    for (auto& f : reads_) {
-        SQUALL_POOL_UNPOISON(f.chunk, f.capacity);
-        free_chunk(f.chunk, f.capacity);
+    for (std::size_t c = 0; c < class_count_; ++c) {
+        for (char* chunk : classes_[c].free) {
+            SQUALL_POOL_UNPOISON(chunk, classes_[c].capacity);
+            free_chunk(chunk, classes_[c].capacity);
+        }
     }
 }
 
@@ -85,32 +86,47 @@ BlockPool& BlockPool::local() {
     return pool;
 }
 
-char* BlockPool::take_read(std::size_t capacity) {
-    // Newest first: in steady state every chunk has the stream's read_chunk_size, so this is one step.
-    for (auto it = reads_.rbegin(); it != reads_.rend(); ++it) {
-        if (it->capacity != capacity) continue;
-        char* chunk = it->chunk;
-        reads_.erase(std::next(it).base());
-        SQUALL_POOL_UNPOISON(chunk, capacity);
-        return chunk;
+BlockPool::SizeClass* BlockPool::size_class(std::size_t capacity, bool create) noexcept {
+    for (std::size_t c = 0; c < class_count_; ++c)
+        if (classes_[c].capacity == capacity) return &classes_[c];
+    if (!create || class_count_ == kSizeClasses) return nullptr;
+    SizeClass& fresh = classes_[class_count_];
+    try {
+        fresh.free.reserve(kMaxFree);
+    } catch (const std::bad_alloc&) {
+        return nullptr;  // not pooled then
     }
-    return allocate_chunk(capacity);
+    fresh.capacity = capacity;
+    ++class_count_;
+    return &fresh;
+}
+
+char* BlockPool::take_read(std::size_t capacity) {
+    SizeClass* c = size_class(capacity, false);
+    if (c == nullptr || c->free.empty()) return allocate_chunk(capacity);
+    char* chunk = c->free.back();  // the most recently given: its pages are the likeliest resident
+    c->free.pop_back();
+    --free_total_;
+    SQUALL_POOL_UNPOISON(chunk, capacity);
+    return chunk;
 }
 
 void BlockPool::give_read(char* chunk, std::size_t capacity) noexcept {
     if (chunk == nullptr) return;
-    if (capacity > kMaxBlock || reads_.size() >= kMaxFree) {
+    SizeClass* c = capacity > kMaxBlock || free_total_ >= kMaxFree ? nullptr : size_class(capacity, true);
+    if (c == nullptr) {
         free_chunk(chunk, capacity);
         return;
     }
     SQUALL_POOL_POISON(chunk, capacity);
-    reads_.push_back(FreeChunk{chunk, capacity});
+    c->free.push_back(chunk);  // within the reserved capacity: free_total_ < kMaxFree
+    ++free_total_;
 }
 
 std::size_t BlockPool::free_chunks(std::size_t capacity) const noexcept {
-    std::size_t n = 0;
-    for (const auto& f : reads_) n += f.capacity == capacity;
-    return n;
+    for (std::size_t c = 0; c < class_count_; ++c)
+        if (classes_[c].capacity == capacity) return classes_[c].free.size();
+    return 0;
 }
 
 }  // namespace squall

@@ -52,16 +52,23 @@ public:
     static char* allocate_chunk(std::size_t capacity);
     static void free_chunk(char* chunk, std::size_t capacity) noexcept;
     // Free chunks in the pool (all sizes) / of one size.
-    std::size_t free_chunks() const noexcept { return reads_.size(); }
+    std::size_t free_chunks() const noexcept { return free_total_; }
     std::size_t free_chunks(std::size_t capacity) const noexcept;
 
 private:
     BlockPool();
-    struct FreeChunk {
-        char* chunk;
-        std::size_t capacity;
+    // One free list per chunk size (a stream uses three: read chunk, write block, iovec array); more
+    // sizes than kSizeClasses are not pooled. Each list reserves kMaxFree: giving and taking never
+    // allocate, and both are O(1) after a scan of the few classes.
+    static constexpr std::size_t kSizeClasses = 6;
+    struct SizeClass {
+        std::size_t capacity = 0;
+        std::vector<char*> free;
     };
-    std::vector<FreeChunk> reads_;  // capacity kMaxFree, reserved: giving and taking never allocate
+    SizeClass* size_class(std::size_t capacity, bool create) noexcept;
+    SizeClass classes_[kSizeClasses];
+    std::size_t class_count_ = 0;
+    std::size_t free_total_ = 0;
 };
 
 }  // namespace squall

@@ -160,10 +160,9 @@ int main(int argc, char** argv) {
 
     const double per_conn = (double)(after_anon - before_anon) / (double)n;
     const int tls = strncmp(url, "https:", 6) == 0;
-    printf(
-        "{\"bench\": \"http_idle_memory\", \"impl\": \"libcurl\", \"params\": {\"connections\": %ld, "
-        "\"tls\": %d}, \"metric\": \"rss_kib_per_conn\", \"value\": %.3f, \"unit\": \"KiB\"}\n",
-        n, tls, per_conn);
+    char params[64];
+    snprintf(params, sizeof params, "{\"connections\": %ld, \"tls\": %d}", n, tls);
+    bench_result("http_idle_memory", "libcurl", params, "rss_kib_per_conn", per_conn, "KiB");
     fflush(stdout);
     fprintf(stderr,
             "libcurl %s n=%ld: RssAnon %ld -> %ld KiB (%.2f KiB/conn), VmRSS %ld -> %ld KiB (%.2f KiB/conn), "
