@@ -1,6 +1,7 @@
-// Helpers of the amqp client tests: unique entity names, the broker URL and a scoped connection, raw
-// frames for the fake brokers. A test file's prologue is one line, `using namespace squall::amqp::test;`:
-// it brings these helpers, squall, squall::amqp and std::chrono_literals.
+// Helpers of the amqp client tests: unique entity names, the broker's prologue and polling steps
+// (tests/support/amqp_channel.hpp), raw frames for the fake brokers. A test file's prologue is one line,
+// `using namespace squall::amqp::test;`: it brings these helpers, squall, squall::amqp and
+// std::chrono_literals.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "squall/iostream/address.hpp"
 #include "squall/iostream/iostream.hpp"
 #include "squall/testing.hpp"
+#include "tests/support/amqp_channel.hpp"
 #include "tests/support/rabbitmq_fixture.hpp"
 
 namespace squall::amqp::test {
@@ -43,6 +45,8 @@ std::string what_of(const std::exception_ptr& e) {
 }
 
 using squall::testing::error_of;
+using squall::testing::exclusive_queue;
+using squall::testing::get_when_routed;
 
 // rabbitmqctl list_connections' view of `conn`, found by its client-side port: the values of `items`
 // joined by tabs (e.g. {"user", "auth_mechanism"} -> "guest\tPLAIN"), or "" when the broker does not list

@@ -1,4 +1,5 @@
-// Helpers shared by the amqp_codec test files: byte literals, hex, and running the py-amqp helper script.
+// Helpers shared by the amqp_codec test files: byte literals, hex, running the py-amqp helper script, and a
+// BasicProperties with every property set (also the broker tests' round trip).
 #pragma once
 
 #include <cstdio>
@@ -6,6 +7,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "squall/amqp/field_table.hpp"
+#include "squall/amqp/properties.hpp"
 
 namespace squall::amqp::test {
 
@@ -60,6 +64,35 @@ inline std::string run_pyamqp(const std::string& args) {
         throw std::runtime_error("py-amqp helper failed (status " + std::to_string(status) + "): " + cmd);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     return out;
+}
+
+// All 14 basic properties set, the header table with values of several types. user_id is "guest", the
+// user the tests connect as (the broker refuses a message whose user_id is not the connection's).
+inline BasicProperties every_property() {
+    BasicProperties p;
+    p.content_type = "application/json";
+    p.content_encoding = "utf-8";
+    p.headers = FieldTable{{"s", "str"},
+                           {"i", int32_t{-5}},
+                           {"l", int64_t{1} << 40},
+                           {"b", true},
+                           {"d", 2.5},
+                           {"t", FieldTable{{"nested", int8_t{1}}}},
+                           {"a", FieldArray{int32_t{1}, "two"}},
+                           {"ts", Timestamp{1700000000}},
+                           {"x", ByteArray{std::string("\0\1", 2)}}};
+    p.delivery_mode = kDeliveryModePersistent;
+    p.priority = 3;
+    p.correlation_id = "corr";
+    p.reply_to = "reply.q";
+    p.expiration = "60000";
+    p.message_id = "mid-1";
+    p.timestamp = Timestamp{1700000001};
+    p.type = "kind";
+    p.user_id = "guest";
+    p.app_id = "squall-tests";
+    p.cluster_id = "cluster";
+    return p;
 }
 
 }  // namespace squall::amqp::test

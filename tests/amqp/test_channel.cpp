@@ -28,7 +28,7 @@ Task<void> expect_channel_error(std::shared_ptr<Channel> ch, std::exception_ptr 
     CHECK(ch->is_closed());
     CHECK(holds<E>(ch->close_reason()));
     // Later operations fail with the same error, the channel is not reopened.
-    auto again = co_await error_of(ch->queue_declare("", {.exclusive = true}));
+    auto again = co_await error_of(exclusive_queue(*ch));
     CHECK(holds<E>(again));
 }
 
@@ -63,9 +63,7 @@ Task<std::shared_ptr<ChannelConsumer>> ack_all_in_callback(std::shared_ptr<Chann
 
 TEST_SUITE("amqp") {
     SQUALL_TEST_CASE("exchange and queue declare, bind, unbind, purge, delete", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         std::string ex = unique_name("ex"), ex2 = unique_name("ex2"), qn = unique_name("q");
         co_await ch->exchange_declare(ex, "direct");
         co_await ch->exchange_declare(ex2, "fanout");
@@ -82,11 +80,7 @@ TEST_SUITE("amqp") {
         ch->basic_publish(ex, "k", "one");
         ch->basic_publish(ex, "other", "dropped");
         ch->basic_publish(ex, "k", "two");
-        std::optional<Delivery> first;
-        for (int i = 0; i < 50 && !first; ++i) {
-            first = co_await ch->basic_get(qn, true);
-            if (!first) co_await squall::sleep(loop, 20ms);
-        }
+        auto first = co_await get_when_routed(loop, *ch, qn);
         REQUIRE(first);
         CHECK(first->body == "one");
         CHECK(first->exchange == ex);
@@ -107,16 +101,14 @@ TEST_SUITE("amqp") {
         std::string qn2 = unique_name("nowait");
         co_await ch->queue_declare(qn2, {.auto_delete = true, .nowait = true});
         co_await ch->queue_delete(qn2, {.nowait = true});
-        co_await ch->queue_declare("", {.exclusive = true});  // the channel is still fine
+        co_await exclusive_queue(*ch);  // the channel is still fine
         CHECK(co_await ch->flow(true));
         co_await ch->close();
         co_await conn->close();
     }
 
     SQUALL_TEST_CASE("concurrent requests on one channel are sent in order", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         std::vector<Future<QueueDeclareResult>> results;
         for (int i = 0; i < 20; ++i) results.push_back(start(ch->queue_declare("", {.exclusive = true})));
         std::set<std::string> names;
@@ -126,10 +118,8 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("consume delivers to next() and to a callback; ack, nack, reject, recover", 30s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
+        auto q = co_await exclusive_queue(*ch);
         co_await ch->basic_qos({.prefetch_count = 10});
         for (int i = 0; i < 5; ++i) ch->basic_publish("", q.queue, "m" + std::to_string(i));
         ConsumeOptions tagged{.consumer_tag = "squall-tag"};
@@ -183,10 +173,8 @@ TEST_SUITE("amqp") {
         // The channel reuses one Delivery object and the storage its receiver left in it: check that no
         // property, body byte or name of one message shows in the next, whether the callback moved parts out
         // or not.
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
+        auto q = co_await exclusive_queue(*ch);
         std::string ex = unique_name("recycle-ex");
         co_await ch->exchange_declare(ex, "fanout");
         co_await ch->queue_bind(q.queue, ex);
@@ -247,9 +235,7 @@ TEST_SUITE("amqp") {
                      40s) {
         // The reader holds back the acks of a batch of deliveries and writes them once the batch is handled:
         // they must leave even when the connection writes nothing else afterwards.
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         auto q = co_await ch->queue_declare(unique_name("acked-in-callback"), {.exclusive = true});
         auto consumer = co_await ack_all_in_callback(ch, q.queue, 50);
         // The broker's own count of unacknowledged messages, until it shows every ack (rabbitmqctl is slow
@@ -273,9 +259,7 @@ TEST_SUITE("amqp") {
 
     SQUALL_TEST_CASE("acks from a callback precede what the connection writes next: none is lost to a close",
                      30s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         auto q = co_await ch->queue_declare(unique_name("ack-then-close"), {.auto_delete = false});
         auto consumer = co_await ack_all_in_callback(ch, q.queue, 30);
         // Still inside the last delivery's callback: the channel's close is written while the acks are held
@@ -295,9 +279,7 @@ TEST_SUITE("amqp") {
         "a consumer cancelled (nowait) in its own callback: later deliveries go back to the queue", 30s) {
         // The channel holds the only reference to the consumer: cancelling it inside its callback must not
         // destroy the callback while it runs (AddressSanitizer watches this).
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         auto q = co_await ch->queue_declare(unique_name("self-cancel"), {.auto_delete = false});
         co_await ch->basic_qos({.prefetch_count = 100});
         constexpr int kMessages = 10;
@@ -332,9 +314,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("the broker cancelling a consumer ends its next() with ConsumerCancelledError", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         auto q = co_await ch->queue_declare(unique_name("cancelled"), {.auto_delete = true});
         bool notified = false;
         ConsumeOptions notify{.on_cancel = [&](const std::string&) { notified = true; }};
@@ -355,10 +335,8 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("basic_get on an empty queue returns nullopt; tx commit and rollback", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
+        auto q = co_await exclusive_queue(*ch);
         CHECK_FALSE(co_await ch->basic_get(q.queue));
         co_await ch->tx_select();
         ch->basic_publish("", q.queue, "rolled back");

@@ -7,6 +7,7 @@
 #include "squall/amqp/amqp.hpp"
 #include "squall/ioloop/async.hpp"
 #include "tests/amqp/amqp_test_util.hpp"
+#include "tests/amqp/codec_test_util.hpp"
 
 using namespace squall::amqp::test;
 
@@ -24,33 +25,6 @@ FieldTable reject_publish_after_one() {
     return FieldTable{{"x-max-length", int32_t{1}}, {"x-overflow", "reject-publish"}};
 }
 
-BasicProperties every_property() {
-    BasicProperties p;
-    p.content_type = "application/json";
-    p.content_encoding = "utf-8";
-    p.headers = FieldTable{{"s", "str"},
-                           {"i", int32_t{-5}},
-                           {"l", int64_t{1} << 40},
-                           {"b", true},
-                           {"d", 2.5},
-                           {"t", FieldTable{{"nested", int8_t{1}}}},
-                           {"a", FieldArray{int32_t{1}, "two"}},
-                           {"ts", Timestamp{1700000000}},
-                           {"x", ByteArray{std::string("\0\1", 2)}}};
-    p.delivery_mode = kDeliveryModePersistent;
-    p.priority = 3;
-    p.correlation_id = "corr";
-    p.reply_to = "reply.q";
-    p.expiration = "60000";
-    p.message_id = "mid-1";
-    p.timestamp = Timestamp{1700000001};
-    p.type = "kind";
-    p.user_id = "guest";  // must match the connection's user
-    p.app_id = "squall-tests";
-    p.cluster_id = "cluster";
-    return p;
-}
-
 }  // namespace
 
 TEST_SUITE("amqp") {
@@ -59,7 +33,7 @@ TEST_SUITE("amqp") {
         auto conn = co_await Connection::open(loop, url + "?frame_max=8192");
         REQUIRE(conn->frame_max() == 8192u);
         auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        auto q = co_await exclusive_queue(*ch);
         ConsumeOptions no_ack{.no_ack = true};
         auto consumer = co_await ch->consume(q.queue, std::move(no_ack));
         std::vector<size_t> sizes{0, 1, 8191, 8192, 8192 - 8, 8192 - 9, 8192 * 3 + 5, 1024 * 1024};
@@ -73,27 +47,19 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("all 14 properties round-trip through the broker", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
+        auto q = co_await exclusive_queue(*ch);
         BasicProperties p = every_property();
         ch->basic_publish("", q.queue, "props", p);
-        std::optional<Delivery> m;
-        for (int i = 0; i < 50 && !m; ++i) {
-            m = co_await ch->basic_get(q.queue, true);
-            if (!m) co_await squall::sleep(loop, 20ms);
-        }
+        auto m = co_await get_when_routed(loop, *ch, q.queue);
         REQUIRE(m);
         CHECK(m->properties == p);
         co_await conn->close();
     }
 
     SQUALL_TEST_CASE("confirm mode: 10,000 publishes in flight all confirmed", 60s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
+        auto q = co_await exclusive_queue(*ch);
         co_await ch->confirm_select();
         CHECK(ch->confirm_mode());
         std::vector<Confirmation> window;
@@ -110,9 +76,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("confirm mode: nack fails with MessageNackedError", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         QueueDeclareOptions bounded{.exclusive = true, .arguments = reject_publish_after_one()};
         auto q = co_await ch->queue_declare("", std::move(bounded));
         co_await ch->confirm_select();
@@ -124,10 +88,8 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("confirm mode: a mandatory unroutable message fails with MessageReturnedError", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
+        auto q = co_await exclusive_queue(*ch);
         std::vector<ReturnedMessage> returns;
         ch->set_return_handler([&](ReturnedMessage&& r) { returns.push_back(std::move(r)); });
         co_await ch->confirm_select();
@@ -152,9 +114,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("without confirms a return goes to the handler; immediate is refused", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         Event returned;
         std::string body;
         ch->set_return_handler([&](ReturnedMessage&& r) {
@@ -168,16 +128,14 @@ TEST_SUITE("amqp") {
         // A return without a handler is only logged.
         ch->set_return_handler(nullptr);
         ch->basic_publish("", unique_name("nowhere"), "lost", {}, {.mandatory = true});
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        auto q = co_await exclusive_queue(*ch);
         CHECK(ch->is_open());
         (void)q;
         co_await conn->close();
     }
 
     SQUALL_TEST_CASE("publishes on a closed channel throw its close reason", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         co_await ch->close();
         CHECK_THROWS_AS(ch->basic_publish("", "q", "x"), ChannelClosedError);
         CHECK_THROWS_AS(ch->basic_ack(1), ChannelClosedError);

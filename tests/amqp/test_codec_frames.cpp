@@ -12,6 +12,7 @@
 
 using namespace squall::amqp;
 using squall::amqp::test::bytes;
+using squall::amqp::test::every_property;
 using squall::amqp::test::hex;
 
 namespace {
@@ -161,21 +162,7 @@ TEST_SUITE("amqp_codec") {
     }
 
     TEST_CASE("content header with every basic property round trips; flags follow the spec order") {
-        BasicProperties p;
-        p.content_type = "text/plain";
-        p.content_encoding = "gzip";
-        p.headers = FieldTable{{"k", int32_t{1}}};
-        p.delivery_mode = kDeliveryModePersistent;
-        p.priority = 9;
-        p.correlation_id = "c";
-        p.reply_to = "r";
-        p.expiration = "1000";
-        p.message_id = "m";
-        p.timestamp = Timestamp{1700000000};
-        p.type = "t";
-        p.user_id = "guest";
-        p.app_id = "a";
-        p.cluster_id = "cl";
+        BasicProperties p = every_property();
         CHECK(p.flags() == 0xfffc);
         std::string payload;
         encode_content_header(payload, 1234, p);

@@ -109,7 +109,7 @@ TEST_SUITE("amqp") {
         options.connection_name = "squall amqplain test";
         auto conn = co_await Connection::open(loop, options);
         auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        auto q = co_await exclusive_queue(*ch);
         CHECK(q.queue.rfind("amq.gen-", 0) == 0);
         co_await conn->close();
     }
@@ -210,7 +210,7 @@ TEST_SUITE("amqp") {
         options.connection_name = unique_name("close-me");
         auto conn = co_await Connection::open(loop, options);
         auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        auto q = co_await exclusive_queue(*ch);
         auto consumer = co_await ch->consume(q.queue);
         Future<Delivery> pending = consumer->next();
 

@@ -256,7 +256,7 @@ TEST_SUITE("amqp") {
         auto conn = co_await Connection::open(loop, options);
         REQUIRE(conn->heartbeat() == 1s);
         auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        auto q = co_await exclusive_queue(*ch);
         // Heartbeats keep an idle connection alive.
         co_await squall::sleep(loop, 2500ms);
         CHECK(conn->is_open());

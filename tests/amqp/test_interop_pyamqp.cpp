@@ -215,9 +215,7 @@ std::string encoded(const BasicProperties& p) {
 TEST_SUITE("amqp") {
     SQUALL_TEST_CASE("py-amqp's messages reach squall byte-exact: bodies, 14 properties, every header type",
                      60s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         std::string queue = unique_name("interop-from-pyamqp");
         QueueDeclareOptions declare{.auto_delete = false};
         co_await ch->queue_declare(queue, std::move(declare));
@@ -256,9 +254,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("squall's messages reach py-amqp byte-exact and decode to the expected values", 60s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         std::string queue = unique_name("interop-to-pyamqp");
         QueueDeclareOptions declare{.auto_delete = false};
         co_await ch->queue_declare(queue, std::move(declare));

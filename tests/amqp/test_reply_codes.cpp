@@ -182,9 +182,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("reply codes: 503 for an unknown exchange type is CommandInvalidError", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         auto declare = ch->exchange_declare(unique_name("ex"), "no-such-type");
         auto e = co_await error_of(std::move(declare));
         check_close<CommandInvalidError>(e, 503, "COMMAND_INVALID");
@@ -193,9 +191,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("reply codes: 540 for channel.flow(false) is NotImplementedError", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         auto e = co_await error_of(ch->flow(false));
         check_close<NotImplementedError>(e, 540, "NOT_IMPLEMENTED");
         // 540 closes the connection: wait until its reader is gone (else the loop ends with it suspended).
@@ -204,9 +200,7 @@ TEST_SUITE("amqp") {
     }
 
     SQUALL_TEST_CASE("reply codes: 312 NO_ROUTE comes back as MessageReturnedError", 20s) {
-        SQUALL_AMQP_URL_OR_RETURN(url);
-        auto conn = co_await Connection::open(loop, url);
-        auto ch = co_await conn->channel();
+        SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
         co_await ch->confirm_select();
         BasicPublishOptions po{.mandatory = true};
         const std::string nowhere = unique_name("nowhere");

@@ -30,7 +30,7 @@ TEST_SUITE("amqp") {
         REQUIRE(conn->is_open());
         auto ch = co_await conn->channel();
         co_await ch->confirm_select();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        auto q = co_await exclusive_queue(*ch);
         // Bodies larger than a TLS record (16 KiB) and than frame_max: several records per frame and frames
         // per message.
         std::string big(300 * 1000, '\0');
@@ -94,7 +94,7 @@ TEST_SUITE("amqp") {
         options.connection_name = unique_name("external");
         auto conn = co_await Connection::open(loop, options);
         auto ch = co_await conn->channel();
-        auto q = co_await ch->queue_declare("", {.exclusive = true});
+        auto q = co_await exclusive_queue(*ch);
         CHECK(q.queue.rfind("amq.gen-", 0) == 0);
         auto view = co_await broker_connection_info(loop, *conn, kViewItems);
         CHECK(view == "guest\tEXTERNAL\ttrue");

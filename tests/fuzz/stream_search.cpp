@@ -43,6 +43,19 @@ bool feed_piece(std::string& buffer, std::string_view& stream, squall::fuzz::Pie
     return stream.empty();
 }
 
+// The loop both searches share: the stream arrives piece by piece; after every piece, `search_once(buffer)`
+// checks one search and returns the bytes its match consumed (0: no match, wait for more), which are taken
+// from the buffer's front before it is called again.
+template <class SearchOnce>
+void feed_and_search(std::string_view stream, squall::fuzz::PieceSizes& pieces, SearchOnce search_once) {
+    std::string buffer;
+    bool last_round = false;
+    while (!last_round) {
+        last_round = feed_piece(buffer, stream, pieces);
+        while (size_t used = search_once(std::as_const(buffer))) buffer.erase(0, used);
+    }
+}
+
 void run_regex(std::string_view pattern, squall::RegexOptions options, std::string_view stream,
                squall::fuzz::PieceSizes& pieces) {
     std::shared_ptr<const squall::StreamRegex> regex;
@@ -52,49 +65,38 @@ void run_regex(std::string_view pattern, squall::RegexOptions options, std::stri
         return;  // not a valid pattern
     }
     squall::StreamingSearch search(regex);
-    std::string buffer;
-    bool last_round = false;
-    while (!last_round) {
-        last_round = feed_piece(buffer, stream, pieces);
-        while (true) {
-            Match streamed = search.search(buffer);
-            Match oneshot = regex->search(buffer);
-            if (!streamed) {
-                if (oneshot) SQUALL_FUZZ_CHECK(oneshot->first >= search.resume_offset());
-                break;
-            }
-            SQUALL_FUZZ_CHECK(streamed == oneshot);
-            SQUALL_FUZZ_CHECK(search.search(buffer) == streamed);
-            size_t used = consumed_after(*streamed, buffer.size());
-            if (used == 0) break;  // an empty match in an empty buffer
-            buffer.erase(0, used);
-            search.consume(used);
+    feed_and_search(stream, pieces, [&](const std::string& buffer) -> size_t {
+        Match streamed = search.search(buffer);
+        Match oneshot = regex->search(buffer);
+        if (!streamed) {
+            if (oneshot) SQUALL_FUZZ_CHECK(oneshot->first >= search.resume_offset());
+            return 0;
         }
-    }
+        SQUALL_FUZZ_CHECK(streamed == oneshot);
+        SQUALL_FUZZ_CHECK(search.search(buffer) == streamed);
+        size_t used = consumed_after(*streamed, buffer.size());
+        if (used != 0) search.consume(used);  // 0: an empty match in an empty buffer
+        return used;
+    });
 }
 
 void run_delimiter(std::string_view delimiter, std::string_view stream, squall::fuzz::PieceSizes& pieces) {
     if (delimiter.empty()) delimiter = "\n";
     squall::DelimiterSearch search{std::string(delimiter)};
-    std::string buffer;
-    bool last_round = false;
-    while (!last_round) {
-        last_round = feed_piece(buffer, stream, pieces);
-        while (true) {
-            Match streamed = search.search(buffer);
-            size_t expected = std::string_view(buffer).find(delimiter);
-            SQUALL_FUZZ_CHECK(squall::find_delimiter(buffer, delimiter) == expected);
-            if (!streamed) {
-                SQUALL_FUZZ_CHECK(expected == std::string_view::npos);
-                SQUALL_FUZZ_CHECK(search.resume_offset() <= buffer.size());
-                break;
-            }
-            SQUALL_FUZZ_CHECK(streamed->first == expected);
-            SQUALL_FUZZ_CHECK(streamed->second == expected + delimiter.size());
-            buffer.erase(0, streamed->second);
-            search.consume(streamed->second);
+    feed_and_search(stream, pieces, [&](const std::string& buffer) -> size_t {
+        Match streamed = search.search(buffer);
+        size_t expected = std::string_view(buffer).find(delimiter);
+        SQUALL_FUZZ_CHECK(squall::find_delimiter(buffer, delimiter) == expected);
+        if (!streamed) {
+            SQUALL_FUZZ_CHECK(expected == std::string_view::npos);
+            SQUALL_FUZZ_CHECK(search.resume_offset() <= buffer.size());
+            return 0;
         }
-    }
+        SQUALL_FUZZ_CHECK(streamed->first == expected);
+        SQUALL_FUZZ_CHECK(streamed->second == expected + delimiter.size());
+        search.consume(streamed->second);
+        return streamed->second;  // never 0: the delimiter is not empty
+    });
 }
 
 }  // namespace

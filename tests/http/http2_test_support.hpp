@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "squall/httpclient/http2/session.hpp"
 #include "squall/httpclient/url.hpp"
@@ -35,11 +36,28 @@ inline Task<std::shared_ptr<Http2Session>> open_session(IOLoop& loop, const std:
     co_return Http2Session::start(stream, url.scheme + "://" + url.host_port(), options);
 }
 
-// A session over h2c (prior knowledge) to 127.0.0.1:port.
-inline Task<std::shared_ptr<Http2Session>> connect_h2c(IOLoop& loop, std::uint16_t port,
-                                                       Http2Options options = {}) {
+// A session that is closed when the test body ends, also when a failed REQUIRE ends it early (its reader
+// keeps it alive until closed). Used like the shared_ptr it holds.
+class ClosingSession {
+public:
+    explicit ClosingSession(std::shared_ptr<Http2Session> session) : session_(std::move(session)) {}
+    ClosingSession(ClosingSession&&) noexcept = default;  // the moved-from one holds nothing to close
+    ClosingSession& operator=(ClosingSession&&) = delete;
+    ~ClosingSession() {
+        if (session_) session_->close();
+    }
+    Http2Session& operator*() const { return *session_; }
+    Http2Session* operator->() const { return session_.get(); }
+    Http2Session* get() const { return session_.get(); }
+
+private:
+    std::shared_ptr<Http2Session> session_;
+};
+
+// A session over h2c (prior knowledge) to 127.0.0.1:port, closed with the returned guard.
+inline Task<ClosingSession> connect_h2c(IOLoop& loop, std::uint16_t port, Http2Options options = {}) {
     const std::string url = "http://127.0.0.1:" + std::to_string(port);
-    co_return co_await open_session(loop, url, options);
+    co_return ClosingSession(co_await open_session(loop, url, options));
 }
 
 // One exchange on `session`.
@@ -50,14 +68,6 @@ inline Task<HTTPResponse> fetch_on(Http2Session& session, HTTPRequest request,
     co_await session.exchange(request, URL::parse(request.url), options, deadline, response);
     co_return response;
 }
-
-// Closes a session when the test body ends (its reader keeps it alive until closed).
-struct Closing {
-    std::shared_ptr<Http2Session> session;
-    ~Closing() {
-        if (session) session->close();
-    }
-};
 
 // Closes the sessions and lets their readers see it before the test's loop goes away (a reader parked
 // in a read only resumes on a later loop iteration; a loop destroyed first leaks its frame).

@@ -20,11 +20,8 @@ SQUALL_TEST_CASE("proxy: http:// goes as an absolute-form request with Proxy-Aut
     origin.route("/data", [](const TestRequest& r) { return Reply::ok("origin saw " + r.target); });
     TestProxy proxy(loop, {.username = "pu", .password = "pp"});
     Client client(loop);
-    HTTPRequest request{.url = origin.url("/data?q=1"),
-                        .proxy_host = "127.0.0.1",
-                        .proxy_port = static_cast<std::uint16_t>(proxy.port()),
-                        .proxy_username = "pu",
-                        .proxy_password = "pp"};
+    HTTPRequest request{.url = origin.url("/data?q=1")};
+    proxy.route_with_credentials(request);
     auto resp = co_await client.fetch(request);
     CHECK(resp.code == 200);
     CHECK(resp.body == "origin saw /data?q=1");
@@ -33,9 +30,8 @@ SQUALL_TEST_CASE("proxy: http:// goes as an absolute-form request with Proxy-Aut
     CHECK(proxy.forwarded()[0].header("Proxy-Authorization") == squall::testing::basic_auth("pu", "pp"));
     CHECK(origin.requests().at(0).header("Proxy-Authorization") == std::nullopt);
 
-    HTTPRequest no_credentials{.url = origin.url("/data"),
-                               .proxy_host = "127.0.0.1",
-                               .proxy_port = static_cast<std::uint16_t>(proxy.port())};
+    HTTPRequest no_credentials{.url = origin.url("/data")};
+    proxy.route(no_credentials);
     auto what = co_await error_of<HTTPError>(client.fetch(no_credentials));
     CHECK(contains(what, "HTTP 407"));
     CHECK(proxy.refused() == 1);
@@ -46,12 +42,8 @@ SQUALL_TEST_CASE("proxy: https:// goes through a CONNECT tunnel, then TLS with t
     if (base.empty()) co_return;
     TestProxy proxy(loop, {.username = "pu", .password = "pp"});
     Client client(loop);
-    HTTPRequest request{.url = base + "/small.txt",
-                        .ca_certs = squall::testing::nginx_ca_file(),
-                        .proxy_host = "127.0.0.1",
-                        .proxy_port = static_cast<std::uint16_t>(proxy.port()),
-                        .proxy_username = "pu",
-                        .proxy_password = "pp"};
+    HTTPRequest request{.url = base + "/small.txt", .ca_certs = squall::testing::nginx_ca_file()};
+    proxy.route_with_credentials(request);
     auto resp = co_await client.fetch(request);
     CHECK(resp.code == 200);
     CHECK(resp.body.size() == 100);
@@ -72,9 +64,8 @@ SQUALL_TEST_CASE("proxy: https:// goes through a CONNECT tunnel, then TLS with t
 SQUALL_TEST_CASE("proxy: a proxy that refuses CONNECT fails the fetch with its status", 10s) {
     TestProxy proxy(loop, {.allow_connect = false});
     Client client(loop);
-    HTTPRequest request{.url = "https://localhost:1/x",
-                        .proxy_host = "127.0.0.1",
-                        .proxy_port = static_cast<std::uint16_t>(proxy.port())};
+    HTTPRequest request{.url = "https://localhost:1/x"};
+    proxy.route(request);
     int code = 0;
     try {
         co_await client.fetch(request);

@@ -22,7 +22,6 @@ SQUALL_TEST_CASE("http2 errors: RST_STREAM is a StreamResetError with its code; 
                  20s) {
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
-    Closing closing_1{session};
     HTTPRequest cancel{.url = server.url("/rst/8")};
     auto e = co_await error_of<StreamResetError>(fetch_on(*session, cancel));
     CHECK(contains(e, "CANCEL"));
@@ -52,13 +51,11 @@ SQUALL_TEST_CASE("http2 errors: GOAWAY before the stream is a RefusedStreamError
                  20s) {
     squall::testing::H2TestServer server;
     auto first = co_await connect_h2c(loop, server.port());
-    Closing closing_2{first};
     HTTPRequest once{.url = server.url("/goaway-once")};
     auto refused = co_await error_of<RefusedStreamError>(fetch_on(*first, once));
     CHECK(contains(refused, "GOAWAY"));
     CHECK_FALSE(first->can_open_stream());
     auto second = co_await connect_h2c(loop, server.port());
-    Closing closing_3{second};
     auto resp = co_await fetch_on(*second, once);  // the server answers the second time
     CHECK(resp.body == "hello");
     HTTPRequest mid{.url = server.url("/goaway-mid")};
@@ -72,7 +69,6 @@ SQUALL_TEST_CASE("http2 errors: invalid frames, HPACK garbage and a stream never
     squall::testing::H2TestServer server;
     for (const char* path : {"/bad-frame", "/bad-hpack", "/unopened"}) {
         auto session = co_await connect_h2c(loop, server.port());
-        Closing closing_4{session};
         HTTPRequest bad{.url = server.url(path)};
         HTTPRequest bystander{.url = server.url("/bytes/10000000")};  // in flight on the same connection
         auto other = squall::spawn(loop, fetch_on(*session, bystander));
@@ -89,7 +85,6 @@ SQUALL_TEST_CASE("http2 errors: invalid frames, HPACK garbage and a stream never
 SQUALL_TEST_CASE("http2 errors: a bad :status and a content-length mismatch are ProtocolErrors", 20s) {
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
-    Closing closing_5{session};
     for (const char* path : {"/bad-status", "/length-mismatch"}) {
         HTTPRequest bad{.url = server.url(path)};
         auto e = co_await error_of<ProtocolError>(fetch_on(*session, bad));
@@ -103,7 +98,6 @@ SQUALL_TEST_CASE(
     "http2 errors: a header list over max_header_size is a ProtocolError, the connection lives on", 20s) {
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
-    Closing closing_6{session};
     HTTPRequest big{.url = server.url("/big-headers/40000"), .max_header_size = 16 * 1024};
     auto e = co_await error_of<ProtocolError>(fetch_on(*session, big));
     CHECK(contains(e, "max_header_size"));
@@ -119,7 +113,6 @@ SQUALL_TEST_CASE("http2 errors: DATA beyond the window is a flow-control error, 
     // A 16 KiB frame into a 1000-byte stream window: over it however fast the client consumes.
     Http2Options small{.stream_window = 1000};
     auto session = co_await connect_h2c(loop, server.port(), small);
-    Closing closing_7{session};
     HTTPRequest flood{.url = server.url("/window-overflow/50000")};
     auto e = co_await error_of<ProtocolError>(fetch_on(*session, flood));
     CHECK(contains(e, "HTTP/2"));
@@ -130,7 +123,6 @@ SQUALL_TEST_CASE("http2: WINDOW_UPDATE follows consumption: 1 MiB through a 64 K
     squall::testing::H2TestServer server;
     Http2Options small{.stream_window = 65535, .connection_window = 65535};
     auto session = co_await connect_h2c(loop, server.port(), small);
-    Closing closing_8{session};
     std::size_t total = 0, largest = 0;
     HTTPRequest streamed{.url = server.url("/bytes/1048576"),
                          .streaming_callback = [&](std::string_view piece) {
@@ -149,7 +141,6 @@ SQUALL_TEST_CASE("http2: trailers, a body over max_body_size, a request deadline
                  20s) {
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
-    Closing closing_9{session};
     HTTPRequest trailers{.url = server.url("/trailers")};
     auto resp = co_await fetch_on(*session, trailers);
     CHECK(resp.body == "with trailers");
@@ -167,7 +158,6 @@ SQUALL_TEST_CASE("http2: a peer that stops answering PING is declared dead", 20s
     squall::testing::H2TestServer server;
     Http2Options quick{.ping_interval = 100ms, .ping_timeout = 200ms};
     auto session = co_await connect_h2c(loop, server.port(), quick);
-    Closing closing_10{session};
     HTTPRequest silent{.url = server.url("/silent")};
     auto e = co_await error_of<StreamClosedError>(fetch_on(*session, silent));
     CHECK(contains(e, "PING"));

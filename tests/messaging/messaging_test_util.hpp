@@ -20,6 +20,7 @@
 #include "squall/coro/future.hpp"
 #include "squall/ioloop/async.hpp"
 #include "squall/testing.hpp"
+#include "tests/support/amqp_channel.hpp"
 #include "tests/support/rabbitmq_fixture.hpp"
 
 namespace squall::amqp::messaging::test {

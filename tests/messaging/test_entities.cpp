@@ -28,9 +28,7 @@ squall::Task<bool> queue_exists(std::shared_ptr<Connection> conn, std::string na
 }  // namespace
 
 SQUALL_TEST_CASE("declare makes the exchange, the queue and its bindings", 20s) {
-    SQUALL_AMQP_URL_OR_RETURN(url);
-    auto conn = co_await Connection::open(loop, url);
-    auto ch = co_await conn->channel();
+    SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
     Exchange ex{unique_name("ex"), "topic", {.auto_delete = true}};
     Exchange other{unique_name("ex2"), "fanout", {.auto_delete = true}};
     QueueOptions qo{.exclusive = true, .bindings = {Binding{other, ""}}};
@@ -52,9 +50,7 @@ SQUALL_TEST_CASE("declare makes the exchange, the queue and its bindings", 20s) 
 }
 
 SQUALL_TEST_CASE("a server-named queue gets the broker's name", 20s) {
-    SQUALL_AMQP_URL_OR_RETURN(url);
-    auto conn = co_await Connection::open(loop, url);
-    auto ch = co_await conn->channel();
+    SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
     Queue q{"", {}, "", {.exclusive = true}};
     auto t = declare(*ch, q);
     std::string name = co_await std::move(t);
@@ -63,9 +59,7 @@ SQUALL_TEST_CASE("a server-named queue gets the broker's name", 20s) {
 }
 
 SQUALL_TEST_CASE("maybe_declare declares once per cache; '' and amq.* are never declared", 20s) {
-    SQUALL_AMQP_URL_OR_RETURN(url);
-    auto conn = co_await Connection::open(loop, url);
-    auto ch = co_await conn->channel();
+    SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
     DeclarationCache cache;
     Queue q{unique_name("q"),
             Exchange(unique_name("ex"), "direct", {.auto_delete = true}),

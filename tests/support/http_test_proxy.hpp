@@ -4,7 +4,9 @@
 //
 //     squall::testing::TestServer origin(loop);
 //     squall::testing::TestProxy proxy(loop, {.username = "u", .password = "p"});
-//     // fetch origin.url("/x") with proxy_host = "127.0.0.1", proxy_port = proxy.port(), credentials u/p
+//     squall::http::HTTPRequest request{.url = origin.url("/x")};
+//     proxy.route_with_credentials(request);  // proxy_host, proxy_port, proxy_username u, proxy_password p
+//     co_await client.fetch(request);
 //     CHECK(proxy.forwarded().size() == 1);
 //
 // Upstream hosts must be numeric addresses or "localhost" (loopback only; no DNS). Forwarding rewrites
@@ -16,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +52,20 @@ public:
     const std::vector<std::string>& tunnels() const noexcept { return tunnels_; }
     // Requests refused with 407, 403 or 502.
     std::size_t refused() const noexcept { return refused_; }
+
+    // Points `request` (an http::HTTPRequest) at this proxy: proxy_host and proxy_port, no credentials.
+    template <class Request>
+    void route(Request& request) const {
+        request.proxy_host = options_.host;
+        request.proxy_port = static_cast<std::uint16_t>(port_);
+    }
+    // The same, with the credentials this proxy demands (proxy_username, proxy_password).
+    template <class Request>
+    void route_with_credentials(Request& request) const {
+        route(request);
+        request.proxy_username = options_.username;
+        request.proxy_password = options_.password;
+    }
 
 private:
     detail::Fiber serve(int fd);

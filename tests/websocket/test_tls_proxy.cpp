@@ -58,11 +58,8 @@ SQUALL_TEST_CASE("wss:// without the CA fails verification; validate_cert = fals
 
 SQUALL_TEST_CASE("through the test proxy: ws:// and wss:// go through a CONNECT tunnel", 20s) {
     TestProxy proxy(loop, {.username = "pu", .password = "pp"});
-    squall::http::HTTPRequest plain{.url = peers().url("websockets"),
-                                    .proxy_host = "127.0.0.1",
-                                    .proxy_port = static_cast<std::uint16_t>(proxy.port()),
-                                    .proxy_username = "pu",
-                                    .proxy_password = "pp"};
+    squall::http::HTTPRequest plain{.url = peers().url("websockets")};
+    proxy.route_with_credentials(plain);
     WebSocketOptions options{.compression = DeflateOptions{}};
     auto ws = co_await websocket_connect(loop, plain, options);
     co_await echo_once(ws, "via proxy");
@@ -71,11 +68,8 @@ SQUALL_TEST_CASE("through the test proxy: ws:// and wss:// go through a CONNECT 
     CHECK(proxy.tunnels()[0] == "127.0.0.1:" + std::to_string(peers().port("websockets")));
 
     squall::http::HTTPRequest secure{.url = peers().url("wss"),
-                                     .ca_certs = squall::testing::test_certs().ca_file,
-                                     .proxy_host = "127.0.0.1",
-                                     .proxy_port = static_cast<std::uint16_t>(proxy.port()),
-                                     .proxy_username = "pu",
-                                     .proxy_password = "pp"};
+                                     .ca_certs = squall::testing::test_certs().ca_file};
+    proxy.route_with_credentials(secure);
     auto wss = co_await websocket_connect(loop, secure, options);
     CHECK(wss.stream().is_tls());
     co_await echo_once(wss, "tls via proxy");
@@ -85,9 +79,8 @@ SQUALL_TEST_CASE("through the test proxy: ws:// and wss:// go through a CONNECT 
 
 SQUALL_TEST_CASE("a proxy refusing the tunnel (407) raises WebSocketHandshakeError with its response", 20s) {
     TestProxy proxy(loop, {.username = "pu", .password = "pp"});
-    squall::http::HTTPRequest request{.url = peers().url("websockets"),
-                                      .proxy_host = "127.0.0.1",
-                                      .proxy_port = static_cast<std::uint16_t>(proxy.port())};
+    squall::http::HTTPRequest request{.url = peers().url("websockets")};
+    proxy.route(request);
     WebSocketOptions options;
     int code = 0;
     try {
