@@ -86,7 +86,7 @@ def start_servers(after: Path, tmp: Path) -> list[list[str]]:
     _pin_tree(int((tmp / "nginx/nginx.pid").read_text().strip()))
     subprocess.run([str(ROOT / "scripts/rabbitmq"), "start", "--name", "squall-ab", "--port", str(AMQP_PORT),
                     "--dist-port", str(AMQP_PORT + 20000), "--dir", str(tmp / "rmq"), "--fresh"], check=True,
-                   env=env, stdout=subprocess.DEVNULL)
+                   env=env, stdout=subprocess.DEVNULL, cwd=tmp)  # Erlang may drop crash dumps in its cwd
     stops.append([str(ROOT / "scripts/rabbitmq"), "stop", "--name", "squall-ab", "--dir", str(tmp / "rmq")])
     _pin_tree(int((tmp / "rmq/rabbitmq.pid").read_text().strip()))
     return stops
