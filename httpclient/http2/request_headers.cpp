@@ -1,5 +1,6 @@
 #include "squall/httpclient/http2/request_headers.hpp"
 
+#include <array>
 #include <string_view>
 
 #include "squall/httpclient/errors.hpp"
@@ -31,36 +32,45 @@ bool connection_specific(std::string_view name) {
 // they are.
 class FieldList {
 public:
-    FieldList(std::string& storage, std::size_t expected) : storage_(storage) {
-        storage_.clear();
-        pending_.reserve(expected);
-    }
+    // The storage keeps its capacity (a RequestHeaders reused for every request allocates only when a
+    // request needs more room than any before it).
+    explicit FieldList(std::string& storage) : storage_(storage) { storage_.clear(); }
 
     // A field whose name and value outlive the list.
     void add_static(std::string_view name, std::string_view value) {
-        pending_.push_back({0, name.size(), name.data(), 0, value.size(), value.data()});
+        push({0, name.size(), name.data(), 0, value.size(), value.data()});
     }
 
     // A field whose value is copied into storage.
     void add_generated(std::string_view name, std::string_view value) {
         std::size_t v = storage_.size();
         storage_.append(value);
-        pending_.push_back({0, name.size(), name.data(), v, value.size(), nullptr});
+        push({0, name.size(), name.data(), v, value.size(), nullptr});
+    }
+
+    // A field whose value `write` appends to storage; returns the value (valid until storage grows).
+    template <class Write>
+    std::string_view add_generated_by(std::string_view name, Write&& write) {
+        std::size_t v = storage_.size();
+        write(storage_);
+        push({0, name.size(), name.data(), v, storage_.size() - v, nullptr});
+        return std::string_view(storage_).substr(v);
     }
 
     // A user's field: its name lowercased into storage, its value pointed to in the request.
     void add_lowercased(std::string_view name, std::string_view value) {
         std::size_t n = storage_.size();
         for (char c : name) storage_.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-        pending_.push_back({n, name.size(), nullptr, 0, value.size(), value.data()});
+        push({n, name.size(), nullptr, 0, value.size(), value.data()});
     }
 
     // The nghttp2 header list, pointing into storage and into what the static fields point to.
     void finish(std::vector<nghttp2_nv>& fields) const {
         fields.clear();
-        fields.reserve(pending_.size());
+        fields.reserve(count_);
         auto* base = reinterpret_cast<std::uint8_t*>(storage_.data());
-        for (const auto& p : pending_) {
+        for (std::size_t i = 0; i < count_; ++i) {
+            const Pending& p = i < kInline ? inline_[i] : more_[i - kInline];
             nghttp2_nv nv{};
             nv.name = p.name_ptr ? reinterpret_cast<std::uint8_t*>(const_cast<char*>(p.name_ptr))
                                  : base + p.name_at;
@@ -80,30 +90,47 @@ private:
         std::size_t value_at, value_len;
         const char* value_ptr;
     };
+    // Fields beyond the first kInline (the pseudo-headers, the defaults and a few of the user's) go to
+    // more_, the only allocation here.
+    static constexpr std::size_t kInline = 16;
+
+    void push(const Pending& p) {
+        if (count_ < kInline) {
+            inline_[count_] = p;
+        } else {
+            more_.push_back(p);
+        }
+        ++count_;
+    }
+
     std::string& storage_;
-    std::vector<Pending> pending_;
+    std::array<Pending, kInline> inline_{};
+    std::vector<Pending> more_;
+    std::size_t count_ = 0;
 };
 
-// :method, :scheme, :authority (the user's Host, else the URL's) and :path.
+// :method, :scheme, :authority (the user's Host, else the URL's) and :path. The generated values are
+// written straight into the storage (no temporary strings).
 void add_pseudo_headers(FieldList& fields, const HTTPRequest& request, const URL& url) {
     fields.add_static(":method", request.method);
     fields.add_static(":scheme", url.scheme);
-    std::string authority;
     if (auto host = request.headers.get("Host")) {
         if (has_forbidden(*host)) throw RequestError("header Host has a CR, LF or NUL in its value");
-        authority = std::string(*host);
+        fields.add_generated(":authority", *host);
     } else {
-        detail::append_host_header(authority, url);
+        fields.add_generated_by(":authority",
+                                [&url](std::string& out) { detail::append_host_header(out, url); });
     }
-    fields.add_generated(":authority", authority);
-    std::string path = url.path;
-    if (url.has_query) path.append("?").append(url.query);
+    std::string_view path = fields.add_generated_by(":path", [&url](std::string& out) {
+        out.append(url.path);
+        if (url.has_query) out.append("?").append(url.query);
+    });
     for (char c : path) {
         auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u == 0x7f)
-            throw RequestError("request target \"" + path + "\" contains a space or control character");
+            throw RequestError("request target \"" + std::string(path) +
+                               "\" contains a space or control character");
     }
-    fields.add_generated(":path", path);
 }
 
 // Which of the fields we would add the user set.
@@ -174,7 +201,7 @@ void add_user_headers(FieldList& fields, const HTTPRequest& request) {
 
 void build_request_headers(RequestHeaders& out, const HTTPRequest& request, const URL& url) {
     check_method_and_body(request);
-    FieldList fields(out.storage, 8 + request.headers.size());
+    FieldList fields(out.storage);
     add_pseudo_headers(fields, request, url);
     const UserSets has = check_user_headers(request);
     add_default_headers(fields, request, url, has);

@@ -54,6 +54,8 @@ void report_head(const HeaderCallback& cb, int code, const HTTPHeaders& headers)
 
 // An HPACK entry's size as RFC 9113 section 6.5.2 counts it for SETTINGS_MAX_HEADER_LIST_SIZE.
 constexpr std::size_t kHeaderFieldOverhead = 32;
+// Room reserved for a response's header fields at the first one (as the HTTP/1.1 parser does).
+constexpr std::size_t kTypicalFields = 16;
 
 }  // namespace
 
@@ -150,11 +152,9 @@ struct Http2Session::Callbacks {
             return 0;
         }
         if (!n.empty() && n.front() == ':') return 0;  // nghttp2 rejects unknown pseudo-headers before us
-        if (st->interim_code < 200) {
-            st->interim.add(std::string(n), std::string(v));
-        } else {
-            st->response.headers.add(std::string(n), std::string(v));
-        }
+        HTTPHeaders& into = st->interim_code < 200 ? st->interim : st->response.headers;
+        if (into.empty()) into.reserve(kTypicalFields);  // one allocation instead of a growth series
+        into.add(std::string(n), std::string(v));
         return 0;
     }
 
@@ -282,11 +282,12 @@ struct Http2Session::Callbacks {
         Stream* st = stream_of(s, id);
         if (st == nullptr) return 0;
         if (!st->error) {
-            const std::string where = " (" + st->what() + ")";
+            // Built only for an error: a completed stream allocates nothing here.
+            auto where = [st] { return " (" + st->what() + ")"; };
             if (st->reset_by_peer && !(st->end_stream && *st->reset_by_peer == NGHTTP2_NO_ERROR)) {
                 const std::uint32_t c = *st->reset_by_peer;
                 std::string message = "HTTP/2 server reset stream " + std::to_string(id) + " with " +
-                                      http2_error_name(c) + where;
+                                      http2_error_name(c) + where();
                 if (c == NGHTTP2_REFUSED_STREAM) {
                     st->fail_with(RefusedStreamError(c, message + ": the request was not processed"));
                 } else {
@@ -297,15 +298,15 @@ struct Http2Session::Callbacks {
                 st->fail_with(RefusedStreamError(
                     code, "HTTP/2 server sent GOAWAY (" + http2_error_name(self->goaway_code_) +
                               ", last_stream_id " + std::to_string(self->goaway_last_stream_) +
-                              ") before processing stream " + std::to_string(id) + where));
+                              ") before processing stream " + std::to_string(id) + where()));
             } else if (!st->end_stream || !st->head_complete) {
                 std::string why = self->last_error_.empty() ? "" : ": " + self->last_error_;
                 if (code != NGHTTP2_NO_ERROR) {
                     st->fail_with(ProtocolError("HTTP/2 stream " + std::to_string(id) + " failed with " +
-                                                http2_error_name(code) + why + where));
+                                                http2_error_name(code) + why + where()));
                 } else {
                     st->fail_with(ProtocolError("HTTP/2 stream " + std::to_string(id) +
-                                                " closed before the response was complete" + why + where));
+                                                " closed before the response was complete" + why + where()));
                 }
             } else if (st->inflater) {
                 try {
@@ -405,7 +406,10 @@ std::shared_ptr<Http2Session> Http2Session::start(std::shared_ptr<IOStream> stre
 }
 
 Http2Session::Http2Session(Key, std::shared_ptr<IOStream> stream, std::string pool_key, Http2Options options)
-    : stream_(std::move(stream)), pool_key_(std::move(pool_key)), options_(options) {
+    : stream_(std::move(stream)),
+      pool_key_(std::move(pool_key)),
+      options_(options),
+      request_headers_(std::make_unique<RequestHeaders>()) {
     nghttp2_session_callbacks* cbs = nullptr;
     nghttp2_session_callbacks_new(&cbs);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &Callbacks::on_begin_headers);
@@ -688,7 +692,7 @@ Task<void> Http2Session::exchange(const HTTPRequest& request, const URL& url, co
                                                              " takes no new streams (GOAWAY) (" +
                                                              request.method + " " + request.url + ")");
     Stream st{*this, request, options, response};
-    RequestHeaders nva;
+    RequestHeaders& nva = *request_headers_;
     build_request_headers(nva, request, url);
 
     nghttp2_data_provider provider{};

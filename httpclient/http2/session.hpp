@@ -52,6 +52,8 @@ struct nghttp2_session;
 
 namespace squall::http {
 
+struct RequestHeaders;
+
 // Settings of each HTTP/2 session (ClientOptions::http2).
 struct Http2Options {
     // Our cap on streams in flight on one connection (the server's SETTINGS_MAX_CONCURRENT_STREAMS,
@@ -163,7 +165,9 @@ private:
     std::uint64_t streams_opened_ = 0;
     std::vector<Stream*> live_;      // streams with an exchange waiting
     std::vector<Stream*> finished_;  // streams closed during mem_recv/mem_send, resolved afterwards
-    std::vector<char> nv_names_;     // lowercase request header names for one submit
+    // The header list of the request being submitted: nghttp2_submit_request copies it, so one list is
+    // reused by every request (its buffers keep their capacity: no allocation per request).
+    std::unique_ptr<RequestHeaders> request_headers_;
     TimeoutHandle idle_timer_{};
     bool idle_timer_set_ = false;
     TimeoutHandle ping_timer_{};
