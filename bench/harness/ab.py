@@ -85,10 +85,11 @@ def start_servers(after: Path, tmp: Path) -> list[list[str]]:
     stops.append([str(ROOT / "scripts/nginx"), "stop", "--dir", str(tmp / "nginx")])
     _pin_tree(int((tmp / "nginx/nginx.pid").read_text().strip()))
     subprocess.run([str(ROOT / "scripts/rabbitmq"), "start", "--name", "squall-ab", "--port", str(AMQP_PORT),
-                    "--dist-port", str(AMQP_PORT + 20000), "--dir", str(tmp / "rmq"), "--fresh"], check=True,
+                    "--dist-port", str(AMQP_PORT + 20000), "--fresh"], check=True,
                    env=env, stdout=subprocess.DEVNULL, cwd=tmp)  # Erlang may drop crash dumps in its cwd
-    stops.append([str(ROOT / "scripts/rabbitmq"), "stop", "--name", "squall-ab", "--dir", str(tmp / "rmq")])
-    _pin_tree(int((tmp / "rmq/rabbitmq.pid").read_text().strip()))
+    # Its directory is $SQUALL_PEERS_DIR/rabbitmq/NAME: the stop command finds it there (env below).
+    stops.append(["env", f"SQUALL_PEERS_DIR={tmp}", str(ROOT / "scripts/rabbitmq"), "stop", "--name", "squall-ab"])
+    _pin_tree(int((tmp / "rabbitmq/squall-ab/rabbitmq.pid").read_text().strip()))
     return stops
 
 
