@@ -192,7 +192,8 @@ public:
     ~ClientCore() { close(); }
 
     // `request` is the caller's own (defaults applied); it becomes HTTPResponse::request of the first hop.
-    static Task<HTTPResponse> run(std::shared_ptr<ClientCore> self, std::shared_ptr<HTTPRequest> request);
+    static Task<HTTPResponse> run(std::shared_ptr<ClientCore> self,
+                                  std::shared_ptr<const HTTPRequest> request);
 
     void close() {
         closed_ = true;
@@ -386,7 +387,7 @@ Task<void> ClientCore::open_tunnel(IOStream& stream, const HTTPRequest& request,
         response->code = parser.code();
         response->reason = parser.reason();
         response->headers = parser.take_headers();
-        response->effective_url = url.to_string();
+        response->request = std::make_shared<const HTTPRequest>(request);
         throw HTTPError(response->code, response,
                         "proxy " + proxy + " refused CONNECT " + url.host_port() + ": " +
                             std::to_string(response->code) + " " + response->reason);
@@ -562,7 +563,8 @@ Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, con
 
 // ------------------------------------------------------------------------------------------ fetch
 
-Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, std::shared_ptr<HTTPRequest> request) {
+Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self,
+                                   std::shared_ptr<const HTTPRequest> request) {
     IOLoop& loop = self->loop_;
     const TimePoint started = loop.time();
     if (self->closed_) throw Error("http::Client is closed (" + what_of(*request) + ")");
@@ -577,7 +579,7 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, std::shared
     const TimePoint deadline =
         request->request_timeout.count() > 0 ? dequeued + request->request_timeout : TimePoint::max();
 
-    std::shared_ptr<HTTPRequest> current = std::move(request);
+    std::shared_ptr<const HTTPRequest> current = std::move(request);
     std::vector<std::string> visited;  // "METHOD url" of every hop, filled at the first redirect
     int redirects = 0;
     TimeInfo times;
@@ -597,7 +599,6 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self, std::shared
 
         auto finish = [&] {
             const TimePoint end = loop.time();
-            response.effective_url = current->url;  // as given (Tornado); a redirect hop's is url.to_string()
             response.request = current;
             response.request_time = end - dequeued;
             times.queue = dequeued - started;
@@ -659,6 +660,23 @@ Task<HTTPResponse> Client::fetch(std::string url) {
     auto request = std::make_shared<HTTPRequest>(core_->options_.defaults);
     request->url = std::move(url);
     return detail::ClientCore::run(core_, std::move(request));
+}
+
+Task<HTTPResponse> Client::fetch(std::shared_ptr<const HTTPRequest> request) {
+    if (!request) throw RequestError("fetch of a null prepared request");
+    return detail::ClientCore::run(core_, std::move(request));
+}
+
+std::shared_ptr<const HTTPRequest> Client::prepare(std::string url) const {
+    auto request = std::make_shared<HTTPRequest>(core_->options_.defaults);
+    request->url = std::move(url);
+    return request;
+}
+
+std::shared_ptr<const HTTPRequest> Client::prepare(const HTTPRequest& request) const {
+    auto shared = std::make_shared<HTTPRequest>(request);
+    core_->apply_defaults(*shared);
+    return shared;
 }
 
 Task<HTTPResponse> Client::fetch(const HTTPRequest& request) {

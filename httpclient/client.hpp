@@ -27,7 +27,7 @@
 // Redirects: followed when follow_redirects and the response has a Location; 301/302 after POST and 303
 // (except after HEAD) become GET without a body; 307/308 keep the method and body (a body_producer cannot
 // be replayed: RequestError). Authorization (header and auth_username) is dropped when the scheme, host or
-// port changes. Revisiting a URL with the same method is a loop (HTTPError). effective_url is the final
+// port changes. Revisiting a URL with the same method is a loop (HTTPError). effective_url() is the final
 // URL; HTTPResponse::request is the final hop's request.
 //
 // Defaults: fetch(url) starts from options.defaults (with its url replaced); fetch(HTTPRequest) takes the
@@ -104,6 +104,15 @@ public:
     // Takes the request by move (compilers without the co_await temporaries bug only).
     Task<HTTPResponse> fetch(HTTPRequest&& request);
 #endif
+
+    // A prepared request: `url` with options.defaults, or `request` with the defaults fetch(request) adds.
+    // Fetching it again and again costs no copy of the request (Go's reusable *http.Request):
+    //     auto ping = client.prepare("http://127.0.0.1:8080/ping");
+    //     for (int i = 0; i < 3; ++i) auto resp = co_await client.fetch(ping);
+    std::shared_ptr<const HTTPRequest> prepare(std::string url) const;
+    std::shared_ptr<const HTTPRequest> prepare(const HTTPRequest& request) const;
+    // Fetches a prepared request as it is (no defaults added); HTTPResponse::request shares it.
+    Task<HTTPResponse> fetch(std::shared_ptr<const HTTPRequest> request);
 
     // Fails every queued fetch (squall::Error "client closed") and closes idle connections; fetches in
     // progress finish, and their connections are closed rather than pooled. Later fetches fail at once.

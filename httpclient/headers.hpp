@@ -7,12 +7,14 @@
 //   h.get_all("Set-Cookie");    // {"a=1", "b=2"}
 //   for (const auto& [name, value] : h) { ... }   // insertion order, names as first written
 //
-// Lookups are linear: a response has tens of headers, and a vector keeps order and allocates once.
+// Lookups are linear: a response has tens of headers; the fields live in one buffer (below).
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,19 +33,62 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 // An ordered list of header fields; names compare case-insensitively, repeated names are kept.
+//
+// Storage is one character buffer holding every name and value, and a table of offsets into it whose
+// first kInlineFields entries live inside the object: a typical response head costs one allocation
+// however many fields it has. Views returned by get(), get_all() and iteration stay valid until the
+// headers are next modified.
 class HTTPHeaders {
+    struct Slot {
+        std::uint32_t name_off = 0, name_len = 0, value_off = 0, value_len = 0;
+    };
+
 public:
-    using Field = std::pair<std::string, std::string>;          // (name, value)
-    using const_iterator = std::vector<Field>::const_iterator;  // iterates fields in order
+    using Field = std::pair<std::string_view, std::string_view>;  // (name, value)
+    static constexpr std::size_t kInlineFields = 16;
+
+    // Iterates fields in order; dereferences to a Field (views into the headers).
+    class const_iterator {
+    public:
+        using value_type = Field;
+        using difference_type = std::ptrdiff_t;
+        using reference = Field;
+        using iterator_category = std::forward_iterator_tag;
+        struct Arrow {
+            Field field;
+            const Field* operator->() const noexcept { return &field; }
+        };
+        const_iterator() = default;
+        Field operator*() const noexcept { return owner_->field(index_); }
+        Arrow operator->() const noexcept { return {owner_->field(index_)}; }
+        const_iterator& operator++() noexcept {
+            ++index_;
+            return *this;
+        }
+        const_iterator operator++(int) noexcept {
+            auto old = *this;
+            ++index_;
+            return old;
+        }
+        friend bool operator==(const const_iterator& a, const const_iterator& b) noexcept {
+            return a.index_ == b.index_;
+        }
+
+    private:
+        friend class HTTPHeaders;
+        const_iterator(const HTTPHeaders* owner, std::size_t index) : owner_(owner), index_(index) {}
+        const HTTPHeaders* owner_ = nullptr;
+        std::size_t index_ = 0;
+    };
 
     HTTPHeaders() = default;
     // The fields in order (as by add()).
     HTTPHeaders(std::initializer_list<Field> fields);
 
     // Appends a field; existing fields of the same name stay.
-    void add(std::string name, std::string value);
+    void add(std::string_view name, std::string_view value);
     // Replaces every field of this name with one (at the position of the first, else at the end).
-    void set(std::string_view name, std::string value);
+    void set(std::string_view name, std::string_view value);
     // The first value of `name`, if any.
     std::optional<std::string_view> get(std::string_view name) const;
     // The first value of `name`, or `fallback`.
@@ -56,18 +101,40 @@ public:
     bool contains(std::string_view name) const;
 
     // The number of fields (a repeated name counts each time), and whole-list operations.
-    std::size_t size() const noexcept { return fields_.size(); }
-    bool empty() const noexcept { return fields_.empty(); }
-    void clear() noexcept { fields_.clear(); }
-    void reserve(std::size_t fields) { fields_.reserve(fields); }
-    // Appends a field with an empty name and value and returns it, for a parser to fill in place (the
-    // name must end up a valid token; see parse_line for the rules a parser applies).
-    Field& add_empty() { return fields_.emplace_back(); }
-    // Drops the last field (a parser abandoning one it was filling).
-    void pop_back() noexcept { fields_.pop_back(); }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    // Drops every field; the buffers are kept for reuse.
+    void clear() noexcept;
+    // The bytes of names and values held, replaced ones not yet reclaimed included (at most about twice
+    // the live ones: set() and remove() compact the buffer past that).
+    std::size_t bytes() const noexcept { return text_.size(); }
+    // Reserves room for `bytes` of names and values.
+    void reserve_text(std::size_t bytes) { text_.reserve(bytes); }
     // The fields in order.
-    const_iterator begin() const noexcept { return fields_.begin(); }
-    const_iterator end() const noexcept { return fields_.end(); }
+    const_iterator begin() const noexcept { return {this, 0}; }
+    const_iterator end() const noexcept { return {this, size_}; }
+    // The i-th field.
+    Field field(std::size_t i) const noexcept {
+        const Slot& s = slot(i);
+        return {std::string_view(text_.data() + s.name_off, s.name_len),
+                std::string_view(text_.data() + s.value_off, s.value_len)};
+    }
+
+    // Building the last field piece by piece, for a parser (see parse_line for the rules one applies; the
+    // name must end up a valid token): open_field() appends an empty field, append_name() may only be
+    // called before the first append_value(), resize_last_value() shortens (or pads with spaces) the
+    // value, pop_back() drops the last field.
+    void open_field();
+    void append_name(std::string_view piece);
+    void append_value(std::string_view piece);
+    std::string_view last_name() const noexcept {
+        return empty() ? std::string_view{} : field(size_ - 1).first;
+    }
+    std::string_view last_value() const noexcept {
+        return empty() ? std::string_view{} : field(size_ - 1).second;
+    }
+    void resize_last_value(std::size_t size);
+    void pop_back() noexcept;
 
     // Parses one header line ("Name: value", CRLF or LF optional). A line starting with SP or HT continues
     // the previous field's value (obsolete line folding): it is joined with one space, as RFC 9112 says a
@@ -77,10 +144,31 @@ public:
     // Parses a header block (lines separated by CRLF or LF; stops at the first empty line).
     static HTTPHeaders parse(std::string_view block);
 
-    friend bool operator==(const HTTPHeaders&, const HTTPHeaders&) = default;
+    // The same fields in the same order, names and values compared exactly.
+    friend bool operator==(const HTTPHeaders& a, const HTTPHeaders& b) noexcept;
 
 private:
-    std::vector<Field> fields_;
+    Slot& slot(std::size_t i) noexcept {
+        return i < kInlineFields ? inline_[i] : overflow_[i - kInlineFields];
+    }
+    const Slot& slot(std::size_t i) const noexcept {
+        return i < kInlineFields ? inline_[i] : overflow_[i - kInlineFields];
+    }
+    Slot& push_slot();
+    std::uint32_t append_text(std::string_view piece);
+    // Moves the last field's value to the end of the buffer (where append_value can grow it).
+    void last_value_to_end();
+    // Removes the fields for which keep(i) is false, keeping order; returns how many went.
+    template <typename Keep>
+    std::size_t erase_if_not(Keep keep);
+    // Rewrites the buffer without the bytes no field refers to, once they outweigh the live ones.
+    void maybe_compact();
+
+    std::string text_;                        // every name and value
+    std::array<Slot, kInlineFields> inline_;  // the first fields' offsets
+    std::vector<Slot> overflow_;              // the rest
+    std::size_t size_ = 0;                    // fields in all
+    std::size_t dead_ = 0;                    // bytes of text_ no field refers to
 };
 
 // The parameters of a Keep-Alive header (RFC 2068 §19.7.1.1; Apache and others send it with keep-alive

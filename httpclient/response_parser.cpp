@@ -24,7 +24,7 @@ namespace {
 constexpr std::uint8_t kHeaderStateContentLength = 2;
 constexpr std::uint8_t kHeaderStateGeneral = 0;
 // Headers of a typical response (nginx sends 8, most servers 5 to 15).
-constexpr std::size_t kTypicalFields = 16;
+constexpr std::size_t kTypicalHeadBytes = 512;  // the names and values of a typical response head
 
 bool is_ows(char c) noexcept {
     return c == ' ' || c == '\t';
@@ -65,7 +65,6 @@ struct ResponseParser::Impl : ::squall::FrameAllocated {
 
     // Header (or trailer) field being assembled from llhttp's pieces, in place at the end of `open_in`
     // (headers_ or trailers_); null between fields. A field left open by an error is dropped.
-    HTTPHeaders::Field* open = nullptr;
     HTTPHeaders* open_in = nullptr;
     bool value_has_piece = false;
     bool strip_leading_ows = true;
@@ -91,8 +90,7 @@ struct ResponseParser::Impl : ::squall::FrameAllocated {
     }
 
     void drop_open_field() noexcept {
-        if (open != nullptr) open_in->pop_back();
-        open = nullptr;
+        if (open_in != nullptr) open_in->pop_back();
         open_in = nullptr;
     }
 
@@ -150,13 +148,14 @@ struct ResponseParser::Impl : ::squall::FrameAllocated {
 
     static int on_header_field(llhttp_t* p, const char* at, std::size_t len) {
         Impl& self = of(p);
-        if (self.open == nullptr) {
+        if (self.open_in == nullptr) {
             HTTPHeaders& target = self.owner->headers_;
-            if (target.empty()) target.reserve(kTypicalFields);  // one allocation instead of a growth series
-            self.open = &target.add_empty();
+            if (target.empty())
+                target.reserve_text(kTypicalHeadBytes);  // one allocation, not a growth series
+            target.open_field();
             self.open_in = &target;
         }
-        self.open->first.append(at, len);
+        self.open_in->append_name(std::string_view(at, len));
         return 0;
     }
 
@@ -165,8 +164,10 @@ struct ResponseParser::Impl : ::squall::FrameAllocated {
         Impl& self = of(p);
         // llhttp 8.1 (loose mode) accepts spaces and empty names; RFC 9112 5.1 requires a token with no
         // whitespace before the colon, and a sloppy name is how header smuggling starts.
-        if (self.open == nullptr || !detail::is_token(self.open->first)) {
-            std::string shown = self.open == nullptr ? std::string() : self.open->first.substr(0, 60);
+        if (self.open_in == nullptr || !detail::is_token(self.open_in->last_name())) {
+            std::string shown = self.open_in == nullptr
+                                    ? std::string()
+                                    : std::string(self.open_in->last_name().substr(0, 60));
             for (char& c : shown) {
                 if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
             }
@@ -177,14 +178,16 @@ struct ResponseParser::Impl : ::squall::FrameAllocated {
 
     static int on_header_value(llhttp_t* p, const char* at, std::size_t len) {
         Impl& self = of(p);
-        if (self.open == nullptr) return self.fail("malformed HTTP response: header value without a name");
-        std::string& value = self.open->second;
+        if (self.open_in == nullptr) return self.fail("malformed HTTP response: header value without a name");
+        HTTPHeaders& h = *self.open_in;
         std::uint64_t start = self.offset_of(at);
         // llhttp restarts the value span after an obsolete line fold, dropping the CRLF: a piece that does
         // not start where the previous one ended follows a fold. Join folded lines with one space.
         if (self.value_has_piece && start != self.value_end_offset) {
-            while (!value.empty() && is_ows(value.back())) value.pop_back();
-            if (!value.empty()) value += ' ';
+            std::string_view value = h.last_value();
+            while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);
+            h.resize_last_value(value.size());
+            if (!value.empty()) h.append_value(" ");
             self.strip_leading_ows = true;
         }
         self.value_has_piece = true;
@@ -196,20 +199,19 @@ struct ResponseParser::Impl : ::squall::FrameAllocated {
             }
             if (len != 0) self.strip_leading_ows = false;
         }
-        value.append(at, len);
+        h.append_value(std::string_view(at, len));
         return 0;
     }
 
     static int on_header_value_complete(llhttp_t* p) {
         Impl& self = of(p);
-        if (self.open == nullptr) return self.fail("malformed HTTP response: header value without a name");
-        std::string& value = self.open->second;
-        std::size_t end = value.size();
-        while (end != 0 && is_ows(value[end - 1])) --end;
-        if (end != value.size()) value.resize(end);
+        if (self.open_in == nullptr) return self.fail("malformed HTTP response: header value without a name");
+        HTTPHeaders& h = *self.open_in;
+        std::string_view value = h.last_value();
+        while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);
+        if (value.size() != h.last_value().size()) h.resize_last_value(value.size());
         int rc = 0;
-        if (iequals(self.open->first, "content-length")) rc = self.parse_content_length(value);
-        self.open = nullptr;
+        if (iequals(h.last_name(), "content-length")) rc = self.parse_content_length(h.last_value());
         self.open_in = nullptr;
         self.value_has_piece = false;
         self.strip_leading_ows = true;
@@ -334,8 +336,8 @@ void ResponseParser::start_message() {
 
 void ResponseParser::fail_now(std::string message) {
     impl_->drop_open_field();
-    if (open_trailer_ != nullptr) trailers_.pop_back();
-    open_trailer_ = nullptr;
+    if (open_trailer_) trailers_.pop_back();
+    open_trailer_ = false;
     state_ = State::failed;
     error_ = std::move(message);
     throw ProtocolError(error_);
@@ -683,9 +685,10 @@ bool ResponseParser::decode_trailer_byte(unsigned char c, std::uint64_t at) {
             if (c == '\r') {
                 chunk_state_ = ChunkState::final_lf;
             } else if (detail::is_token_char(c)) {
-                if (trailers_.empty()) trailers_.reserve(4);
-                open_trailer_ = &trailers_.add_empty();
-                open_trailer_->first.push_back(static_cast<char>(c));
+                trailers_.open_field();
+                open_trailer_ = true;
+                const char ch = static_cast<char>(c);
+                trailers_.append_name(std::string_view(&ch, 1));
                 chunk_state_ = ChunkState::trailer_name;
             } else {
                 fail_at(is_ws(c) ? "obsolete line folding in trailers" : "invalid trailer field name", c, at);
@@ -693,7 +696,8 @@ bool ResponseParser::decode_trailer_byte(unsigned char c, std::uint64_t at) {
             return false;
         case ChunkState::trailer_name:
             if (detail::is_token_char(c)) {
-                open_trailer_->first.push_back(static_cast<char>(c));
+                const char ch = static_cast<char>(c);
+                trailers_.append_name(std::string_view(&ch, 1));
             } else if (c == ':') {
                 chunk_state_ = ChunkState::trailer_value;
             } else {
@@ -701,15 +705,18 @@ bool ResponseParser::decode_trailer_byte(unsigned char c, std::uint64_t at) {
             }
             return false;
         case ChunkState::trailer_value: {
-            std::string& value = open_trailer_->second;
+            const std::string_view value = trailers_.last_value();
             if (c == '\r') {
-                while (!value.empty() && is_ws(static_cast<unsigned char>(value.back()))) value.pop_back();
-                open_trailer_ = nullptr;
+                std::size_t end = value.size();
+                while (end != 0 && is_ws(static_cast<unsigned char>(value[end - 1]))) --end;
+                trailers_.resize_last_value(end);
+                open_trailer_ = false;
                 chunk_state_ = ChunkState::trailer_lf;
             } else if (!is_field_char(c)) {
                 fail_at("invalid character in a trailer field value", c, at);
             } else if (!(value.empty() && is_ws(c))) {
-                value.push_back(static_cast<char>(c));
+                const char ch = static_cast<char>(c);
+                trailers_.append_value(std::string_view(&ch, 1));
             }
             return false;
         }

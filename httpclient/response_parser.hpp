@@ -198,7 +198,7 @@ private:
     std::uint64_t remaining_ = 0;  // of the Content-Length body or of the current chunk
     std::size_t extension_bytes_ = 0;
     std::size_t trailer_bytes_ = 0;
-    HTTPHeaders::Field* open_trailer_ = nullptr;
+    bool open_trailer_ = false;  // the last field of trailers_ is being parsed
     std::string error_;  // set when failed
 };
 

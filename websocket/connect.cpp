@@ -68,13 +68,20 @@ std::string http_url_of(const std::string& url) {
                                 "\"");
 }
 
+// A request naming `url`, for a handshake response's effective_url().
+std::shared_ptr<const http::HTTPRequest> request_for(const std::string& url) {
+    auto request = std::make_shared<http::HTTPRequest>();
+    request->url = url;
+    return request;
+}
+
 std::shared_ptr<http::HTTPResponse> response_of(http::ResponseParser& parser, const std::string& url) {
     auto resp = std::make_shared<http::HTTPResponse>();
     resp->code = parser.code();
     resp->reason = parser.take_reason();
     resp->headers = parser.take_headers();
     resp->body = parser.take_body();
-    resp->effective_url = url;
+    resp->request = request_for(url);
     return resp;
 }
 
@@ -204,7 +211,7 @@ std::shared_ptr<http::HTTPResponse> switching_response(std::string_view head, co
     resp->code = 101;
     resp->reason =
         std::string(http::detail::trim_ows(head.substr(kSwitching.size(), line_end - kSwitching.size())));
-    resp->effective_url = ws_url;
+    resp->request = request_for(ws_url);
     try {
         resp->headers = http::HTTPHeaders::parse(head.substr(line_end + 2));
     } catch (const http::ProtocolError& e) {

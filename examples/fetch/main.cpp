@@ -248,7 +248,8 @@ squall::Task<int> fetch_one(Shared& sh, std::size_t i) {
     try {
         auto resp = co_await sh.client.fetch(req);
         if (o.verbose)
-            std::fprintf(stderr, "* %s served by %s\n", resp.effective_url.c_str(), resp.protocol.c_str());
+            std::fprintf(stderr, "* %s served by %s\n", std::string(resp.effective_url()).c_str(),
+                         resp.protocol.c_str());
         outcome = outcome_of(resp, o);
     } catch (const std::exception&) {
         outcome = outcome_of_current_exception();

@@ -143,9 +143,11 @@ UserSets check_user_headers(const HTTPRequest& request) {
     UserSets has;
     for (const auto& [name, value] : request.headers) {
         if (!detail::is_token(name))
-            throw RequestError("invalid header name \"" + name + "\" (not a token, or CR/LF in it)");
+            throw RequestError("invalid header name \"" + std::string(name) +
+                               "\" (not a token, or CR/LF in it)");
         if (has_forbidden(value))
-            throw RequestError("header " + name + " has a CR, LF or NUL in its value (header injection)");
+            throw RequestError("header " + std::string(name) +
+                               " has a CR, LF or NUL in its value (header injection)");
         if (iequals(name, "User-Agent")) has.user_agent = true;
         if (iequals(name, "Accept-Encoding")) has.accept_encoding = true;
         if (iequals(name, "Authorization")) has.authorization = true;

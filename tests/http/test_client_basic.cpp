@@ -24,7 +24,7 @@ SQUALL_TEST_CASE("fetch reads a Content-Length body and reuses the keep-alive co
         CHECK(resp.reason == "OK");
         CHECK(resp.body == "hello GET");
         CHECK(resp.headers.get("Content-Type") == "text/plain");
-        CHECK(resp.effective_url == server.url("/hello"));
+        CHECK(resp.effective_url() == server.url("/hello"));
         CHECK(resp.request_time > 0ns);
     }
     CHECK(server.connections_accepted() == 1);
@@ -37,6 +37,38 @@ SQUALL_TEST_CASE("fetch reads a Content-Length body and reuses the keep-alive co
     CHECK(req.header("User-Agent") == "squall/0.1");
     CHECK(req.header("Host") == server.authority());
     CHECK(req.header("Accept-Encoding") == "gzip");
+}
+
+SQUALL_TEST_CASE("a prepared request carries the client's defaults and is shared by every response", 10s) {
+    TestServer server(loop);
+    server.route("/p", [](const TestRequest& r) {
+        return Reply::ok(std::string(r.header("X-Team").value_or("none")) + " " + r.method);
+    });
+    HTTPRequest defaults;
+    defaults.headers.add("X-Team", "blue");
+    defaults.user_agent = "prepared/1";
+    Client client(loop, {.defaults = std::move(defaults)});
+    const auto ping = client.prepare(server.url("/p"));
+    HTTPRequest post;
+    post.url = server.url("/p");
+    post.method = "POST";
+    post.body = "x";
+    post.headers.add("X-Team", "red");  // set by the request: the default does not override it
+    const auto upload = client.prepare(post);
+    for (int i = 0; i < 3; ++i) {
+        HTTPResponse resp = co_await client.fetch(ping);
+        CHECK(resp.body == "blue GET");
+        CHECK(resp.request == ping);  // shared, not copied
+        CHECK(resp.effective_url() == server.url("/p"));
+        HTTPResponse posted = co_await client.fetch(upload);
+        CHECK(posted.body == "red POST");
+        CHECK(posted.request == upload);
+    }
+    CHECK(server.requests().at(0).header("User-Agent") == "prepared/1");
+    CHECK(server.requests().at(1).header("User-Agent") == "prepared/1");
+    CHECK(client.stats().connections_opened == 1);
+    const std::shared_ptr<const HTTPRequest> none;
+    CHECK_THROWS_AS((void)client.fetch(none), RequestError);  // thrown before any Task exists
 }
 
 SQUALL_TEST_CASE("chunked body with trailers is decoded and trailers exposed", 10s) {

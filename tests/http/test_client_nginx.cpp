@@ -81,11 +81,11 @@ SQUALL_TEST_CASE("nginx: redirects of every code, relative, chain, loop", 20s) {
             auto resp = co_await client.fetch(base + kind + std::to_string(code));
             CHECK(resp.code == 200);
             CHECK(resp.body.size() == 100);
-            CHECK(resp.effective_url == base + "/small.txt");
+            CHECK(resp.effective_url() == base + "/small.txt");
         }
     }
     auto chain = co_await client.fetch(base + "/redirect/chain/5");
-    CHECK(chain.effective_url == base + "/small.txt");
+    CHECK(chain.effective_url() == base + "/small.txt");
     auto too_long = co_await error_of<HTTPError>(client.fetch(base + "/redirect/chain/6"));
     CHECK(contains(too_long, "too many redirects"));
     auto loop_error = co_await error_of<HTTPError>(client.fetch(base + "/redirect/loop"));

@@ -40,7 +40,7 @@ SQUALL_TEST_CASE("redirects: 301/302 after POST and 303 become GET without body;
         auto resp = co_await client.fetch(request);
         CHECK(resp.code == 200);
         CHECK(resp.body.rfind(body, 0) == 0);
-        CHECK(resp.effective_url == server.url("/echo"));
+        CHECK(resp.effective_url() == server.url("/echo"));
         REQUIRE(resp.request);
         CHECK(resp.request->url == server.url("/echo"));
     }
@@ -67,7 +67,7 @@ SQUALL_TEST_CASE("redirects: relative Locations resolve, callbacks never see the
                         .streaming_callback = [&](std::string_view p) { streamed += p; },
                         .header_callback = [&](std::string_view l) { lines.emplace_back(l); }};
     auto resp = co_await client.fetch(request);
-    CHECK(resp.effective_url == server.url("/echo?x=1"));
+    CHECK(resp.effective_url() == server.url("/echo?x=1"));
     CHECK(streamed.rfind("GET []", 0) == 0);
     REQUIRE(!lines.empty());
     CHECK(lines[0] == "HTTP/1.1 200 OK\r\n");
@@ -108,7 +108,7 @@ SQUALL_TEST_CASE("redirects: a loop and more than max_redirects raise HTTPError 
     HTTPRequest not_followed{.url = server.url("/hop?n=1"), .follow_redirects = false};
     auto plain = co_await client.fetch(not_followed);
     CHECK(plain.code == 302);
-    CHECK(plain.effective_url == server.url("/hop?n=1"));
+    CHECK(plain.effective_url() == server.url("/hop?n=1"));
 }
 
 SQUALL_TEST_CASE("redirects: Authorization is dropped when the host changes (hostname_mapping)", 10s) {
@@ -127,5 +127,5 @@ SQUALL_TEST_CASE("redirects: Authorization is dropped when the host changes (hos
     auto dropped = co_await client.fetch(away);
     CHECK(dropped.body.find("auth=-") != std::string::npos);
     CHECK(dropped.body.find("host=other.test:" + std::to_string(server.port())) != std::string::npos);
-    CHECK(dropped.effective_url == other + "/echo");
+    CHECK(dropped.effective_url() == other + "/echo");
 }

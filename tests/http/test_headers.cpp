@@ -21,7 +21,7 @@ TEST_SUITE("http_parse") {
         CHECK(h.get("Content-Length", "none") == "none");
         CHECK(h.size() == 3);
         std::vector<std::string> names;
-        for (const auto& [name, value] : h) names.push_back(name);
+        for (const auto& [name, value] : h) names.emplace_back(name);
         CHECK(names == std::vector<std::string>{"Set-Cookie", "Content-Type", "set-cookie"});
     }
 
@@ -38,6 +38,74 @@ TEST_SUITE("http_parse") {
         CHECK(h.size() == 2);
         h.clear();
         CHECK(h.empty());
+    }
+
+    TEST_CASE("HTTPHeaders keeps order and values past the inline fields, through set, remove and copies") {
+        HTTPHeaders h;
+        const std::size_t n = HTTPHeaders::kInlineFields * 3;
+        for (std::size_t i = 0; i < n; ++i)
+            h.add("X-" + std::to_string(i), std::string(20 + i, 'a' + i % 26));
+        REQUIRE(h.size() == n);
+        // Every third field goes: the survivors close up in order across the inline / overflow boundary.
+        for (std::size_t i = 0; i < n; i += 3) CHECK(h.remove("x-" + std::to_string(i)) == 1);
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i % 3 == 0) continue;
+            const auto [name, value] = h.field(at++);
+            CHECK(name == "X-" + std::to_string(i));
+            CHECK(value == std::string(20 + i, 'a' + i % 26));
+        }
+        CHECK(at == h.size());
+        HTTPHeaders copy = h;
+        CHECK(copy == h);
+        HTTPHeaders moved = std::move(copy);
+        CHECK(moved == h);
+        moved.set("X-1", "changed");
+        CHECK_FALSE(moved == h);
+        CHECK(moved.get("X-1") == "changed");
+        CHECK(h.get("X-1") == std::string(21, 'b'));
+    }
+
+    TEST_CASE("HTTPHeaders: a value taken from the same headers can be added; repeated set stays bounded") {
+        HTTPHeaders h{{"Host", "example.com"}};
+        for (int i = 0; i < 40; ++i) h.add("Copy", *h.get("Host"));  // the buffer grows under the view
+        CHECK(h.get_all("copy").size() == 40);
+        for (const auto v : h.get_all("copy")) CHECK(v == "example.com");
+        HTTPHeaders s;
+        s.add("Keep", "k");
+        const std::string big(1000, 'v');
+        for (int i = 0; i < 10000; ++i) s.set("Token", big + std::to_string(i % 10));
+        CHECK(s.get("token") == big + "9");
+        CHECK(s.get("keep") == "k");
+        CHECK(s.bytes() < 4 * big.size());
+        // The replaced values are reclaimed: the set() loop above would otherwise keep 10 MB.
+        HTTPHeaders fresh;
+        fresh.add("Keep", "k");
+        fresh.add("Token", big + "9");
+        CHECK(s == fresh);
+    }
+
+    TEST_CASE("HTTPHeaders builds its last field piece by piece, as the response parser does") {
+        HTTPHeaders h{{"First", "1"}};
+        h.open_field();
+        h.append_name("Cont");
+        h.append_name("ent-Type");
+        h.append_value("text/");
+        h.append_value("html  ");
+        h.resize_last_value(9);
+        CHECK(h.last_name() == "Content-Type");
+        CHECK(h.last_value() == "text/html");
+        h.open_field();
+        h.append_name("Dropped");
+        h.pop_back();
+        REQUIRE(h.size() == 2);
+        CHECK(h.get("content-type") == "text/html");
+        h.set("First", "a much longer first value than before");  // moves First's value to the end
+        h.open_field();
+        h.append_name("Next");
+        h.append_value("n");
+        CHECK(h.get("first") == "a much longer first value than before");
+        CHECK(h.get("next") == "n");
     }
 
     TEST_CASE("HTTPHeaders::parse joins folded continuation lines with one space") {

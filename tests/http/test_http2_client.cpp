@@ -133,12 +133,12 @@ SQUALL_TEST_CASE("http2 client: redirects from HTTP/2 to HTTP/1.1 and back", 20s
     auto to_h1 = co_await client.fetch(down);
     CHECK(to_h1.code == 200);
     CHECK(to_h1.protocol == "HTTP/1.1");
-    CHECK(to_h1.effective_url == tls + "/small.txt");
+    CHECK(to_h1.effective_url() == tls + "/small.txt");
     HTTPRequest up = tls_request(tls + "/redirect-tls-port/" + h2_port);
     auto to_h2 = co_await client.fetch(up);
     CHECK(to_h2.code == 200);
     CHECK(to_h2.protocol == "HTTP/2");
-    CHECK(to_h2.effective_url == h2 + "/small.txt");
+    CHECK(to_h2.effective_url() == h2 + "/small.txt");
     client.close();  // and let its sessions' readers see it before the loop goes
     co_await squall::sleep(loop, std::chrono::milliseconds(50));
 }
