@@ -39,10 +39,47 @@ HTTPHeaders::HTTPHeaders(std::initializer_list<Field> fields) {
     for (const auto& [name, value] : fields) add(name, value);
 }
 
+HTTPHeaders::HTTPHeaders(const HTTPHeaders& other)
+    : text_(other.text_), overflow_(other.overflow_), size_(other.size_), dead_(other.dead_) {
+    std::copy_n(other.inline_.begin(), std::min(size_, kInlineFields), inline_.begin());
+}
+
+HTTPHeaders::HTTPHeaders(HTTPHeaders&& other) noexcept
+    : text_(std::move(other.text_)),
+      overflow_(std::move(other.overflow_)),
+      size_(other.size_),
+      dead_(other.dead_) {
+    std::copy_n(other.inline_.begin(), std::min(size_, kInlineFields), inline_.begin());
+    other.clear();
+}
+
+HTTPHeaders& HTTPHeaders::operator=(const HTTPHeaders& other) {
+    if (this != &other) {
+        text_ = other.text_;
+        overflow_ = other.overflow_;
+        size_ = other.size_;
+        dead_ = other.dead_;
+        std::copy_n(other.inline_.begin(), std::min(size_, kInlineFields), inline_.begin());
+    }
+    return *this;
+}
+
+HTTPHeaders& HTTPHeaders::operator=(HTTPHeaders&& other) noexcept {
+    if (this != &other) {
+        text_ = std::move(other.text_);
+        overflow_ = std::move(other.overflow_);
+        size_ = other.size_;
+        dead_ = other.dead_;
+        std::copy_n(other.inline_.begin(), std::min(size_, kInlineFields), inline_.begin());
+        other.clear();
+    }
+    return *this;
+}
+
 HTTPHeaders::Slot& HTTPHeaders::push_slot() {
     if (size_ >= kInlineFields) overflow_.emplace_back();
     Slot& s = slot(size_++);
-    s = Slot{};
+    s = Slot{0, 0, 0, 0};
     return s;
 }
 

@@ -39,8 +39,8 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 // however many fields it has. Views returned by get(), get_all() and iteration stay valid until the
 // headers are next modified.
 class HTTPHeaders {
-    struct Slot {
-        std::uint32_t name_off = 0, name_len = 0, value_off = 0, value_len = 0;
+    struct Slot {  // no initializers: the inline table is not zeroed, only the used entries are written
+        std::uint32_t name_off, name_len, value_off, value_len;
     };
 
 public:
@@ -81,7 +81,13 @@ public:
         std::size_t index_ = 0;
     };
 
-    HTTPHeaders() = default;
+    HTTPHeaders() noexcept {}
+    // Copies and moves touch only the used entries of the inline table.
+    HTTPHeaders(const HTTPHeaders& other);
+    HTTPHeaders(HTTPHeaders&& other) noexcept;
+    HTTPHeaders& operator=(const HTTPHeaders& other);
+    HTTPHeaders& operator=(HTTPHeaders&& other) noexcept;
+    ~HTTPHeaders() = default;
     // The fields in order (as by add()).
     HTTPHeaders(std::initializer_list<Field> fields);
 
