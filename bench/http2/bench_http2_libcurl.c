@@ -21,12 +21,7 @@
 
 #define BENCH_PROGRAM "bench_http2_libcurl"
 #include "bench/support/bench.h"
-
-static size_t count_bytes(char* data, size_t size, size_t n, void* user) {
-    (void)data;
-    *(uint64_t*)user += (uint64_t)(size * n);
-    return size * n;
-}
+#include "bench/support/curl_easy.h"
 
 struct Options {
     const char* url;
@@ -37,15 +32,9 @@ struct Options {
 };
 
 static CURL* make_easy(const struct Options* o, uint64_t* bytes) {
-    CURL* e = curl_easy_init();
-    if (!e) die("curl_easy_init failed", NULL);
-    curl_easy_setopt(e, CURLOPT_URL, o->url);
+    CURL* e = bench_curl_easy(o->url, bytes);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_0);
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, count_bytes);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, bytes);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     return e;
 }
 
