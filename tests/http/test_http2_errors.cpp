@@ -18,12 +18,18 @@ using namespace squall::http::test;
 using squall::StreamClosedError;
 using squall::TimePoint;
 
+// What fetching `url` on `session` fails with when it is an E (error_of: nullopt for anything else).
+template <class E>
+squall::Task<std::optional<std::string>> error_fetching(Http2Session& session, std::string url) {
+    HTTPRequest request{.url = std::move(url)};
+    co_return co_await error_of<E>(fetch_on(session, request));
+}
+
 SQUALL_TEST_CASE("http2 errors: RST_STREAM is a StreamResetError with its code; the connection lives on",
                  20s) {
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
-    HTTPRequest cancel{.url = server.url("/rst/8")};
-    auto e = co_await error_of<StreamResetError>(fetch_on(*session, cancel));
+    auto e = co_await error_fetching<StreamResetError>(*session, server.url("/rst/8"));
     CHECK(contains(e, "CANCEL"));
     try {
         HTTPRequest again{.url = server.url("/rst/2")};
@@ -33,11 +39,9 @@ SQUALL_TEST_CASE("http2 errors: RST_STREAM is a StreamResetError with its code; 
         CHECK(err.code() == 2);
         CHECK(err.error_code() == squall::http::HTTP2ErrorCode::internal_error);
     }
-    HTTPRequest mid{.url = server.url("/rst-mid/1")};
-    auto m = co_await error_of<StreamResetError>(fetch_on(*session, mid));
+    auto m = co_await error_fetching<StreamResetError>(*session, server.url("/rst-mid/1"));
     CHECK(contains(m, "PROTOCOL_ERROR"));
-    HTTPRequest refused{.url = server.url("/rst/7")};
-    auto r = co_await error_of<RefusedStreamError>(fetch_on(*session, refused));
+    auto r = co_await error_fetching<RefusedStreamError>(*session, server.url("/rst/7"));
     CHECK(contains(r, "not processed"));
     HTTPRequest ok{.url = server.url("/ok")};
     auto resp = co_await fetch_on(*session, ok);
@@ -51,15 +55,14 @@ SQUALL_TEST_CASE("http2 errors: GOAWAY before the stream is a RefusedStreamError
                  20s) {
     squall::testing::H2TestServer server;
     auto first = co_await connect_h2c(loop, server.port());
-    HTTPRequest once{.url = server.url("/goaway-once")};
-    auto refused = co_await error_of<RefusedStreamError>(fetch_on(*first, once));
+    auto refused = co_await error_fetching<RefusedStreamError>(*first, server.url("/goaway-once"));
     CHECK(contains(refused, "GOAWAY"));
     CHECK_FALSE(first->can_open_stream());
     auto second = co_await connect_h2c(loop, server.port());
+    HTTPRequest once{.url = server.url("/goaway-once")};
     auto resp = co_await fetch_on(*second, once);  // the server answers the second time
     CHECK(resp.body == "hello");
-    HTTPRequest mid{.url = server.url("/goaway-mid")};
-    auto cut = co_await error_of<ProtocolError>(fetch_on(*second, mid));
+    auto cut = co_await error_fetching<ProtocolError>(*second, server.url("/goaway-mid"));
     CHECK(contains(cut, "GOAWAY"));
     co_await drain(loop, first.get(), second.get());
 }
@@ -86,8 +89,7 @@ SQUALL_TEST_CASE("http2 errors: a bad :status and a content-length mismatch are 
     squall::testing::H2TestServer server;
     auto session = co_await connect_h2c(loop, server.port());
     for (const char* path : {"/bad-status", "/length-mismatch"}) {
-        HTTPRequest bad{.url = server.url(path)};
-        auto e = co_await error_of<ProtocolError>(fetch_on(*session, bad));
+        auto e = co_await error_fetching<ProtocolError>(*session, server.url(path));
         CAPTURE(path);
         CHECK(contains(e, "HTTP/2"));
     }
@@ -113,8 +115,7 @@ SQUALL_TEST_CASE("http2 errors: DATA beyond the window is a flow-control error, 
     // A 16 KiB frame into a 1000-byte stream window: over it however fast the client consumes.
     Http2Options small{.stream_window = 1000};
     auto session = co_await connect_h2c(loop, server.port(), small);
-    HTTPRequest flood{.url = server.url("/window-overflow/50000")};
-    auto e = co_await error_of<ProtocolError>(fetch_on(*session, flood));
+    auto e = co_await error_fetching<ProtocolError>(*session, server.url("/window-overflow/50000"));
     CHECK(contains(e, "HTTP/2"));
     co_await drain(loop, session.get());
 }
@@ -158,8 +159,7 @@ SQUALL_TEST_CASE("http2: a peer that stops answering PING is declared dead", 20s
     squall::testing::H2TestServer server;
     Http2Options quick{.ping_interval = 100ms, .ping_timeout = 200ms};
     auto session = co_await connect_h2c(loop, server.port(), quick);
-    HTTPRequest silent{.url = server.url("/silent")};
-    auto e = co_await error_of<StreamClosedError>(fetch_on(*session, silent));
+    auto e = co_await error_fetching<StreamClosedError>(*session, server.url("/silent"));
     CHECK(contains(e, "PING"));
     CHECK(session->closed());
     co_await drain(loop, session.get());
