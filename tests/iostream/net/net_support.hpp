@@ -1,4 +1,5 @@
-// Helpers for the iostream suite: loopback socket pairs, a hash for large transfers, trickling writers.
+// Helpers for the iostream suite: loopback socket pairs, a TLS server and client over loopback, a hash for
+// large transfers, trickling writers.
 #pragma once
 
 #include <arpa/inet.h>
@@ -23,6 +24,9 @@
 #include "squall/ioloop/async.hpp"
 #include "squall/ioloop/ioloop.hpp"
 #include "squall/iostream/iostream.hpp"
+#include "squall/iostream/tcp_client.hpp"
+#include "squall/iostream/tcp_server.hpp"
+#include "tests/support/certs.hpp"
 
 namespace squall::test {
 
@@ -98,6 +102,34 @@ inline std::string pattern_bytes(std::size_t n, std::uint32_t seed) {
     }
     return out;
 }
+
+// A TLS TCPServer on 127.0.0.1 (kernel-chosen port) serving the test certificate for localhost with
+// `handler`; connect() opens a client stream to it that verifies the certificate against the test CA.
+class TlsLoopbackServer {
+public:
+    TlsLoopbackServer(IOLoop& loop, TCPServer::StreamHandler handler)
+        : server_(loop, std::move(handler), server_options()), client_(loop) {
+        server_.listen(0, "127.0.0.1");
+    }
+
+    Task<std::shared_ptr<IOStream>> connect() {
+        ConnectOptions options{.timeout = std::chrono::seconds(10),
+                               .tls = TlsContext::client({.ca_file = testing::test_certs().ca_file})};
+        co_return co_await client_.connect("localhost", server_.port(), options);
+    }
+
+    void stop(bool close_connections = false) { server_.stop(close_connections); }
+    Future<void> stopped() { return server_.stopped(); }
+
+private:
+    static TCPServerOptions server_options() {
+        const auto& certs = testing::test_certs();
+        return {.tls = TlsContext::server({.cert_file = certs.server_cert, .key_file = certs.server_key})};
+    }
+
+    TCPServer server_;
+    TCPClient client_;
+};
 
 // Lets the loop run one iteration (I/O included) before continuing.
 struct NextIteration {

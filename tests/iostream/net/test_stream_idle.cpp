@@ -61,7 +61,6 @@ SQUALL_TEST_CASE("watch_idle gives back the spare write block; the stream works 
 
 SQUALL_TEST_CASE("a parked TLS stream holds no buffer of its own; the next exchange decrypts every byte",
                  30s) {
-    const auto& certs = testing::test_certs();
     auto handler = [](std::shared_ptr<IOStream> s, SocketAddress) -> Task<void> {
         for (;;) {
             std::string n = co_await s->read_until("\n");
@@ -70,13 +69,8 @@ SQUALL_TEST_CASE("a parked TLS stream holds no buffer of its own; the next excha
         }
         co_await s->close_after_flush();
     };
-    TCPServer server(
-        loop, handler,
-        {.tls = TlsContext::server({.cert_file = certs.server_cert, .key_file = certs.server_key})});
-    server.listen(0, "127.0.0.1");
-    TCPClient client(loop);
-    ConnectOptions options{.timeout = 10s, .tls = TlsContext::client({.ca_file = certs.ca_file})};
-    auto s = co_await client.connect("localhost", server.port(), options);
+    test::TlsLoopbackServer server(loop, handler);
+    auto s = co_await server.connect();
     for (std::size_t n : {100u, 300000u, 5u}) {
         CAPTURE(n);
         co_await s->write(std::to_string(n) + "\n");

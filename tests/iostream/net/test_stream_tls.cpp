@@ -48,14 +48,8 @@ Task<std::string> connect_error(IOLoop& loop, std::uint16_t port, std::shared_pt
 }  // namespace
 
 SQUALL_TEST_CASE("TLS client and server handshake over loopback and move 8 MiB each way", 60s) {
-    const auto& certs = testing::test_certs();
-    TCPServer server(
-        loop, tls_bulk_handler,
-        {.tls = TlsContext::server({.cert_file = certs.server_cert, .key_file = certs.server_key})});
-    server.listen(0, "127.0.0.1");
-    TCPClient client(loop);
-    ConnectOptions options{.timeout = 10s, .tls = TlsContext::client({.ca_file = certs.ca_file})};
-    auto s = co_await client.connect("localhost", server.port(), options);
+    test::TlsLoopbackServer server(loop, tls_bulk_handler);
+    auto s = co_await server.connect();
     REQUIRE(s->is_tls());
     CHECK(s->tls()->handshake_done());
     constexpr std::size_t kSize = 8 << 20;
@@ -140,7 +134,6 @@ SQUALL_TEST_CASE("a server requiring a client certificate refuses a client witho
 
 SQUALL_TEST_CASE("watch_idle on TLS absorbs records without plaintext (session tickets) and reports data",
                  20s) {
-    const auto& certs = testing::test_certs();
     // TLS 1.3: the server's session tickets follow the handshake, so they reach the idle client stream.
     auto handler = [](std::shared_ptr<IOStream> s, SocketAddress) -> Task<void> {
         std::string go = co_await s->read_until("\n");
@@ -148,13 +141,8 @@ SQUALL_TEST_CASE("watch_idle on TLS absorbs records without plaintext (session t
         co_await s->write("stray");
         co_await s->read_until_close();
     };
-    TCPServer server(
-        loop, handler,
-        {.tls = TlsContext::server({.cert_file = certs.server_cert, .key_file = certs.server_key})});
-    server.listen(0, "127.0.0.1");
-    TCPClient client(loop);
-    ConnectOptions options{.timeout = 10s, .tls = TlsContext::client({.ca_file = certs.ca_file})};
-    auto s = co_await client.connect("localhost", server.port(), options);
+    test::TlsLoopbackServer server(loop, handler);
+    auto s = co_await server.connect();
     int calls = 0;
     REQUIRE(s->watch_idle([&] { ++calls; }));
     co_await s->write("go\n");
