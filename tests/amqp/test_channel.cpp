@@ -67,7 +67,8 @@ TEST_SUITE("amqp") {
         std::string ex = unique_name("ex"), ex2 = unique_name("ex2"), qn = unique_name("q");
         co_await ch->exchange_declare(ex, "direct");
         co_await ch->exchange_declare(ex2, "fanout");
-        co_await ch->exchange_declare(ex, "direct", {.passive = true});
+        ExchangeDeclareOptions exchange_exists{.passive = true};
+        co_await ch->exchange_declare(ex, "direct", exchange_exists);
         co_await ch->exchange_bind(ex2, ex, "k");
         // Options with heap-owning members are named before co_await: GCC 12 destroys an aggregate
         // temporary inside a co_await expression twice.
@@ -86,7 +87,8 @@ TEST_SUITE("amqp") {
         CHECK(first->exchange == ex);
         CHECK(first->routing_key == "k");
         CHECK(first->message_count == 1u);
-        auto passive = co_await ch->queue_declare(qn, {.passive = true});
+        QueueDeclareOptions queue_exists{.passive = true};
+        auto passive = co_await ch->queue_declare(qn, queue_exists);
         CHECK(passive.message_count == 1);
         CHECK(co_await ch->queue_purge(qn) == 1);
         co_await ch->exchange_unbind(ex2, ex, "k");
@@ -99,7 +101,8 @@ TEST_SUITE("amqp") {
         CHECK(co_await ch->queue_delete(qn, {.if_empty = true}) == 0);
         // nowait variants
         std::string qn2 = unique_name("nowait");
-        co_await ch->queue_declare(qn2, {.auto_delete = true, .nowait = true});
+        QueueDeclareOptions transient_nowait{.auto_delete = true, .nowait = true};
+        co_await ch->queue_declare(qn2, transient_nowait);
         co_await ch->queue_delete(qn2, {.nowait = true});
         co_await exclusive_queue(*ch);  // the channel is still fine
         CHECK(co_await ch->flow(true));
@@ -236,7 +239,8 @@ TEST_SUITE("amqp") {
         // The reader holds back the acks of a batch of deliveries and writes them once the batch is handled:
         // they must leave even when the connection writes nothing else afterwards.
         SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
-        auto q = co_await ch->queue_declare(unique_name("acked-in-callback"), {.exclusive = true});
+        QueueDeclareOptions exclusive{.exclusive = true};
+        auto q = co_await ch->queue_declare(unique_name("acked-in-callback"), exclusive);
         auto consumer = co_await ack_all_in_callback(ch, q.queue, 50);
         // The broker's own count of unacknowledged messages, until it shows every ack (rabbitmqctl is slow
         // to start, so this is rarely more than one call).
@@ -260,7 +264,8 @@ TEST_SUITE("amqp") {
     SQUALL_TEST_CASE("acks from a callback precede what the connection writes next: none is lost to a close",
                      30s) {
         SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
-        auto q = co_await ch->queue_declare(unique_name("ack-then-close"), {.auto_delete = false});
+        auto q =
+            co_await ch->queue_declare(unique_name("ack-then-close"));  // not auto-delete: outlives the close
         auto consumer = co_await ack_all_in_callback(ch, q.queue, 30);
         // Still inside the last delivery's callback: the channel's close is written while the acks are held
         // back, and must follow them on the wire. An unacked message would be requeued by the close and show
@@ -280,7 +285,8 @@ TEST_SUITE("amqp") {
         // The channel holds the only reference to the consumer: cancelling it inside its callback must not
         // destroy the callback while it runs (AddressSanitizer watches this).
         SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
-        auto q = co_await ch->queue_declare(unique_name("self-cancel"), {.auto_delete = false});
+        QueueDeclareOptions kept{.auto_delete = false};
+        auto q = co_await ch->queue_declare(unique_name("self-cancel"), kept);
         co_await ch->basic_qos({.prefetch_count = 100});
         constexpr int kMessages = 10;
         for (int i = 0; i < kMessages; ++i) ch->basic_publish("", q.queue, "m" + std::to_string(i));
@@ -315,7 +321,8 @@ TEST_SUITE("amqp") {
 
     SQUALL_TEST_CASE("the broker cancelling a consumer ends its next() with ConsumerCancelledError", 20s) {
         SQUALL_AMQP_CHANNEL_OR_RETURN(url, conn, ch);
-        auto q = co_await ch->queue_declare(unique_name("cancelled"), {.auto_delete = true});
+        QueueDeclareOptions transient{.auto_delete = true};
+        auto q = co_await ch->queue_declare(unique_name("cancelled"), transient);
         bool notified = false;
         ConsumeOptions notify{.on_cancel = [&](const std::string&) { notified = true; }};
         auto consumer = co_await ch->consume(q.queue, std::move(notify));
@@ -356,10 +363,12 @@ TEST_SUITE("amqp") {
         SQUALL_AMQP_URL_OR_RETURN(url);
         auto conn = co_await Connection::open(loop, url);
         auto survivor = co_await conn->channel();
-        auto survivor_q = co_await survivor->queue_declare("", {.exclusive = true});
+        QueueDeclareOptions exclusive{.exclusive = true};
+        auto survivor_q = co_await survivor->queue_declare("", exclusive);
 
         auto ch404 = co_await conn->channel();
-        auto e = co_await error_of(ch404->queue_declare(unique_name("missing"), {.passive = true}));
+        QueueDeclareOptions passive{.passive = true};
+        auto e = co_await error_of(ch404->queue_declare(unique_name("missing"), passive));
         co_await expect_channel_error<NotFoundError>(ch404, e, 404);
 
         auto ch403 = co_await conn->channel();
@@ -381,22 +390,22 @@ TEST_SUITE("amqp") {
         // 405: an exclusive queue of another connection.
         auto other = co_await Connection::open(loop, url);
         auto och = co_await other->channel();
-        auto excl = co_await och->queue_declare(unique_name("exclusive"), {.exclusive = true});
+        auto excl = co_await och->queue_declare(unique_name("exclusive"), exclusive);
         auto ch405 = co_await conn->channel();
-        e = co_await error_of(ch405->queue_declare(excl.queue, {.exclusive = true}));
+        e = co_await error_of(ch405->queue_declare(excl.queue, exclusive));
         co_await expect_channel_error<ResourceLockedError>(ch405, e, 405);
         co_await other->close();
 
         // 403 from publishing to a missing exchange is 404 and arrives asynchronously: the next RPC fails.
         auto chpub = co_await conn->channel();
         chpub->basic_publish(unique_name("no-exchange"), "k", "body");
-        e = co_await error_of(chpub->queue_declare("", {.exclusive = true}));
+        e = co_await error_of(chpub->queue_declare("", exclusive));
         co_await expect_channel_error<NotFoundError>(chpub, e, 404);
 
         // The connection and the first channel go on; ids are reused.
         CHECK(conn->is_open());
         CHECK(survivor->is_open());
-        auto again = co_await survivor->queue_declare(survivor_q.queue, {.passive = true});
+        auto again = co_await survivor->queue_declare(survivor_q.queue, passive);
         CHECK(again.queue == survivor_q.queue);
         auto reused = co_await conn->channel();
         CHECK(reused->id() <= 6);
