@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/support/ws_frame.h"
+
 #define MAX_FRAME (64u << 20)
 
 struct buf {
@@ -146,37 +148,12 @@ static int frames(struct conn* c) {
             buf_reserve(&c->in, hlen + 4 + len - avail);
             return 0;
         }
-        unsigned char mask[4];
-        memcpy(mask, p + hlen, 4);
         unsigned char* payload = p + hlen + 4;
-        // Unmask a word at a time.
-        uint32_t m32;
-        memcpy(&m32, mask, 4);
-        uint64_t m64 = (uint64_t)m32 << 32 | m32;
-        size_t i = 0;
-        for (; i + 8 <= len; i += 8) {
-            uint64_t w;
-            memcpy(&w, payload + i, 8);
-            w ^= m64;
-            memcpy(payload + i, &w, 8);
-        }
-        for (; i < len; i++) payload[i] ^= mask[i & 3];
+        ws_mask(payload, payload, len, p + hlen);
         unsigned char head[10];
         int opcode = p[0] & 0x0f;
         head[0] = opcode == 0x9 ? (unsigned char)((p[0] & 0xf0) | 0xa) : p[0];
-        size_t out_h = 2;
-        if (len < 126) {
-            head[1] = (unsigned char)len;
-        } else if (len <= 0xffff) {
-            head[1] = 126;
-            head[2] = (unsigned char)(len >> 8);
-            head[3] = (unsigned char)len;
-            out_h = 4;
-        } else {
-            head[1] = 127;
-            for (int k = 0; k < 8; k++) head[2 + k] = (unsigned char)(len >> (56 - 8 * k));
-            out_h = 10;
-        }
+        size_t out_h = ws_put_length(head, len, 0);
         if (opcode != 0xa) {  // pongs are not answered
             buf_append(&c->out, head, out_h);
             buf_append(&c->out, payload, len);

@@ -33,6 +33,7 @@
 
 #define BENCH_PROGRAM "bench_ws_raw"
 #include "bench/support/bench.h"
+#include "bench/support/ws_frame.h"
 
 enum { kRecvSize = 256 * 1024, kMaxEvents = 256 };
 
@@ -62,34 +63,12 @@ static uint32_t next_key(void) {
 /* Builds the next frame in c->frame: FIN + binary, mask bit, length, key, masked payload. */
 static void build_frame(struct Conn* c) {
     uint8_t* f = c->frame;
-    size_t h = 2;
     f[0] = 0x82;
-    if (g_size < 126) {
-        f[1] = (uint8_t)(0x80 | g_size);
-    } else if (g_size <= 0xffff) {
-        f[1] = 0x80 | 126;
-        f[2] = (uint8_t)(g_size >> 8);
-        f[3] = (uint8_t)g_size;
-        h = 4;
-    } else {
-        f[1] = 0x80 | 127;
-        for (int i = 0; i < 8; ++i) f[2 + i] = (uint8_t)((uint64_t)g_size >> (56 - 8 * i));
-        h = 10;
-    }
+    size_t h = ws_put_length(f, g_size, 0x80);
     uint32_t key = next_key();
     memcpy(f + h, &key, 4);
+    ws_mask(f + h + 4, g_payload, g_size, f + h);
     h += 4;
-    uint64_t key8 = (uint64_t)key << 32 | key;
-    uint8_t* out = f + h;
-    size_t i = 0;
-    for (; i + 8 <= g_size; i += 8) {
-        uint64_t w;
-        memcpy(&w, g_payload + i, 8);
-        w ^= key8;
-        memcpy(out + i, &w, 8);
-    }
-    const uint8_t* k = (const uint8_t*)&key;
-    for (; i < g_size; ++i) out[i] = g_payload[i] ^ k[i & 3];
     c->frame_len = h + g_size;
     c->sent = 0;
 }
