@@ -256,4 +256,10 @@ static inline void arm_watchdog(double warmup_s, double duration_s) {
     alarm((unsigned)(warmup_s + duration_s) + 30u);
 }
 
+/* Where a ping-pong client's timed part begins: the watchdog armed, the phase clock started. */
+static inline void pingpong_clock_start(struct phase_clock* c, const struct pingpong_args* a) {
+    arm_watchdog(a->warmup_s, a->duration_s);
+    phase_clock_start(c, a->warmup_s, a->duration_s);
+}
+
 #endif

@@ -126,8 +126,7 @@ int main(int argc, char** argv) {
     uv_check_init(g_loop, &check);
     uv_check_start(&check, on_check);
 
-    arm_watchdog(args.warmup_s, args.duration_s);
-    phase_clock_start(&g_clock, args.warmup_s, args.duration_s);
+    pingpong_clock_start(&g_clock, &args);
     for (int i = 0; i < args.connections; ++i) send_message(&conns[i]);
     uv_run(g_loop, UV_RUN_DEFAULT);
     if (g_clock.phase != PHASE_DONE) {

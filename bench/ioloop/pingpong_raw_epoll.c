@@ -88,9 +88,8 @@ int main(int argc, char** argv) {
         }
     }
 
-    arm_watchdog(args.warmup_s, args.duration_s);
     struct phase_clock clock;
-    phase_clock_start(&clock, args.warmup_s, args.duration_s);
+    pingpong_clock_start(&clock, &args);
     for (int i = 0; i < args.connections; ++i) {
         if (send_rest(epfd, &conns[i]) != 0) {
             perror("send");

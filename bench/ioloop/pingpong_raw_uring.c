@@ -245,9 +245,8 @@ int main(int argc, char** argv) {
         }
     }
 
-    arm_watchdog(args.warmup_s, args.duration_s);
     struct phase_clock clock;
-    phase_clock_start(&clock, args.warmup_s, args.duration_s);
+    pingpong_clock_start(&clock, &args);
     for (int i = 0; i < args.connections; ++i) {
         if (queue_send(i) != 0 || queue_recv(i) != 0) {
             fprintf(stderr, "submission queue full\n");
