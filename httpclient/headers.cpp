@@ -1,6 +1,7 @@
 #include "squall/httpclient/headers.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "squall/httpclient/errors.hpp"
@@ -35,73 +36,87 @@ std::string_view trim_ows(std::string_view s) noexcept {
 HTTPHeaders::HTTPHeaders(std::initializer_list<Field> fields) {
     std::size_t bytes = 0;
     for (const auto& [name, value] : fields) bytes += name.size() + value.size();
-    text_.reserve(bytes);
+    reserve(bytes, fields.size());
     for (const auto& [name, value] : fields) add(name, value);
 }
 
-HTTPHeaders::HTTPHeaders(const HTTPHeaders& other)
-    : text_(other.text_), overflow_(other.overflow_), size_(other.size_), dead_(other.dead_) {
-    std::copy_n(other.inline_.begin(), std::min(size_, kInlineFields), inline_.begin());
+HTTPHeaders::HTTPHeaders(const HTTPHeaders& other) {
+    *this = other;
 }
 
-HTTPHeaders::HTTPHeaders(HTTPHeaders&& other) noexcept
-    : text_(std::move(other.text_)),
-      overflow_(std::move(other.overflow_)),
-      size_(other.size_),
-      dead_(other.dead_) {
-    std::copy_n(other.inline_.begin(), std::min(size_, kInlineFields), inline_.begin());
-    other.clear();
+HTTPHeaders::HTTPHeaders(HTTPHeaders&& other) noexcept {
+    *this = std::move(other);
 }
 
 HTTPHeaders& HTTPHeaders::operator=(const HTTPHeaders& other) {
-    if (this != &other) {
-        text_ = other.text_;
-        overflow_ = other.overflow_;
-        size_ = other.size_;
-        dead_ = other.dead_;
-        std::copy_n(other.inline_.begin(), std::min(size_, kInlineFields), inline_.begin());
+    if (this == &other) return *this;
+    clear();
+    if (other.empty()) return *this;
+    const std::size_t table = other.size_ * sizeof(Slot);
+    if (capacity_ < other.text_size_ + table) {
+        block_.reset();
+        capacity_ = 0;
+        ensure(other.text_size_ + table);
     }
+    std::memcpy(block_.get(), other.block_.get(), other.text_size_);
+    std::memcpy(block_.get() + capacity_ - table, other.block_.get() + other.capacity_ - table, table);
+    text_size_ = other.text_size_;
+    size_ = other.size_;
+    dead_ = other.dead_;
     return *this;
 }
 
 HTTPHeaders& HTTPHeaders::operator=(HTTPHeaders&& other) noexcept {
-    if (this != &other) {
-        text_ = std::move(other.text_);
-        overflow_ = std::move(other.overflow_);
-        size_ = other.size_;
-        dead_ = other.dead_;
-        std::copy_n(other.inline_.begin(), std::min(size_, kInlineFields), inline_.begin());
-        other.clear();
-    }
+    if (this == &other) return *this;
+    block_ = std::move(other.block_);
+    capacity_ = std::exchange(other.capacity_, 0);
+    text_size_ = std::exchange(other.text_size_, 0);
+    size_ = std::exchange(other.size_, 0);
+    dead_ = std::exchange(other.dead_, 0);
     return *this;
 }
 
+void HTTPHeaders::ensure(std::size_t bytes) {
+    if (bytes <= capacity_) return;
+    if (bytes > UINT32_MAX / 2) throw std::length_error("HTTPHeaders: over 2 GiB of fields");
+    std::size_t cap = std::max<std::size_t>({bytes, std::size_t(capacity_) * 2, 128});
+    cap = (cap + 15) & ~std::size_t(15);  // keeps the table's cells aligned
+    auto block = std::make_unique_for_overwrite<char[]>(cap);
+    const std::size_t table = size_ * sizeof(Slot);
+    if (block_) {
+        std::memcpy(block.get(), block_.get(), text_size_);
+        std::memcpy(block.get() + cap - table, block_.get() + capacity_ - table, table);
+    }
+    block_ = std::move(block);
+    capacity_ = static_cast<std::uint32_t>(cap);
+}
+
 HTTPHeaders::Slot& HTTPHeaders::push_slot() {
-    if (size_ >= kInlineFields) overflow_.emplace_back();
+    ensure(text_size_ + (size_ + 1) * sizeof(Slot));
     Slot& s = slot(size_++);
-    s = Slot{0, 0, 0, 0};
+    s = Slot{text_size_, 0, text_size_, 0};
     return s;
 }
 
 std::uint32_t HTTPHeaders::append_text(std::string_view piece) {
-    if (text_.size() + piece.size() > UINT32_MAX)
-        throw std::length_error("HTTPHeaders: over 4 GiB of fields");
-    const auto at = static_cast<std::uint32_t>(text_.size());
-    text_.append(piece);
+    ensure(text_size_ + piece.size() + size_ * sizeof(Slot));
+    const std::uint32_t at = text_size_;
+    if (!piece.empty()) std::memcpy(block_.get() + at, piece.data(), piece.size());
+    text_size_ += static_cast<std::uint32_t>(piece.size());
     return at;
 }
 
 void HTTPHeaders::add(std::string_view name, std::string_view value) {
-    // A name or value viewing this object's own buffer would dangle once the buffer grows: copy it first.
+    // A name or value viewing this object's own block would dangle once the block grows: copy it first.
     const auto inside = [&](std::string_view v) {
-        return !v.empty() && v.data() >= text_.data() && v.data() < text_.data() + text_.size();
+        return !v.empty() && block_ && v.data() >= block_.get() && v.data() < block_.get() + capacity_;
     };
     if (inside(name) || inside(value)) {
         const std::string copy = std::string(name) + std::string(value);
         add(std::string_view(copy).substr(0, name.size()), std::string_view(copy).substr(name.size()));
         return;
     }
-    text_.reserve(text_.size() + name.size() + value.size());
+    reserve(name.size() + value.size(), 1);
     Slot& s = push_slot();
     s.name_off = append_text(name);
     s.name_len = static_cast<std::uint32_t>(name.size());
@@ -118,10 +133,11 @@ void HTTPHeaders::set(std::string_view name, std::string_view value) {
     }
     const std::string copy(value);  // `value` may view a field about to be dropped
     erase_if_not([&](std::size_t i) { return i <= first || !iequals(field(i).first, name); });
+    dead_ += slot(first).value_len;
+    const std::uint32_t at = append_text(copy);
     Slot& s = slot(first);
-    dead_ += s.value_len;
+    s.value_off = at;
     s.value_len = static_cast<std::uint32_t>(copy.size());
-    s.value_off = append_text(copy);
     maybe_compact();
 }
 
@@ -137,53 +153,46 @@ std::size_t HTTPHeaders::erase_if_not(Keep keep) {
         }
     }
     const std::size_t removed = size_ - out;
-    size_ = out;
-    overflow_.resize(size_ > kInlineFields ? size_ - kInlineFields : 0);
+    size_ = static_cast<std::uint32_t>(out);
     return removed;
 }
 
 void HTTPHeaders::maybe_compact() {
-    if (dead_ < 256 || dead_ < text_.size() - dead_) return;
-    std::string packed;
-    packed.reserve(text_.size() - dead_);
+    if (dead_ < 256 || dead_ < text_size_ - dead_) return;
+    HTTPHeaders packed;
+    packed.reserve(text_size_ - dead_, size_);
     for (std::size_t i = 0; i < size_; ++i) {
-        Slot& s = slot(i);
-        const auto name_off = static_cast<std::uint32_t>(packed.size());
-        packed.append(text_, s.name_off, s.name_len);
-        const auto value_off = static_cast<std::uint32_t>(packed.size());
-        packed.append(text_, s.value_off, s.value_len);
-        s.name_off = name_off;
-        s.value_off = value_off;
+        const auto [name, value] = field(i);
+        packed.add(name, value);
     }
-    text_ = std::move(packed);
-    dead_ = 0;
+    *this = std::move(packed);
 }
 
 void HTTPHeaders::clear() noexcept {
-    text_.clear();
-    overflow_.clear();
+    text_size_ = 0;
     size_ = 0;
     dead_ = 0;
 }
 
 void HTTPHeaders::open_field() {
-    Slot& s = push_slot();
-    s.name_off = s.value_off = static_cast<std::uint32_t>(text_.size());
+    push_slot();
 }
 
 void HTTPHeaders::append_name(std::string_view piece) {
-    Slot& s = slot(size_ - 1);
     append_text(piece);
+    Slot& s = slot(size_ - 1);
     s.name_len += static_cast<std::uint32_t>(piece.size());
     s.value_off = s.name_off + s.name_len;
 }
 
 void HTTPHeaders::last_value_to_end() {
-    Slot& s = slot(size_ - 1);
-    if (s.value_off + s.value_len == text_.size()) return;
-    const std::string copy = text_.substr(s.value_off, s.value_len);
+    const Slot s = slot(size_ - 1);
+    if (s.value_off + s.value_len == text_size_) return;
+    ensure(text_size_ + s.value_len + size_ * sizeof(Slot));
+    std::memcpy(block_.get() + text_size_, block_.get() + s.value_off, s.value_len);  // (disjoint)
     dead_ += s.value_len;
-    s.value_off = append_text(copy);
+    slot(size_ - 1).value_off = text_size_;
+    text_size_ += s.value_len;
 }
 
 void HTTPHeaders::append_value(std::string_view piece) {
@@ -194,20 +203,24 @@ void HTTPHeaders::append_value(std::string_view piece) {
 
 void HTTPHeaders::resize_last_value(std::size_t size) {
     last_value_to_end();
-    Slot& s = slot(size_ - 1);
-    text_.resize(s.value_off + size, ' ');
-    s.value_len = static_cast<std::uint32_t>(size);
+    const Slot s = slot(size_ - 1);
+    if (size > s.value_len) {
+        const std::string pad(size - s.value_len, ' ');
+        append_text(pad);
+    } else {
+        text_size_ = s.value_off + static_cast<std::uint32_t>(size);
+    }
+    slot(size_ - 1).value_len = static_cast<std::uint32_t>(size);
 }
 
 void HTTPHeaders::pop_back() noexcept {
     const Slot& s = slot(size_ - 1);
-    if (s.value_off + s.value_len == text_.size() && s.name_off + s.name_len == s.value_off) {
-        text_.resize(s.name_off);  // the last field's bytes are the buffer's tail (a parser's open field)
+    if (s.value_off + s.value_len == text_size_ && s.name_off + s.name_len == s.value_off) {
+        text_size_ = s.name_off;  // the last field's bytes are the text's tail (a parser's open field)
     } else {
         dead_ += s.name_len + s.value_len;
     }
     --size_;
-    if (size_ >= kInlineFields) overflow_.pop_back();
 }
 
 std::optional<std::string_view> HTTPHeaders::get(std::string_view name) const {
@@ -258,9 +271,10 @@ void HTTPHeaders::parse_line(std::string_view line) {
         if (empty()) throw ProtocolError("header continuation line with no header before it");
         auto more = detail::trim_ows(line);
         if (more.empty()) return;
-        const std::string_view value = detail::trim_ows(last_value());  // (leading OWS was trimmed already)
-        resize_last_value(value.size());
-        if (!value.empty()) append_value(" ");
+        std::size_t kept = last_value().size();  // the value without its trailing spaces and tabs
+        while (kept != 0 && (last_value()[kept - 1] == ' ' || last_value()[kept - 1] == '\t')) --kept;
+        resize_last_value(kept);
+        if (kept != 0) append_value(" ");
         append_value(more);
         return;
     }

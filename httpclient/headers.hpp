@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,18 +35,17 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 
 // An ordered list of header fields; names compare case-insensitively, repeated names are kept.
 //
-// Storage is one character buffer holding every name and value, and a table of offsets into it whose
-// first kInlineFields entries live inside the object: a typical response head costs one allocation
-// however many fields it has. Views returned by get(), get_all() and iteration stay valid until the
-// headers are next modified.
+// Storage is one heap block: every name and value from its front, a table of offsets (16 bytes per
+// field) from its back. A response head costs one allocation however many fields it has, and the object
+// itself is a pointer and four counts. Views returned by get(), get_all() and iteration stay valid until
+// the headers are next modified.
 class HTTPHeaders {
-    struct Slot {  // no initializers: the inline table is not zeroed, only the used entries are written
+    struct Slot {
         std::uint32_t name_off, name_len, value_off, value_len;
     };
 
 public:
     using Field = std::pair<std::string_view, std::string_view>;  // (name, value)
-    static constexpr std::size_t kInlineFields = 16;
 
     // Iterates fields in order; dereferences to a Field (views into the headers).
     class const_iterator {
@@ -81,8 +81,8 @@ public:
         std::size_t index_ = 0;
     };
 
-    HTTPHeaders() noexcept {}
-    // Copies and moves touch only the used entries of the inline table.
+    HTTPHeaders() noexcept = default;
+    // A copy allocates exactly what the fields use; a move takes the block.
     HTTPHeaders(const HTTPHeaders& other);
     HTTPHeaders(HTTPHeaders&& other) noexcept;
     HTTPHeaders& operator=(const HTTPHeaders& other);
@@ -113,17 +113,19 @@ public:
     void clear() noexcept;
     // The bytes of names and values held, replaced ones not yet reclaimed included (at most about twice
     // the live ones: set() and remove() compact the buffer past that).
-    std::size_t bytes() const noexcept { return text_.size(); }
-    // Reserves room for `bytes` of names and values.
-    void reserve_text(std::size_t bytes) { text_.reserve(bytes); }
+    std::size_t bytes() const noexcept { return text_size_; }
+    // Reserves room for `bytes` of names and values and `fields` fields.
+    void reserve(std::size_t bytes, std::size_t fields) {
+        ensure(text_size_ + bytes + (size_ + fields) * sizeof(Slot));
+    }
     // The fields in order.
     const_iterator begin() const noexcept { return {this, 0}; }
     const_iterator end() const noexcept { return {this, size_}; }
     // The i-th field.
     Field field(std::size_t i) const noexcept {
         const Slot& s = slot(i);
-        return {std::string_view(text_.data() + s.name_off, s.name_len),
-                std::string_view(text_.data() + s.value_off, s.value_len)};
+        return {std::string_view(block_.get() + s.name_off, s.name_len),
+                std::string_view(block_.get() + s.value_off, s.value_len)};
     }
 
     // Building the last field piece by piece, for a parser (see parse_line for the rules one applies; the
@@ -154,12 +156,16 @@ public:
     friend bool operator==(const HTTPHeaders& a, const HTTPHeaders& b) noexcept;
 
 private:
+    // Slot i is the (i+1)-th Slot-sized cell from the block's end (the capacity is a multiple of 16).
     Slot& slot(std::size_t i) noexcept {
-        return i < kInlineFields ? inline_[i] : overflow_[i - kInlineFields];
+        return reinterpret_cast<Slot*>(block_.get() + capacity_)[-1 - std::ptrdiff_t(i)];
     }
     const Slot& slot(std::size_t i) const noexcept {
-        return i < kInlineFields ? inline_[i] : overflow_[i - kInlineFields];
+        return reinterpret_cast<const Slot*>(block_.get() + capacity_)[-1 - std::ptrdiff_t(i)];
     }
+    // Makes the block at least `bytes` long (text and table), keeping both where they are relative to
+    // its front and back.
+    void ensure(std::size_t bytes);
     Slot& push_slot();
     std::uint32_t append_text(std::string_view piece);
     // Moves the last field's value to the end of the buffer (where append_value can grow it).
@@ -170,11 +176,11 @@ private:
     // Rewrites the buffer without the bytes no field refers to, once they outweigh the live ones.
     void maybe_compact();
 
-    std::string text_;                        // every name and value
-    std::array<Slot, kInlineFields> inline_;  // the first fields' offsets
-    std::vector<Slot> overflow_;              // the rest
-    std::size_t size_ = 0;                    // fields in all
-    std::size_t dead_ = 0;                    // bytes of text_ no field refers to
+    std::unique_ptr<char[]> block_;  // names and values from the front, the Slot table from the back
+    std::uint32_t capacity_ = 0;     // bytes of block_
+    std::uint32_t text_size_ = 0;    // bytes of names and values in use at the front
+    std::uint32_t size_ = 0;         // fields
+    std::uint32_t dead_ = 0;         // bytes of the text no field refers to
 };
 
 // The parameters of a Keep-Alive header (RFC 2068 §19.7.1.1; Apache and others send it with keep-alive

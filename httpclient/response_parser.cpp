@@ -23,8 +23,9 @@ namespace {
 // HEADER_STATE_CONTENT_LENGTH); 0 is HEADER_STATE_GENERAL.
 constexpr std::uint8_t kHeaderStateContentLength = 2;
 constexpr std::uint8_t kHeaderStateGeneral = 0;
-// Headers of a typical response (nginx sends 8, most servers 5 to 15).
-constexpr std::size_t kTypicalHeadBytes = 512;  // the names and values of a typical response head
+// Room reserved at a response head's first field: its names and values, and its fields (nginx sends 8,
+// most servers 5 to 15).
+constexpr std::size_t kTypicalHeadBytes = 512, kTypicalFields = 16;
 
 bool is_ows(char c) noexcept {
     return c == ' ' || c == '\t';
@@ -151,7 +152,7 @@ struct ResponseParser::Impl : ::squall::FrameAllocated {
         if (self.open_in == nullptr) {
             HTTPHeaders& target = self.owner->headers_;
             if (target.empty())
-                target.reserve_text(kTypicalHeadBytes);  // one allocation, not a growth series
+                target.reserve(kTypicalHeadBytes, kTypicalFields);  // one allocation, not a growth series
             target.open_field();
             self.open_in = &target;
         }

@@ -95,8 +95,12 @@ class Runner:
                 ctx = base | server.context
                 for _ in range(bench.warmup_rounds):
                     for group, variants in runnable:
+                        # Each variant warms up at the first point it runs at (`when` may leave some out).
                         for v in variants:
-                            self._run_one(bench, v, ctx, group.points(self.quick)[0], None, server, out)
+                            point = next((p for p in group.points(self.quick) if v.when is None or v.when(p)),
+                                         None)
+                            if point is not None:
+                                self._run_one(bench, v, ctx, point, None, server, out)
                 for run in range(self.runs):
                     for group, variants in runnable:
                         for point in group.points(self.quick):

@@ -55,7 +55,7 @@ void report_head(const HeaderCallback& cb, int code, const HTTPHeaders& headers)
 // An HPACK entry's size as RFC 9113 section 6.5.2 counts it for SETTINGS_MAX_HEADER_LIST_SIZE.
 constexpr std::size_t kHeaderFieldOverhead = 32;
 // Room reserved for a response's header fields at the first one (as the HTTP/1.1 parser does).
-constexpr std::size_t kTypicalHeadBytes = 512;
+constexpr std::size_t kTypicalHeadBytes = 512, kTypicalFields = 16;
 
 }  // namespace
 
@@ -153,7 +153,8 @@ struct Http2Session::Callbacks {
         }
         if (!n.empty() && n.front() == ':') return 0;  // nghttp2 rejects unknown pseudo-headers before us
         HTTPHeaders& into = st->interim_code < 200 ? st->interim : st->response.headers;
-        if (into.empty()) into.reserve_text(kTypicalHeadBytes);  // one allocation, not a growth series
+        if (into.empty())
+            into.reserve(kTypicalHeadBytes, kTypicalFields);  // one allocation, not a growth series
         into.add(n, v);
         return 0;
     }

@@ -42,7 +42,7 @@ TEST_SUITE("http_parse") {
 
     TEST_CASE("HTTPHeaders keeps order and values past the inline fields, through set, remove and copies") {
         HTTPHeaders h;
-        const std::size_t n = HTTPHeaders::kInlineFields * 3;
+        const std::size_t n = 48;  // the table grows several times
         for (std::size_t i = 0; i < n; ++i)
             h.add("X-" + std::to_string(i), std::string(20 + i, 'a' + i % 26));
         REQUIRE(h.size() == n);
