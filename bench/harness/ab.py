@@ -6,8 +6,8 @@
 For a change that must not make the hot paths slower (a restructuring, say): builds of the two commits'
 release presets (only the squall programs below are needed in the before tree), then for each program and
 backend the two builds run in turn, `--runs` times, the order swapped each time. Servers: the after tree's
-echo server, a private nginx (scripts/nginx, port 18690) and a private RabbitMQ (scripts/rabbitmq, port
-5790), on CPU 0; clients on CPU 1 (the stream and TLS programs run both ends on CPUs 0 and 1). Prints one
+echo server, a private nginx (scripts/nginx, port 18690) and, for the AMQP cases only, a private RabbitMQ
+(scripts/rabbitmq, port 5790), on CPU 0; clients on CPU 1 (the stream and TLS programs run both ends on CPUs 0 and 1). Prints one
 line per metric: the medians and after / before, and the JSON lines (with "build": "before" | "after") to
 --out if given. Drifts of 10-30% between runs are usual on these machines: look at the ratio, not the values.
 """
@@ -70,7 +70,7 @@ def run_program(build: Path, prog: str, args: list[str], cpus: str) -> list[dict
 
 
 def start_servers(after: Path, tmp: Path) -> list[list[str]]:
-    """Starts the echo server, nginx and RabbitMQ on CPU 0; returns the commands that stop them."""
+    """Starts the echo server and nginx on CPU 0; returns the commands that stop them."""
     stops = []
     echo = subprocess.Popen(["taskset", "-c", "0", str(after / "bench/ioloop/bench_echo_server"), "--port",
                              str(ECHO_PORT)])
@@ -84,13 +84,21 @@ def start_servers(after: Path, tmp: Path) -> list[list[str]]:
                     "--no-tls", "--no-h2"], check=True, env=env, stdout=subprocess.DEVNULL)
     stops.append([str(ROOT / "scripts/nginx"), "stop", "--dir", str(tmp / "nginx")])
     _pin_tree(int((tmp / "nginx/nginx.pid").read_text().strip()))
+    return stops
+
+
+def start_rabbitmq(tmp: Path) -> list[str]:
+    """Starts RabbitMQ on CPU 0 (only for the AMQP cases: a booting broker's CPU would disturb the others);
+    returns the command that stops it."""
+    env = dict(os.environ, SQUALL_PEERS_DIR=str(tmp))
     subprocess.run([str(ROOT / "scripts/rabbitmq"), "start", "--name", "squall-ab", "--port", str(AMQP_PORT),
                     "--dist-port", str(AMQP_PORT + 20000), "--fresh"], check=True,
                    env=env, stdout=subprocess.DEVNULL, cwd=tmp)  # Erlang may drop crash dumps in its cwd
     # Its directory is $SQUALL_PEERS_DIR/rabbitmq/NAME: the stop command finds it there (env below).
-    stops.append(["env", f"SQUALL_PEERS_DIR={tmp}", str(ROOT / "scripts/rabbitmq"), "stop", "--name", "squall-ab"])
+    stop = ["env", f"SQUALL_PEERS_DIR={tmp}", str(ROOT / "scripts/rabbitmq"), "stop", "--name", "squall-ab"]
     _pin_tree(int((tmp / "rabbitmq/squall-ab/rabbitmq.pid").read_text().strip()))
-    return stops
+    time.sleep(5)  # the broker's own start-up work settles
+    return stop
 
 
 def main() -> int:
@@ -110,10 +118,14 @@ def main() -> int:
             ap.error(f"{name} build {build} lacks {', '.join(sorted(set(missing)))}")
     with tempfile.TemporaryDirectory(prefix="squall-ab-") as tmpdir:
         stops = start_servers(builds["after"], Path(tmpdir))
+        broker_started = False
         results: dict[tuple[str, str, str, str], list[float]] = {}
         units: dict[str, str] = {}
         try:
             for label, prog, template, cpus in cases:
+                if label.startswith("amqp") and not broker_started:
+                    stops.append(start_rabbitmq(Path(tmpdir)))
+                    broker_started = True
                 for be in args.backends.split(","):
                     prog_args = [a.replace("{be}", be) for a in template]
                     for r in range(args.runs):
