@@ -21,17 +21,24 @@ std::string describe_close(uint16_t reply_code, const std::string& reply_text, u
     return s;
 }
 
-std::string channel_message(uint16_t channel, uint16_t reply_code, const std::string& reply_text,
-                            uint16_t class_id, uint16_t method_id) {
+}  // namespace
+
+namespace detail {
+std::string channel_close_message(uint16_t channel, uint16_t reply_code, const std::string& reply_text,
+                                  uint16_t class_id, uint16_t method_id) {
     return "channel " + std::to_string(channel) +
            " closed: " + describe_close(reply_code, reply_text, class_id, method_id);
 }
 
-std::string connection_message(uint16_t reply_code, const std::string& reply_text, uint16_t class_id,
-                               uint16_t method_id) {
+std::string connection_close_message(uint16_t reply_code, const std::string& reply_text, uint16_t class_id,
+                                     uint16_t method_id) {
     return "connection closed: " + describe_close(reply_code, reply_text, class_id, method_id);
 }
+}  // namespace detail
 
+namespace {
+using detail::channel_close_message;
+using detail::connection_close_message;
 }  // namespace
 
 // ClosedError is a virtual base: the most-derived class initializes it (the initializers that the
@@ -39,8 +46,8 @@ std::string connection_message(uint16_t reply_code, const std::string& reply_tex
 // message is built from it in the same call and argument evaluation order is unspecified.
 ConnectionClosedError::ConnectionClosedError(uint16_t reply_code, std::string reply_text, uint16_t class_id,
                                              uint16_t method_id)
-    : ClosedError(connection_message(reply_code, reply_text, class_id, method_id), reply_code, reply_text,
-                  class_id, method_id) {}
+    : ClosedError(connection_close_message(reply_code, reply_text, class_id, method_id), reply_code,
+                  reply_text, class_id, method_id) {}
 
 ConnectionLostError::ConnectionLostError(const std::string& what, std::exception_ptr cause)
     : ClosedError("connection lost: " + what, 0, what, 0, 0),
@@ -58,43 +65,22 @@ HeartbeatTimeoutError::HeartbeatTimeoutError(std::chrono::milliseconds interval)
 
 ChannelClosedError::ChannelClosedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
                                        uint16_t class_id, uint16_t method_id)
-    : ClosedError(channel_message(channel, reply_code, reply_text, class_id, method_id), reply_code,
+    : ClosedError(channel_close_message(channel, reply_code, reply_text, class_id, method_id), reply_code,
                   reply_text, class_id, method_id),
       channel_(channel) {}
 
-#define SQUALL_AMQP_CHANNEL_ERROR_CTOR(Name)                                                             \
-    Name::Name(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id,         \
-               uint16_t method_id)                                                                       \
-        : ClosedError(channel_message(channel, reply_code, reply_text, class_id, method_id), reply_code, \
-                      reply_text, class_id, method_id),                                                  \
-          ChannelClosedError(channel, reply_code, reply_text, class_id, method_id) {}
-SQUALL_AMQP_CHANNEL_ERROR_CTOR(ChannelAccessRefusedError)
-SQUALL_AMQP_CHANNEL_ERROR_CTOR(ContentTooLargeError)
-SQUALL_AMQP_CHANNEL_ERROR_CTOR(NoRouteError)
-SQUALL_AMQP_CHANNEL_ERROR_CTOR(NoConsumersError)
-SQUALL_AMQP_CHANNEL_ERROR_CTOR(NotFoundError)
-SQUALL_AMQP_CHANNEL_ERROR_CTOR(ResourceLockedError)
-SQUALL_AMQP_CHANNEL_ERROR_CTOR(PreconditionFailedError)
-#undef SQUALL_AMQP_CHANNEL_ERROR_CTOR
+ChannelAccessRefusedError::ChannelAccessRefusedError(uint16_t channel, uint16_t reply_code,
+                                                     std::string reply_text, uint16_t class_id,
+                                                     uint16_t method_id)
+    : ClosedError(channel_close_message(channel, reply_code, reply_text, class_id, method_id), reply_code,
+                  reply_text, class_id, method_id),
+      ChannelClosedError(channel, reply_code, reply_text, class_id, method_id) {}
 
-#define SQUALL_AMQP_CONNECTION_ERROR_CTOR(Name)                                                    \
-    Name::Name(uint16_t reply_code, std::string reply_text, uint16_t class_id, uint16_t method_id) \
-        : ClosedError(connection_message(reply_code, reply_text, class_id, method_id), reply_code, \
-                      reply_text, class_id, method_id),                                            \
-          ConnectionClosedError(reply_code, reply_text, class_id, method_id) {}
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(ConnectionAccessRefusedError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(ConnectionForcedError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(InvalidPathError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(BrokerFrameError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(BrokerSyntaxError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(CommandInvalidError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(ChannelProtocolError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(UnexpectedFrameError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(ResourceError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(NotAllowedError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(NotImplementedError)
-SQUALL_AMQP_CONNECTION_ERROR_CTOR(InternalError)
-#undef SQUALL_AMQP_CONNECTION_ERROR_CTOR
+ConnectionAccessRefusedError::ConnectionAccessRefusedError(uint16_t reply_code, std::string reply_text,
+                                                           uint16_t class_id, uint16_t method_id)
+    : ClosedError(connection_close_message(reply_code, reply_text, class_id, method_id), reply_code,
+                  reply_text, class_id, method_id),
+      ConnectionClosedError(reply_code, reply_text, class_id, method_id) {}
 
 ConsumerCancelledError::ConsumerCancelledError(std::string consumer_tag, bool by_broker)
     : Error("consumer '" + consumer_tag + "' was cancelled " +

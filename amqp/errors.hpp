@@ -199,130 +199,80 @@ public:
                                  uint16_t method_id = 0);
 };
 
-// The classes of the table above, one per reply code. Their constructors take the close's fields, as
-// make_close_error() passes them.
-// 311 CONTENT_TOO_LARGE: the broker would not accept a message this large (RabbitMQ answers 406 instead).
-class ContentTooLargeError : public ChannelClosedError {
+namespace detail {
+// what() of a channel-scope and of a connection-scope close ("channel 1 closed: 404 NOT_FOUND - ...").
+std::string channel_close_message(uint16_t channel, uint16_t reply_code, const std::string& reply_text,
+                                  uint16_t class_id, uint16_t method_id);
+std::string connection_close_message(uint16_t reply_code, const std::string& reply_text, uint16_t class_id,
+                                     uint16_t method_id);
+}  // namespace detail
+
+// A channel.close with one reply code: each channel-scope class of the table above is one of these
+// (distinct types, told apart by Code). The constructor takes the close's fields, as make_close_error()
+// passes them. ClosedError is a virtual base, so this most-derived class initializes it.
+template <uint16_t Code>
+class ChannelReplyError : public ChannelClosedError {
 public:
     // The closed channel and the close's fields.
-    ContentTooLargeError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                         uint16_t method_id = 0);
+    ChannelReplyError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                      uint16_t method_id = 0)
+        : ClosedError(detail::channel_close_message(channel, reply_code, reply_text, class_id, method_id),
+                      reply_code, reply_text, class_id, method_id),
+          ChannelClosedError(channel, reply_code, reply_text, class_id, method_id) {}
 };
+
+// A connection.close with one reply code, as ChannelReplyError is for channel.close.
+template <uint16_t Code>
+class ConnectionReplyError : public ConnectionClosedError {
+public:
+    // The close's fields.
+    ConnectionReplyError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
+                         uint16_t method_id = 0)
+        : ClosedError(detail::connection_close_message(reply_code, reply_text, class_id, method_id),
+                      reply_code, reply_text, class_id, method_id),
+          ConnectionClosedError(reply_code, reply_text, class_id, method_id) {}
+};
+
+// The classes of the table above, one per reply code.
+// 311 CONTENT_TOO_LARGE: the broker would not accept a message this large (RabbitMQ answers 406 instead).
+using ContentTooLargeError = ChannelReplyError<311>;
 // 312 NO_ROUTE as a channel.close (RabbitMQ never sends it: unroutable mandatory messages come back as
 // basic.return).
-class NoRouteError : public ChannelClosedError {
-public:
-    // The closed channel and the close's fields.
-    NoRouteError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                 uint16_t method_id = 0);
-};
+using NoRouteError = ChannelReplyError<312>;
 // 313 NO_CONSUMERS: immediate delivery impossible (RabbitMQ refuses immediate with 540 instead).
-class NoConsumersError : public ChannelClosedError {
-public:
-    // The closed channel and the close's fields.
-    NoConsumersError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                     uint16_t method_id = 0);
-};
+using NoConsumersError = ChannelReplyError<313>;
 // 404 NOT_FOUND: no such queue or exchange (passive declare, bind, publish to a missing exchange, consume).
-class NotFoundError : public ChannelClosedError {
-public:
-    // The closed channel and the close's fields.
-    NotFoundError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                  uint16_t method_id = 0);
-};
+using NotFoundError = ChannelReplyError<404>;
 // 405 RESOURCE_LOCKED: the queue is exclusive to another connection.
-class ResourceLockedError : public ChannelClosedError {
-public:
-    // The closed channel and the close's fields.
-    ResourceLockedError(uint16_t channel, uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                        uint16_t method_id = 0);
-};
+using ResourceLockedError = ChannelReplyError<405>;
 // 406 PRECONDITION_FAILED: a redeclare with other arguments, an unknown delivery tag in an ack, a delete
 // whose if-unused / if-empty does not hold, a message over max_message_size.
-class PreconditionFailedError : public ChannelClosedError {
-public:
-    // The closed channel and the close's fields.
-    PreconditionFailedError(uint16_t channel, uint16_t reply_code, std::string reply_text,
-                            uint16_t class_id = 0, uint16_t method_id = 0);
-};
+using PreconditionFailedError = ChannelReplyError<406>;
 // 320 CONNECTION_FORCED: an operator closed the connection (rabbitmqctl close_connection, the management UI)
 // or the node shuts down.
-class ConnectionForcedError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    ConnectionForcedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                          uint16_t method_id = 0);
-};
+using ConnectionForcedError = ConnectionReplyError<320>;
 // 402 INVALID_PATH: connection.open with an invalid vhost path (RabbitMQ answers 530 instead).
-class InvalidPathError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    InvalidPathError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                     uint16_t method_id = 0);
-};
+using InvalidPathError = ConnectionReplyError<402>;
 // 501 FRAME_ERROR: the broker could not parse a frame from the client (frame end octet, type, size).
-class BrokerFrameError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    BrokerFrameError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                     uint16_t method_id = 0);
-};
+using BrokerFrameError = ConnectionReplyError<501>;
 // 502 SYNTAX_ERROR: illegal field values (RabbitMQ 3.10 resets the connection on an undecodable field table
 // instead).
-class BrokerSyntaxError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    BrokerSyntaxError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                      uint16_t method_id = 0);
-};
+using BrokerSyntaxError = ConnectionReplyError<502>;
 // 503 COMMAND_INVALID: an invalid command, e.g. exchange.declare of an unknown exchange type.
-class CommandInvalidError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    CommandInvalidError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                        uint16_t method_id = 0);
-};
+using CommandInvalidError = ConnectionReplyError<503>;
 // 504 CHANNEL_ERROR: a method on a channel that is not open, or a second channel.open on an open one.
-class ChannelProtocolError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    ChannelProtocolError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                         uint16_t method_id = 0);
-};
+using ChannelProtocolError = ConnectionReplyError<504>;
 // 505 UNEXPECTED_FRAME: a content header or body where none was expected.
-class UnexpectedFrameError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    UnexpectedFrameError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                         uint16_t method_id = 0);
-};
+using UnexpectedFrameError = ConnectionReplyError<505>;
 // 506 RESOURCE_ERROR: the broker lacks a resource it needs for the request.
-class ResourceError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    ResourceError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0, uint16_t method_id = 0);
-};
+using ResourceError = ConnectionReplyError<506>;
 // 530 NOT_ALLOWED: a vhost that does not exist or that the user may not access; a consumer tag reused on one
 // channel.
-class NotAllowedError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    NotAllowedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                    uint16_t method_id = 0);
-};
+using NotAllowedError = ConnectionReplyError<530>;
 // 540 NOT_IMPLEMENTED: channel.flow active=false, basic.publish immediate=true.
-class NotImplementedError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    NotImplementedError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0,
-                        uint16_t method_id = 0);
-};
+using NotImplementedError = ConnectionReplyError<540>;
 // 541 INTERNAL_ERROR: an internal broker failure.
-class InternalError : public ConnectionClosedError {
-public:
-    // The close's fields.
-    InternalError(uint16_t reply_code, std::string reply_text, uint16_t class_id = 0, uint16_t method_id = 0);
-};
+using InternalError = ConnectionReplyError<541>;
 
 // A consumer ended: the broker cancelled it (basic.cancel, e.g. its queue was deleted) or the client did.
 // Awaiters of ChannelConsumer::next() get it once the consumer's buffered messages are drained.

@@ -199,7 +199,7 @@ private:
     std::size_t extension_bytes_ = 0;
     std::size_t trailer_bytes_ = 0;
     bool open_trailer_ = false;  // the last field of trailers_ is being parsed
-    std::string error_;  // set when failed
+    std::string error_;          // set when failed
 };
 
 }  // namespace squall::http
