@@ -150,6 +150,11 @@ void Buffer::reallocate(size_t new_capacity) {
     // make_unique_for_overwrite: no zero-filling of memory recv will overwrite anyway.
     std::unique_ptr<char[], Release> fresh(std::make_unique_for_overwrite<char[]>(new_capacity).release());
     if (readable > 0) std::memcpy(fresh.get(), storage_.get() + begin_, readable);
+    // An outgrown pool chunk goes back to the pool, where the next take finds it: unmapping it would cost
+    // a stream that outgrows its chunk on every read (TLS decrypting into a nearly full one) a munmap, a TLB
+    // shootdown, then a fresh mapping and its page faults.
+    if (storage_ && storage_.get_deleter().pooled_capacity == capacity_)
+        BlockPool::recycle(storage_.release(), capacity_);
     storage_ = std::move(fresh);
     capacity_ = new_capacity;
     begin_ = 0;

@@ -163,8 +163,12 @@ TEST_CASE("Buffer gives its storage to a BlockPool only when empty, and takes a 
     CHECK(other.view() == "xyz");
     other.take_storage(4096);  // has storage: no-op
     CHECK(other.capacity() == 8192);
-    other.append(std::string(10000, 'g'));  // outgrows the chunk: copied to new storage, the chunk freed
+    other.append(std::string(10000, 'g'));  // outgrows the chunk: copied to new storage, the chunk pooled
     CHECK(other.view() == "xyz" + std::string(10000, 'g'));
+    CHECK(pool.free_chunks(8192) == free_before + 1);
+    Buffer next;
+    next.take_storage(8192);  // the outgrown chunk, not a new mapping
+    CHECK(next.data() == block);
     CHECK(pool.free_chunks(8192) == free_before);
     other.clear();
     CHECK(other.give_storage());  // not a pooled chunk: freed, not pooled
