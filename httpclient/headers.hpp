@@ -50,26 +50,34 @@ public:
     // Iterates fields in order; dereferences to a Field (views into the headers).
     class const_iterator {
     public:
-        using value_type = Field;
-        using difference_type = std::ptrdiff_t;
-        using reference = Field;
-        using iterator_category = std::forward_iterator_tag;
+        using value_type = Field;                             // what it dereferences to
+        using difference_type = std::ptrdiff_t;               // distance between two iterators
+        using reference = Field;                              // a Field by value (views into the headers)
+        using iterator_category = std::forward_iterator_tag;  // a forward iterator
+        // What operator-> returns: a Field held by value, so `it->first` works.
         struct Arrow {
-            Field field;
+            Field field;  // the field pointed at
+            // The held field.
             const Field* operator->() const noexcept { return &field; }
         };
+        // An iterator of no headers, to assign one to.
         const_iterator() = default;
+        // The current field.
         Field operator*() const noexcept { return owner_->field(index_); }
+        // The current field, for `it->first` / `it->second`.
         Arrow operator->() const noexcept { return {owner_->field(index_)}; }
+        // The next field.
         const_iterator& operator++() noexcept {
             ++index_;
             return *this;
         }
+        // The next field; returns the iterator as it was.
         const_iterator operator++(int) noexcept {
             auto old = *this;
             ++index_;
             return old;
         }
+        // The same position.
         friend bool operator==(const const_iterator& a, const const_iterator& b) noexcept {
             return a.index_ == b.index_;
         }
