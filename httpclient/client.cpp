@@ -655,11 +655,10 @@ Client::~Client() {
     core_->close();
 }
 
+// fetch(url) and fetch(request) prepare a request for this one fetch: it is built once, in its final place
+// (HTTPResponse::request shares it).
 Task<HTTPResponse> Client::fetch(std::string url) {
-    // The request is built once, in its final place (HTTPResponse::request shares it).
-    auto request = std::make_shared<HTTPRequest>(core_->options_.defaults);
-    request->url = std::move(url);
-    return detail::ClientCore::run(core_, std::move(request));
+    return detail::ClientCore::run(core_, prepare(std::move(url)));
 }
 
 Task<HTTPResponse> Client::fetch(std::shared_ptr<const HTTPRequest> request) {
@@ -680,9 +679,7 @@ std::shared_ptr<const HTTPRequest> Client::prepare(const HTTPRequest& request) c
 }
 
 Task<HTTPResponse> Client::fetch(const HTTPRequest& request) {
-    auto shared = std::make_shared<HTTPRequest>(request);
-    core_->apply_defaults(*shared);
-    return detail::ClientCore::run(core_, std::move(shared));
+    return detail::ClientCore::run(core_, prepare(request));
 }
 
 #if !SQUALL_AWAIT_TEMPORARIES_BUG

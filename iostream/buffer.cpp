@@ -136,10 +136,18 @@ void Buffer::take_storage(size_t capacity) {
     begin_ = end_ = 0;
 }
 
+namespace {
+// Hands `storage` to this thread's BlockPool when it is a pooled chunk of `capacity` bytes (it is then
+// empty); other storage stays for its owner to free.
+void recycle_pooled(std::unique_ptr<char[], detail::BufferRelease>& storage, size_t capacity) noexcept {
+    if (storage && capacity != 0 && storage.get_deleter().pooled_capacity == capacity)
+        BlockPool::recycle(storage.release(), capacity);
+}
+}  // namespace
+
 bool Buffer::give_storage() {
     if (!empty()) return false;
-    if (capacity_ != 0 && storage_.get_deleter().pooled_capacity == capacity_)
-        BlockPool::recycle(storage_.release(), capacity_);
+    recycle_pooled(storage_, capacity_);
     storage_.reset();
     capacity_ = begin_ = end_ = 0;
     return true;
@@ -153,8 +161,7 @@ void Buffer::reallocate(size_t new_capacity) {
     // An outgrown pool chunk goes back to the pool, where the next take finds it: unmapping it would cost
     // a stream that outgrows its chunk on every read (TLS decrypting into a nearly full one) a munmap, a TLB
     // shootdown, then a fresh mapping and its page faults.
-    if (storage_ && storage_.get_deleter().pooled_capacity == capacity_)
-        BlockPool::recycle(storage_.release(), capacity_);
+    recycle_pooled(storage_, capacity_);
     storage_ = std::move(fresh);
     capacity_ = new_capacity;
     begin_ = 0;
