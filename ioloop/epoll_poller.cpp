@@ -1,8 +1,11 @@
 // EpollPoller: the epoll backend.
 //
 // Ops try their syscall at once and only wait on EAGAIN. A socket used with ops is registered once,
-// edge-triggered for both directions (no epoll_ctl per op); an edge retries the queued ops of that
-// direction in FIFO order until one would block. Readiness handlers (add_handler) use separate
+// edge-triggered (no epoll_ctl per op); an edge retries the queued ops of that direction in FIFO order
+// until one would block. The write edge (EPOLLOUT) is added to the registration only when a write op has
+// to wait, and dropped again by the first write edge that finds no write op waiting: a socket that only
+// ever writes inline (a consumer sending acks, a client sending requests) is not woken each time the
+// peer's ACK frees room in its send buffer. Readiness handlers (add_handler) use separate
 // level-triggered registrations; one fd cannot be used both ways. Their records live in a HandlerTable
 // (detail/handler_table.hpp), as on io_uring. An idle watch (watch_readable) is a callback in the fd's
 // state that a read-side edge runs while no read op is queued: the registration serves it as it is.
@@ -35,7 +38,8 @@ struct FdState {
     int sock_type = -1;        // SO_TYPE, asked once at the first short recv; 0 when not a socket
     bool hangup_seen = false;  // an event reported EPOLLRDHUP, EPOLLHUP or EPOLLERR (no edge follows it)
     bool ops_registered = false;
-    Callback watch;  // watch_readable: run once by the next read-side edge while `readers` is empty
+    bool out_armed = false;  // the registration includes EPOLLOUT
+    Callback watch;          // watch_readable: run once by the next read-side edge while `readers` is empty
 };
 
 bool is_read_kind(IoKind k) {
@@ -127,18 +131,12 @@ public:
                 blocked_at = waits_;
             }
         }
-        if (!st.ops_registered) {
-            epoll_event ev{};
-            ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-            ev.data.u64 = static_cast<std::uint64_t>(op.fd);
-            if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, op.fd, &ev) < 0 && errno != EEXIST) {
-                op.result = -errno;
-                return true;
-            }
-            st.ops_registered = true;
+        if (int err = ensure_registered(op.fd, st, /*with_out=*/!is_read_kind(op.kind))) {
+            op.result = -err;
+            return true;
         }
-        // No edge can be missed: data arriving after the failed attempt raises a new edge, and a fresh
-        // EPOLL_CTL_ADD reports readiness that already exists.
+        // No edge can be missed: data (or room) arriving after the failed attempt raises a new edge, and
+        // a fresh EPOLL_CTL_ADD or _MOD reports readiness that already exists.
         list.push_back(&op);
         return false;
     }
@@ -188,13 +186,7 @@ public:
             if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
             st.read_blocked_at = waits_;
         }
-        if (!st.ops_registered) {
-            epoll_event ev{};
-            ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-            ev.data.u64 = static_cast<std::uint64_t>(fd);
-            if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST) return false;
-            st.ops_registered = true;
-        }
+        if (ensure_registered(fd, st, /*with_out=*/false) != 0) return false;
         st.watch = std::move(cb);
         return true;
     }
@@ -281,7 +273,14 @@ public:
                     drain(fd, /*read_side=*/true);
                 }
             }
-            if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) drain(fd, /*read_side=*/false);
+            if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+                if (static_cast<std::size_t>(fd) >= fds_.size()) continue;  // the read side closed it
+                if (fds_[fd].writers.empty()) {
+                    if (ev & EPOLLOUT) disarm_out(fd, fds_[fd]);
+                } else {
+                    drain(fd, /*read_side=*/false);
+                }
+            }
         }
     }
 
@@ -298,6 +297,30 @@ private:
             for (IoOp* op : completing_) op->on_complete(op);
             completing_.clear();
         }
+    }
+
+    // Registers fd for ops (read edge always, write edge when with_out) or adds the write edge to its
+    // registration. Returns 0 or an errno.
+    int ensure_registered(int fd, FdState& st, bool with_out) {
+        if (st.ops_registered && (st.out_armed || !with_out)) return 0;
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (with_out || st.out_armed ? EPOLLOUT : 0u);
+        ev.data.u64 = static_cast<std::uint64_t>(fd);
+        if (::epoll_ctl(epfd_, st.ops_registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0 &&
+            errno != EEXIST)
+            return errno;
+        st.ops_registered = true;
+        st.out_armed = st.out_armed || with_out;
+        return 0;
+    }
+
+    // A write edge with no write op waiting: stop asking for write edges until one waits again.
+    void disarm_out(int fd, FdState& st) {
+        if (!st.ops_registered || !st.out_armed) return;
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+        ev.data.u64 = static_cast<std::uint64_t>(fd);
+        if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0) st.out_armed = false;
     }
 
     FdState& state(int fd) {
