@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <exception>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -228,6 +229,19 @@ public:
     };
     std::deque<std::shared_ptr<Waiter>> waiters_;
     std::string key_scratch_;  // pool_key() of the current lookup
+    // The last url text fetched, and its parsed URL once it was fetched twice in a row: a client calling
+    // one endpoint again and again (a prepared request, an API) parses it once and copies no strings.
+    std::string last_url_text_;
+    std::shared_ptr<const URL> last_url_;
+    std::shared_ptr<const URL> cached_url(const std::string& text) {
+        if (text != last_url_text_) {
+            last_url_.reset();
+            last_url_text_.assign(text);
+            return nullptr;
+        }
+        if (!last_url_) last_url_ = std::make_shared<const URL>(URL::parse(text));
+        return last_url_;
+    }
     bool closed_ = false;
     ClientStats stats_;
 
@@ -568,7 +582,11 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self,
     IOLoop& loop = self->loop_;
     const TimePoint started = loop.time();
     if (self->closed_) throw Error("http::Client is closed (" + what_of(*request) + ")");
-    URL url = URL::parse(request->url);
+    // A url fetched again and again is parsed once (cached_url); any other is parsed onto this frame.
+    std::shared_ptr<const URL> shared_url = self->cached_url(request->url);
+    std::optional<URL> own_url;
+    if (!shared_url) own_url.emplace(URL::parse(request->url));
+    const URL* url_of_hop = shared_url ? shared_url.get() : &*own_url;
     if (request->request_timeout.count() <= 0 && request->read_timeout.count() <= 0)
         throw RequestError("request_timeout = 0 (no total deadline) needs a read_timeout (" +
                            what_of(*request) + ")");
@@ -584,6 +602,7 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self,
     int redirects = 0;
     TimeInfo times;
     for (;;) {
+        const URL& url = *url_of_hop;
         const bool may_follow = current->follow_redirects && redirects < current->max_redirects;
         ExchangeOptions options;
         options.via_proxy = !current->proxy_host.empty() && !url.is_https();
@@ -618,7 +637,9 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self,
                                         " back to " + next.to_string() + ", already visited");
             }
             visited.push_back(std::move(visit));
-            url = std::move(next);
+            own_url = std::move(next);
+            url_of_hop = &*own_url;
+            shared_url.reset();
             current = std::move(next_request);
             ++redirects;
             continue;
