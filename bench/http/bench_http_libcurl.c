@@ -4,8 +4,8 @@
  *       keep-alive GETs of URL, N transfers in flight on one multi handle (each easy handle is re-added
  *       when its transfer ends, so it reuses its connection from the multi's cache): req_per_s and
  *       cpu_us_per_op (CLOCK_PROCESS_CPUTIME_ID over the measured interval), bench "http_keepalive".
- *   bench_http_libcurl --body --url URL [--buffer-size B]
- *       one GET of a large body over a warmed-up connection: mb_per_s (10^6 B/s), cpu_ms_per_gb and
+ *   bench_http_libcurl --body --url URL [--buffer-size B] [--repeat N]
+ *       N GETs (default 1) of a large body over a warmed-up connection, measured together: mb_per_s (10^6 B/s), cpu_ms_per_gb and
  *       recv_buffer_bytes (CURLOPT_BUFFERSIZE, default 512 KiB: libcurl's 16 KiB default caps it near
  *       1.65 GB/s on loopback), bench "http_body", params {"path": PATH}.
  *
@@ -29,6 +29,7 @@ struct Options {
     double warmup;
     int body;
     long buffer_size;
+    long repeat;
 };
 
 static CURL* make_easy(const struct Options* o, uint64_t* bytes) {
@@ -108,12 +109,14 @@ static void run_body(const struct Options* o) {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     bytes = 0;
     double t0 = now_s(CLOCK_MONOTONIC), cpu0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-    rc = curl_easy_perform(e);
+    for (long i = 0; i < o->repeat; ++i) {
+        rc = curl_easy_perform(e);
+        if (rc != CURLE_OK) die("transfer failed", curl_easy_strerror(rc));
+        long code = 0;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        if (code != 200) die("unexpected HTTP status", NULL);
+    }
     double elapsed = now_s(CLOCK_MONOTONIC) - t0, cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-    if (rc != CURLE_OK) die("transfer failed", curl_easy_strerror(rc));
-    long code = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-    if (code != 200) die("unexpected HTTP status", NULL);
     if (bytes == 0) die("empty body", NULL);
     const char* path = url_path(o->url);
     printf(
@@ -136,12 +139,12 @@ static void run_body(const struct Options* o) {
 static void usage(void) {
     fprintf(stderr,
             "usage: bench_http_libcurl --url URL [--connections N] [--duration S] [--warmup S]\n"
-            "       bench_http_libcurl --body --url URL [--buffer-size BYTES]\n");
+            "       bench_http_libcurl --body --url URL [--buffer-size BYTES] [--repeat N]\n");
     exit(1);
 }
 
 int main(int argc, char** argv) {
-    struct Options o = {NULL, 1, 5.0, 1.0, 0, 512 * 1024};
+    struct Options o = {NULL, 1, 5.0, 1.0, 0, 512 * 1024, 1};
     for (int i = 1; i < argc; ++i) {
         const char* a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -161,10 +164,14 @@ int main(int argc, char** argv) {
             o.warmup = atof(v);
         else if (!strcmp(a, "--buffer-size"))
             o.buffer_size = atol(v);
+        else if (!strcmp(a, "--repeat"))
+            o.repeat = atol(v);
         else
             usage();
     }
-    if (!o.url || o.connections < 1 || o.duration <= 0 || o.warmup < 0 || o.buffer_size < 1024) usage();
+    if (!o.url || o.connections < 1 || o.duration <= 0 || o.warmup < 0 || o.buffer_size < 1024 ||
+        o.repeat < 1)
+        usage();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) die("curl_global_init failed", NULL);
     if (o.body)
         run_body(&o);
