@@ -1,8 +1,12 @@
 // UringPoller: the io_uring backend (liburing).
 //
-// Ops are real io_uring requests (recv, send, sendmsg, connect, accept) whose user_data is the IoOp.
+// Ops are real io_uring requests (recv, send, sendmsg, connect, accept) whose user_data is the IoOp,
+// except that a send or sendmsg is first tried as a plain syscall when no write of its socket is in the
+// ring (so bytes never overtake an earlier write): it nearly always completes at once, and as a request
+// its completion would end the wait of the io_uring_enter that submitted it, a second enter per round
+// trip of a request/response client. Only a send that would block becomes a request.
 // SQEs prepared during an iteration are submitted together by the one io_uring_submit_and_wait* call
-// that also waits, so a burst of writes costs one syscall. The ring is set up with the newest flags the
+// that also waits. The ring is set up with the newest flags the
 // kernel accepts (single issuer + deferred task running, else cooperative task running, else none), with
 // IORING_SETUP_TASKRUN_FLAG where the kernel has it, and its fd is registered (io_uring_enter then skips the
 // fd lookup). An iteration that must not wait (callbacks are pending) and has nothing to submit costs no
@@ -27,6 +31,7 @@
 #include <vector>
 
 #include "squall/ioloop/detail/handler_table.hpp"
+#include "squall/ioloop/detail/op_list.hpp"
 #include "squall/ioloop/detail/poller.hpp"
 
 namespace squall::detail {
@@ -105,6 +110,12 @@ public:
     bool ready() const noexcept { return ok_ && wakefd_ >= 0; }
 
     bool start(IoOp& op) override {
+        if ((op.kind == IoKind::send || op.kind == IoKind::sendmsg) && op.fd >= 0) {
+            const auto fd = static_cast<std::size_t>(op.fd);
+            if (fd >= ring_writes_.size()) ring_writes_.resize(fd * 2 + 16);
+            if (ring_writes_[fd] == 0 && try_op_syscall(op)) return true;
+            ++ring_writes_[fd];
+        }
         io_uring_sqe* sqe = get_sqe();
         switch (op.kind) {
             case IoKind::recv:
@@ -328,6 +339,9 @@ private:
             return;
         }
         auto* op = reinterpret_cast<IoOp*>(c.user_data);
+        if ((op->kind == IoKind::send || op->kind == IoKind::sendmsg) && op->fd >= 0 &&
+            static_cast<std::size_t>(op->fd) < ring_writes_.size())
+            --ring_writes_[static_cast<std::size_t>(op->fd)];
         op->pending = false;
         op->result = c.res;
         op->on_complete(op);
@@ -342,6 +356,7 @@ private:
     std::uint64_t wake_buf_ = 0;
     HandlerTable handlers_;
     std::vector<Completion> batch_;
+    std::vector<std::uint32_t> ring_writes_;  // per fd: send/sendmsg requests in the ring, not completed
     std::vector<std::unique_ptr<WatchRec>> watches_;  // every watch record, owned here
     std::vector<WatchRec*> watch_by_fd_;              // each fd's current watch, or null
     WatchRec* free_watches_ = nullptr;
