@@ -131,7 +131,7 @@ public:
                 blocked_at = waits_;
             }
         }
-        if (int err = ensure_registered(op.fd, st, /*with_out=*/!is_read_kind(op.kind))) {
+        if (int err = register_ops(op.fd, st, st.out_armed || !is_read_kind(op.kind))) {
             op.result = -err;
             return true;
         }
@@ -186,7 +186,7 @@ public:
             if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
             st.read_blocked_at = waits_;
         }
-        if (ensure_registered(fd, st, /*with_out=*/false) != 0) return false;
+        if (register_ops(fd, st, st.out_armed) != 0) return false;
         st.watch = std::move(cb);
         return true;
     }
@@ -276,7 +276,8 @@ public:
             if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
                 if (static_cast<std::size_t>(fd) >= fds_.size()) continue;  // the read side closed it
                 if (fds_[fd].writers.empty()) {
-                    if (ev & EPOLLOUT) disarm_out(fd, fds_[fd]);
+                    // A write edge with no write waiting: stop asking for write edges until one waits.
+                    if (ev & EPOLLOUT) register_ops(fd, fds_[fd], /*with_out=*/false);
                 } else {
                     drain(fd, /*read_side=*/false);
                 }
@@ -299,28 +300,19 @@ private:
         }
     }
 
-    // Registers fd for ops (read edge always, write edge when with_out) or adds the write edge to its
-    // registration. Returns 0 or an errno.
-    int ensure_registered(int fd, FdState& st, bool with_out) {
-        if (st.ops_registered && (st.out_armed || !with_out)) return 0;
+    // Registers fd for ops, or changes its registration, so that it has the read edge and, when
+    // with_out, the write edge. Returns 0 or an errno.
+    int register_ops(int fd, FdState& st, bool with_out) {
+        if (st.ops_registered && st.out_armed == with_out) return 0;
         epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (with_out || st.out_armed ? EPOLLOUT : 0u);
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (with_out ? EPOLLOUT : 0u);
         ev.data.u64 = static_cast<std::uint64_t>(fd);
         if (::epoll_ctl(epfd_, st.ops_registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0 &&
             errno != EEXIST)
             return errno;
         st.ops_registered = true;
-        st.out_armed = st.out_armed || with_out;
+        st.out_armed = with_out;
         return 0;
-    }
-
-    // A write edge with no write op waiting: stop asking for write edges until one waits again.
-    void disarm_out(int fd, FdState& st) {
-        if (!st.ops_registered || !st.out_armed) return;
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-        ev.data.u64 = static_cast<std::uint64_t>(fd);
-        if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0) st.out_armed = false;
     }
 
     FdState& state(int fd) {

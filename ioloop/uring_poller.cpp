@@ -6,10 +6,9 @@
 // its completion would end the wait of the io_uring_enter that submitted it, a second enter per round
 // trip of a request/response client. Only a send that would block becomes a request.
 // SQEs prepared during an iteration are submitted together by the one io_uring_submit_and_wait* call
-// that also waits. The ring is set up with the newest flags the
-// kernel accepts (single issuer + deferred task running, else cooperative task running, else none), with
-// IORING_SETUP_TASKRUN_FLAG where the kernel has it, and its fd is registered (io_uring_enter then skips the
-// fd lookup). An iteration that must not wait (callbacks are pending) and has nothing to submit costs no
+// that also waits. The ring is set up with the newest flags the kernel accepts (single issuer + deferred
+// task running, else cooperative task running, else none), with IORING_SETUP_TASKRUN_FLAG where the
+// kernel has it, and its fd is registered (io_uring_enter then skips the fd lookup). An iteration that must not wait (callbacks are pending) and has nothing to submit costs no
 // syscall: it reads the completion ring in user space, unless the kernel flags completions it has not
 // posted yet (IORING_SQ_TASKRUN: deferred task work; IORING_SQ_CQ_OVERFLOW), which only an
 // io_uring_enter delivers.
@@ -109,8 +108,10 @@ public:
 
     bool ready() const noexcept { return ok_ && wakefd_ >= 0; }
 
+    static bool is_send_kind(IoKind k) noexcept { return k == IoKind::send || k == IoKind::sendmsg; }
+
     bool start(IoOp& op) override {
-        if ((op.kind == IoKind::send || op.kind == IoKind::sendmsg) && op.fd >= 0) {
+        if (is_send_kind(op.kind) && op.fd >= 0) {
             const auto fd = static_cast<std::size_t>(op.fd);
             if (fd >= ring_writes_.size()) ring_writes_.resize(fd * 2 + 16);
             if (ring_writes_[fd] == 0 && try_op_syscall(op)) return true;
@@ -339,8 +340,7 @@ private:
             return;
         }
         auto* op = reinterpret_cast<IoOp*>(c.user_data);
-        if ((op->kind == IoKind::send || op->kind == IoKind::sendmsg) && op->fd >= 0 &&
-            static_cast<std::size_t>(op->fd) < ring_writes_.size())
+        if (is_send_kind(op->kind) && op->fd >= 0 && static_cast<std::size_t>(op->fd) < ring_writes_.size())
             --ring_writes_[static_cast<std::size_t>(op->fd)];
         op->pending = false;
         op->result = c.res;
