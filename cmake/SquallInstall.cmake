@@ -37,15 +37,11 @@ install(FILES ${PROJECT_SOURCE_DIR}/include/squall/squall.hpp ${PROJECT_SOURCE_D
               ${PROJECT_BINARY_DIR}/include/squall/version.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/squall)
 
-# Libraries. llhttp is a static library of squall's own: installed (squall::llhttp) when squall_http is
-# static, linked into libsquall_http.so otherwise.
+# Libraries.
 set(squall_targets squall)
 foreach(m ${squall_modules})
   list(APPEND squall_targets squall_${m})
 endforeach()
-if(TARGET squall_llhttp AND NOT BUILD_SHARED_LIBS)
-  list(APPEND squall_targets squall_llhttp)
-endif()
 install(TARGETS ${squall_targets} EXPORT squallTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_COMPONENT Development
@@ -81,9 +77,6 @@ install(FILES ${PROJECT_SOURCE_DIR}/cmake/SquallDependencies.cmake DESTINATION $
 set(squall_pc_libs "")
 set(squall_pc_requires "")
 foreach(m ${squall_modules})
-  if(m STREQUAL "http" AND NOT BUILD_SHARED_LIBS)
-    string(PREPEND squall_pc_libs "-lsquall_llhttp ")
-  endif()
   string(PREPEND squall_pc_libs "-lsquall_${m} ")
 endforeach()
 if("ioloop" IN_LIST squall_modules)

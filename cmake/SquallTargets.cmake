@@ -29,7 +29,7 @@ endif()
 # (MAJOR.MINOR before 1.0, MAJOR after: the ABI may change with every 0.x minor release), RUNPATH $ORIGIN
 # so the libraries find each other where they are installed. Exported symbols: everything except the
 # module's own internals, hidden by a linker version script: HIDE_SYMBOLS takes glob patterns, C++ ones
-# (containing "::", matched against demangled names, e.g. squall::amqp::detail::*) and C ones (llhttp_*).
+# (containing "::", matched against demangled names, e.g. squall::amqp::detail::*) and C ones (foo_*).
 # squall::detail itself stays exported: coro, ioloop and iostream share it and the modules above call
 # into it. Nothing under a detail namespace is API, exported or not.
 function(squall_module name)

@@ -44,9 +44,12 @@ HTTPHeaders::HTTPHeaders(const HTTPHeaders& other) {
     *this = other;
 }
 
-HTTPHeaders::HTTPHeaders(HTTPHeaders&& other) noexcept {
-    *this = std::move(other);
-}
+HTTPHeaders::HTTPHeaders(HTTPHeaders&& other) noexcept
+    : block_(std::move(other.block_)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      text_size_(std::exchange(other.text_size_, 0)),
+      size_(std::exchange(other.size_, 0)),
+      dead_(std::exchange(other.dead_, 0)) {}
 
 HTTPHeaders& HTTPHeaders::operator=(const HTTPHeaders& other) {
     if (this == &other) return *this;
@@ -76,8 +79,7 @@ HTTPHeaders& HTTPHeaders::operator=(HTTPHeaders&& other) noexcept {
     return *this;
 }
 
-void HTTPHeaders::ensure(std::size_t bytes) {
-    if (bytes <= capacity_) return;
+void HTTPHeaders::grow(std::size_t bytes) {
     if (bytes > UINT32_MAX / 2) throw std::length_error("HTTPHeaders: over 2 GiB of fields");
     std::size_t cap = std::max<std::size_t>({bytes, std::size_t(capacity_) * 2, 128});
     cap = (cap + 15) & ~std::size_t(15);  // keeps the table's cells aligned
@@ -116,12 +118,25 @@ void HTTPHeaders::add(std::string_view name, std::string_view value) {
         add(std::string_view(copy).substr(0, name.size()), std::string_view(copy).substr(name.size()));
         return;
     }
-    reserve(name.size() + value.size(), 1);
-    Slot& s = push_slot();
-    s.name_off = append_text(name);
-    s.name_len = static_cast<std::uint32_t>(name.size());
-    s.value_off = append_text(value);
-    s.value_len = static_cast<std::uint32_t>(value.size());
+    // One check of the room for both pieces and the slot (a parser adds every field of a head this way).
+    ensure(text_size_ + name.size() + value.size() + (size_ + 1) * sizeof(Slot));
+    char* text = block_.get() + text_size_;
+    if (!name.empty()) std::memcpy(text, name.data(), name.size());
+    if (!value.empty()) std::memcpy(text + name.size(), value.data(), value.size());
+    const auto name_len = static_cast<std::uint32_t>(name.size());
+    slot(size_++) =
+        Slot{text_size_, name_len, text_size_ + name_len, static_cast<std::uint32_t>(value.size())};
+    text_size_ += name_len + static_cast<std::uint32_t>(value.size());
+}
+
+void HTTPHeaders::add_line(std::string_view line, std::size_t name_len, std::size_t value_at) {
+    ensure(text_size_ + line.size() + (size_ + 1) * sizeof(Slot));
+    std::memcpy(block_.get() + text_size_, line.data(), line.size());
+    slot(size_++) = Slot{text_size_, static_cast<std::uint32_t>(name_len),
+                         text_size_ + static_cast<std::uint32_t>(value_at),
+                         static_cast<std::uint32_t>(line.size() - value_at)};
+    text_size_ += static_cast<std::uint32_t>(line.size());
+    dead_ += static_cast<std::uint32_t>(value_at - name_len);
 }
 
 void HTTPHeaders::set(std::string_view name, std::string_view value) {

@@ -151,6 +151,10 @@ public:
     }
     void resize_last_value(std::size_t size);
     void pop_back() noexcept;
+    // Appends the field of a parsed line "name:value" held in `line` (not in these headers), where the
+    // name is line[0, name_len) and the value line[value_at, end): one copy of the line; the bytes between
+    // name and value are counted as unused.
+    void add_line(std::string_view line, std::size_t name_len, std::size_t value_at);
 
     // Parses one header line ("Name: value", CRLF or LF optional). A line starting with SP or HT continues
     // the previous field's value (obsolete line folding): it is joined with one space, as RFC 9112 says a
@@ -173,7 +177,10 @@ private:
     }
     // Makes the block at least `bytes` long (text and table), keeping both where they are relative to
     // its front and back.
-    void ensure(std::size_t bytes);
+    void ensure(std::size_t bytes) {
+        if (bytes > capacity_) grow(bytes);
+    }
+    void grow(std::size_t bytes);  // ensure() when the block is too small
     Slot& push_slot();
     std::uint32_t append_text(std::string_view piece);
     // Moves the last field's value to the end of the buffer (where append_value can grow it).

@@ -1,28 +1,44 @@
 #include "squall/httpclient/response_parser.hpp"
 
-#include <llhttp.h>
-
 #include <algorithm>
-#include <exception>
+#include <array>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
 
-#include "squall/coro/frame_allocator.hpp"
-#include "squall/httpclient/errors.hpp"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
-// The Content-Length takeover below relies on llhttp 8.1's header_state numbering; re-check it (and the
-// tests) before moving to another llhttp version.
-static_assert(LLHTTP_VERSION_MAJOR == 8 && LLHTTP_VERSION_MINOR == 1,
-              "ResponseParser is written for llhttp 8.1");
+#include "squall/httpclient/errors.hpp"
 
 namespace squall::http {
 
+// The head (RFC 9112 4 and 5) is parsed here line by line: the status line, then field lines until the
+// empty line. A line that lies whole in the slice given to feed() is parsed where it is; only a line cut
+// by the end of a slice is gathered in line_ until its LF arrives (bounded by max_header_size like the
+// rest of the head). Each line is scanned once, and checked whole before anything of it is stored: a CR,
+// NUL or other control byte anywhere in the head is an error, and every line must end in CRLF (bare LF is
+// rejected: a lenient line end is where request smuggling starts). An error is reported only once its
+// line is whole, so every split of the same bytes fails the same way. Decisions a recipient may make, made
+// here:
+//   - status-line = "HTTP/1." DIGIT SP 3DIGIT [ SP reason-phrase ]: a missing reason (with or without its
+//     space) is accepted, any other HTTP version is not; codes below 100, and 101 (no upgrade was asked
+//     for), are errors.
+//   - a field name must be a token with nothing between it and the colon (RFC 9112 5.1); the value is
+//     trimmed of OWS; an obsolete line fold (a line starting with SP or HTAB) joins the previous field's
+//     value with one space (RFC 9112 5.2 lets a recipient do so).
+//   - Content-Length may be a list of equal values or be repeated with an equal value (RFC 9110 8.6);
+//     Transfer-Encoding overrides it (RFC 9112 6.3) and the connection is then not reused.
+//   - Transfer-Encoding whose final coding is "chunked" frames the body as chunked; any other
+//     Transfer-Encoding means the body runs until close.
+//   - Connection tokens "close" and "keep-alive" decide persistence with the version (HTTP/1.1 unless
+//     close; HTTP/1.0 only with keep-alive and without close).
+// The body is framed below the head's code (decode_body): Content-Length countdown, close-delimited, and
+// chunked per RFC 9112 7.1 with every byte checked.
+
 namespace {
-// llhttp's internal header_state for a field it recognised as Content-Length (llhttp 8.1,
-// HEADER_STATE_CONTENT_LENGTH); 0 is HEADER_STATE_GENERAL.
-constexpr std::uint8_t kHeaderStateContentLength = 2;
-constexpr std::uint8_t kHeaderStateGeneral = 0;
 // Room reserved at a response head's first field: its names and values, and its fields (nginx sends 8,
 // most servers 5 to 15).
 constexpr std::size_t kTypicalHeadBytes = 512, kTypicalFields = 16;
@@ -30,299 +46,33 @@ constexpr std::size_t kTypicalHeadBytes = 512, kTypicalFields = 16;
 bool is_ows(char c) noexcept {
     return c == ' ' || c == '\t';
 }
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+
+// Whether the last non-empty element of a comma-separated list is `token` (ASCII case-insensitive).
+bool last_element_is(std::string_view list, std::string_view token) noexcept {
+    while (true) {
+        const auto comma = list.rfind(',');
+        const auto element =
+            detail::trim_ows(comma == std::string_view::npos ? list : list.substr(comma + 1));
+        if (!element.empty()) return iequals(element, token);
+        if (comma == std::string_view::npos) return false;
+        list = list.substr(0, comma);
+    }
+}
+
+std::string shown_byte(unsigned char c) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "0x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+    return out;
+}
 }  // namespace
 
-// Framing: llhttp parses the status line and the header block only. Once the final head is complete,
-// on_headers_complete tells llhttp "no body" and the body is framed here (BodyDecoder below): Content-Length
-// countdown, close-delimited, and chunked per RFC 9112 7.1 (chunk extensions by their grammar, CRLF after
-// every chunk's data, trailer fields). llhttp 8.1 as Debian builds it skips the two bytes after chunk data
-// unchecked and rejects quoted-pairs in extension values; its strict mode is a build-time choice we do not
-// get from the system library. Owning the body framing keeps every byte of it checked in one place.
-//
-// llhttp lenient flags: none is enabled, deliberately.
-//   lenient_headers            off: it disables header value validation, which is what stops CR/NUL
-//                              smuggling; bare-LF header lines are therefore rejected (tested).
-//   lenient_chunked_length     off and not needed: Content-Length is handled here (see below), so llhttp
-//                              never sees Content-Length together with Transfer-Encoding.
-//   lenient_keep_alive         off and not needed: the parser pauses after each head and never lets
-//                              llhttp read a second message.
-//   lenient_transfer_encoding  off: "chunked" must be the final coding; otherwise a response is read
-//                              until close (RFC 9112 6.3), which llhttp does without the flag.
-//   lenient_version            off: only HTTP/1.x status lines are accepted (tested).
-//
-// Content-Length takeover: RFC 9110 8.6 lets a recipient accept "5, 5" and repeated equal fields as one
-// value, and RFC 9112 6.3 says Transfer-Encoding overrides Content-Length. llhttp 8.1 rejects all three, so
-// when llhttp recognises a Content-Length field we turn its header_state back to "general" (it then hands
-// the value to us like any other header), validate the value here, and at the end of the head set
-// llhttp's F_CONTENT_LENGTH flag and content_length ourselves when the body is framed by it.
-// Recycled per thread (coro/frame_allocator.hpp): one parser per exchange allocates nothing in steady state.
-struct ResponseParser::Impl : ::squall::FrameAllocated {
-    llhttp_t parser{};
-    ResponseParser* owner = nullptr;
-
-    // Maps pointers in the current slice to byte offsets in the response stream.
-    const char* slice_begin = nullptr;
-    std::uint64_t slice_offset = 0;
-
-    // Header (or trailer) field being assembled from llhttp's pieces, in place at the end of `open_in`
-    // (headers_ or trailers_); null between fields. A field left open by an error is dropped.
-    HTTPHeaders* open_in = nullptr;
-    bool value_has_piece = false;
-    bool strip_leading_ows = true;
-    std::uint64_t value_end_offset = 0;
-
-    std::uint64_t head_start = 0;  // offset where the current head limit started counting
-    bool interim = false;          // the message being parsed is a 1xx response
-    bool cl_te_conflict = false;
-    bool tunnel = false;
-    std::optional<std::uint64_t> announced_length;  // validated Content-Length of this message
-
-    std::string error;  // our own reason for failing, when a callback failed
-    std::exception_ptr callback_exception;
-
-    std::uint64_t offset_of(const char* p) const noexcept {
-        return slice_offset + static_cast<std::uint64_t>(p - slice_begin);
-    }
-
-    // Returns -1 after recording why; llhttp then stops with an error.
-    int fail(std::string why) {
-        if (error.empty()) error = std::move(why);
-        return -1;
-    }
-
-    void drop_open_field() noexcept {
-        if (open_in != nullptr) open_in->pop_back();
-        open_in = nullptr;
-    }
-
-    void reset_message() {
-        drop_open_field();
-        value_has_piece = false;
-        strip_leading_ows = true;
-        interim = false;
-        announced_length.reset();
-    }
-
-    int parse_content_length(std::string_view text) {
-        // A comma-separated list of equal decimal values (RFC 9110 8.6); anything else is an error.
-        bool any = false;
-        while (true) {
-            auto comma = text.find(',');
-            auto item = detail::trim_ows(text.substr(0, comma));
-            if (item.empty()) return fail("invalid Content-Length value (empty element)");
-            std::uint64_t n = 0;
-            for (char c : item) {
-                if (c < '0' || c > '9') return fail("invalid character in Content-Length value");
-                auto digit = static_cast<std::uint64_t>(c - '0');
-                if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10)
-                    return fail("Content-Length overflow");
-                n = n * 10 + digit;
-            }
-            if (announced_length && *announced_length != n) {
-                return fail("conflicting Content-Length values " + std::to_string(*announced_length) +
-                            " and " + std::to_string(n));
-            }
-            announced_length = n;
-            any = true;
-            if (comma == std::string_view::npos) break;
-            text.remove_prefix(comma + 1);
-        }
-        return any ? 0 : fail("invalid Content-Length value");
-    }
-
-    static Impl& of(llhttp_t* p) { return *static_cast<Impl*>(p->data); }
-
-    // --- llhttp callbacks. None may throw: exceptions are stored and rethrown by feed(). ---
-
-    static int on_message_begin(llhttp_t* p) {
-        Impl& self = of(p);
-        self.reset_message();
-        self.owner->start_message();
-        return 0;
-    }
-
-    static int on_status(llhttp_t* p, const char* at, std::size_t len) {
-        Impl& self = of(p);
-        self.owner->reason_.append(at, len);
-        return 0;
-    }
-
-    static int on_header_field(llhttp_t* p, const char* at, std::size_t len) {
-        Impl& self = of(p);
-        if (self.open_in == nullptr) {
-            HTTPHeaders& target = self.owner->headers_;
-            if (target.empty())
-                target.reserve(kTypicalHeadBytes, kTypicalFields);  // one allocation, not a growth series
-            target.open_field();
-            self.open_in = &target;
-        }
-        self.open_in->append_name(std::string_view(at, len));
-        return 0;
-    }
-
-    static int on_header_field_complete(llhttp_t* p) {
-        if (p->header_state == kHeaderStateContentLength) p->header_state = kHeaderStateGeneral;
-        Impl& self = of(p);
-        // llhttp 8.1 (loose mode) accepts spaces and empty names; RFC 9112 5.1 requires a token with no
-        // whitespace before the colon, and a sloppy name is how header smuggling starts.
-        if (self.open_in == nullptr || !detail::is_token(self.open_in->last_name())) {
-            std::string shown = self.open_in == nullptr
-                                    ? std::string()
-                                    : std::string(self.open_in->last_name().substr(0, 60));
-            for (char& c : shown) {
-                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-            }
-            return self.fail("malformed HTTP response: invalid header name \"" + shown + "\"");
-        }
-        return 0;
-    }
-
-    static int on_header_value(llhttp_t* p, const char* at, std::size_t len) {
-        Impl& self = of(p);
-        if (self.open_in == nullptr) return self.fail("malformed HTTP response: header value without a name");
-        HTTPHeaders& h = *self.open_in;
-        std::uint64_t start = self.offset_of(at);
-        // llhttp restarts the value span after an obsolete line fold, dropping the CRLF: a piece that does
-        // not start where the previous one ended follows a fold. Join folded lines with one space.
-        if (self.value_has_piece && start != self.value_end_offset) {
-            std::string_view value = h.last_value();
-            while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);
-            h.resize_last_value(value.size());
-            if (!value.empty()) h.append_value(" ");
-            self.strip_leading_ows = true;
-        }
-        self.value_has_piece = true;
-        self.value_end_offset = start + len;
-        if (self.strip_leading_ows) {
-            while (len != 0 && is_ows(*at)) {
-                ++at;
-                --len;
-            }
-            if (len != 0) self.strip_leading_ows = false;
-        }
-        h.append_value(std::string_view(at, len));
-        return 0;
-    }
-
-    static int on_header_value_complete(llhttp_t* p) {
-        Impl& self = of(p);
-        if (self.open_in == nullptr) return self.fail("malformed HTTP response: header value without a name");
-        HTTPHeaders& h = *self.open_in;
-        std::string_view value = h.last_value();
-        while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);
-        if (value.size() != h.last_value().size()) h.resize_last_value(value.size());
-        int rc = 0;
-        if (iequals(h.last_name(), "content-length")) rc = self.parse_content_length(h.last_value());
-        self.open_in = nullptr;
-        self.value_has_piece = false;
-        self.strip_leading_ows = true;
-        return rc;
-    }
-
-    static int on_headers_complete(llhttp_t* p) {
-        Impl& self = of(p);
-        ResponseParser& r = *self.owner;
-        r.code_ = p->status_code;
-        r.http_major_ = p->http_major;
-        r.http_minor_ = p->http_minor;
-        if (r.code_ == 101) return self.fail("unexpected 101 Switching Protocols (no upgrade was requested)");
-        if (r.code_ >= 100 && r.code_ < 200) {
-            self.interim = true;
-            return 1;  // 1xx: no body; the final response follows
-        }
-        if (r.code_ < 100)
-            return self.fail("malformed HTTP response: invalid status code " + std::to_string(r.code_));
-
-        const bool has_te = (p->flags & F_TRANSFER_ENCODING) != 0;
-        const bool chunked = (p->flags & F_CHUNKED) != 0;
-        const bool connect_ok = r.options_.method == "CONNECT" && r.code_ / 100 == 2;
-        const bool no_body = r.options_.method == "HEAD" || r.code_ == 204 || r.code_ == 304 || connect_ok;
-        // RFC 9112 6.3: Transfer-Encoding overrides Content-Length, and such a message must not be followed
-        // by another on the same connection (it may be an attempt at response splitting).
-        self.cl_te_conflict = has_te && self.announced_length.has_value();
-        self.tunnel = connect_ok;
-        r.content_length_.reset();
-        if (no_body) {
-            r.body_kind_ = BodyKind::none;
-        } else if (chunked) {
-            r.chunked_ = true;
-            r.body_kind_ = BodyKind::chunked;
-        } else if (has_te) {
-            r.close_delimited_ = true;  // chunked is not the final coding: read until close
-            r.body_kind_ = BodyKind::until_close;
-        } else if (self.announced_length) {
-            if (*self.announced_length > r.options_.max_body_size) {
-                return self.fail("Content-Length " + std::to_string(*self.announced_length) +
-                                 " exceeds max_body_size of " + std::to_string(r.options_.max_body_size) +
-                                 " bytes");
-            }
-            r.content_length_ = self.announced_length;
-            r.body_kind_ = *self.announced_length == 0 ? BodyKind::none : BodyKind::length;
-            r.remaining_ = *self.announced_length;
-        } else {
-            r.close_delimited_ = true;
-            r.body_kind_ = BodyKind::until_close;
-        }
-        // llhttp's persistence rule (HTTP/1.1 unless "Connection: close", HTTP/1.0 only with "Connection:
-        // keep-alive"), with the framing decided above: a body read until close ends the connection.
-        const bool persistent = (p->http_major > 0 && p->http_minor > 0)
-                                    ? (p->flags & F_CONNECTION_CLOSE) == 0
-                                    : (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
-        r.keep_alive_ = persistent && !r.close_delimited_ && !self.cl_te_conflict && !self.tunnel;
-        r.state_ = State::body;
-        if (r.callbacks_.on_headers) {
-            try {
-                r.callbacks_.on_headers(r);
-            } catch (...) {
-                self.callback_exception = std::current_exception();
-                return -1;
-            }
-        }
-        return 1;  // llhttp reads no body: BodyDecoder frames it after the pause in on_message_complete
-    }
-
-    static int on_message_complete(llhttp_t* p) {
-        Impl& self = of(p);
-        ResponseParser& r = *self.owner;
-        if (self.interim) {
-            if (r.callbacks_.on_interim) {
-                try {
-                    r.callbacks_.on_interim(r.code_, r.headers_);
-                } catch (...) {
-                    self.callback_exception = std::current_exception();
-                    return -1;
-                }
-            }
-            return HPE_PAUSED;  // feed() resets llhttp for the next response
-        }
-        if (r.body_kind_ == BodyKind::none) r.state_ = State::done;
-        return HPE_PAUSED;  // stop at the end of this head: the body (if any) is ours, later bytes are not
-    }
-
-    static const llhttp_settings_t& settings() {
-        static const llhttp_settings_t s = [] {
-            llhttp_settings_t init;
-            llhttp_settings_init(&init);
-            init.on_message_begin = on_message_begin;
-            init.on_status = on_status;
-            init.on_header_field = on_header_field;
-            init.on_header_field_complete = on_header_field_complete;
-            init.on_header_value = on_header_value;
-            init.on_header_value_complete = on_header_value_complete;
-            init.on_headers_complete = on_headers_complete;
-            init.on_message_complete = on_message_complete;
-            return init;
-        }();
-        return s;
-    }
-};
-
 ResponseParser::ResponseParser(ResponseParserOptions options, ResponseParserCallbacks callbacks)
-    : options_(std::move(options)), callbacks_(std::move(callbacks)), impl_(std::make_unique<Impl>()) {
-    impl_->owner = this;
-    llhttp_init(&impl_->parser, HTTP_RESPONSE, &Impl::settings());
-    impl_->parser.data = impl_.get();
-}
+    : options_(std::move(options)), callbacks_(std::move(callbacks)) {}
 
 ResponseParser::~ResponseParser() = default;
 
@@ -333,10 +83,13 @@ void ResponseParser::start_message() {
     reason_.clear();
     http_major_ = http_minor_ = 0;
     headers_.clear();
+    status_seen_ = false;
+    field_open_ = false;
+    announced_length_.reset();
+    has_transfer_encoding_ = transfer_chunked_ = connection_close_ = connection_keep_alive_ = false;
 }
 
 void ResponseParser::fail_now(std::string message) {
-    impl_->drop_open_field();
     if (open_trailer_) trailers_.pop_back();
     open_trailer_ = false;
     state_ = State::failed;
@@ -344,8 +97,23 @@ void ResponseParser::fail_now(std::string message) {
     throw ProtocolError(error_);
 }
 
+void ResponseParser::fail_head(const char* what, std::uint64_t offset) {
+    fail_now(std::string("malformed HTTP response: ") + what + " at byte " + std::to_string(offset));
+}
+
 void ResponseParser::check_not_failed() const {
     if (state_ == State::failed) throw ProtocolError(error_);
+}
+
+template <typename Callback, typename... Args>
+void ResponseParser::call(const Callback& callback, Args&&... args) {
+    try {
+        callback(std::forward<Args>(args)...);
+    } catch (...) {
+        state_ = State::failed;
+        error_ = "a parser callback threw";
+        throw;
+    }
 }
 
 std::size_t ResponseParser::feed(std::string_view data) {
@@ -354,7 +122,6 @@ std::size_t ResponseParser::feed(std::string_view data) {
         if (!data.empty()) keep_alive_ = false;
         return 0;
     }
-    Impl& impl = *impl_;
     std::size_t pos = 0;
     while (pos < data.size()) {
         if (state_ == State::body) {
@@ -365,54 +132,271 @@ std::size_t ResponseParser::feed(std::string_view data) {
             }
             continue;
         }
-        // The head: llhttp sees at most the bytes left under max_header_size, so the limit holds at the
-        // exact byte whatever the split (the head ends at its empty line's LF, where llhttp pauses).
-        const std::uint64_t used_by_head = consumed_ - impl.head_start;
+        // The head, a line at a time. Only the bytes left under max_header_size are looked at, so the
+        // limit holds at the exact byte whatever the split (a head may end at the limit's last byte).
+        const std::uint64_t used_by_head = consumed_ - head_start_;
         if (used_by_head >= options_.max_header_size)
             fail_now("response headers exceed max_header_size of " +
                      std::to_string(options_.max_header_size) + " bytes");
         const char* begin = data.data() + pos;
-        const std::size_t len = static_cast<std::size_t>(
+        const std::size_t window = static_cast<std::size_t>(
             std::min<std::uint64_t>(data.size() - pos, options_.max_header_size - used_by_head));
-        impl.slice_begin = begin;
-        impl.slice_offset = consumed_;
-        llhttp_errno_t err = llhttp_execute(&impl.parser, begin, len);
-        if (err == HPE_OK) {
-            consumed_ += len;
-            pos += len;
-            continue;
+        std::size_t took = 0;
+        if (line_.empty() && (took = parse_head_line(begin, window, consumed_)) != 0) {
+            consumed_ += took;  // the usual case: the line was parsed where it lies
+            pos += took;
+        } else {
+            // The line does not end in this slice (or began in an earlier one): gather it until its LF.
+            const auto* lf = static_cast<const char*>(std::memchr(begin, '\n', window));
+            took = lf == nullptr ? window : static_cast<std::size_t>(lf - begin) + 1;
+            line_.append(begin, took);
+            consumed_ += took;
+            pos += took;
+            if (lf == nullptr) continue;
+            parse_head_line(line_.data(), line_.size(),
+                            consumed_ - line_.size());  // whole: takes it or throws
+            line_.clear();
         }
-        const char* stop = llhttp_get_error_pos(&impl.parser);
-        std::size_t used = (stop != nullptr && stop >= begin && stop <= begin + len)
-                               ? static_cast<std::size_t>(stop - begin)
-                               : 0;
-        if (err == HPE_PAUSED) {
-            consumed_ += used;
-            pos += used;
-            if (state_ == State::done) {
-                if (pos < data.size()) keep_alive_ = false;  // stray bytes after the response
-                return pos;
-            }
-            // A 1xx response ended (parse what follows as a new response; the head limit keeps counting),
-            // or the final head did and the body follows.
-            impl.interim = false;
-            llhttp_reset(&impl.parser);
-            continue;
+        if (state_ == State::done) {
+            if (pos < data.size()) keep_alive_ = false;  // stray bytes after the response
+            return pos;
         }
-        state_ = State::failed;
-        impl.drop_open_field();
-        if (impl.callback_exception) {
-            error_ = "a parser callback threw";
-            std::rethrow_exception(std::exchange(impl.callback_exception, nullptr));
-        }
-        if (!impl.error.empty()) fail_now(impl.error);
-        std::string where = " at byte " + std::to_string(consumed_ + used);
-        if (err == HPE_PAUSED_UPGRADE) fail_now("unexpected protocol upgrade" + where);
-        const char* reason = llhttp_get_error_reason(&impl.parser);
-        fail_now(std::string("malformed HTTP response: ") + (reason ? reason : "unknown error") + " (" +
-                 llhttp_errno_name(err) + ")" + where);
     }
     return pos;
+}
+
+namespace {
+// Bytes of a field value or reason phrase (RFC 9110 5.5): HTAB, SP, VCHAR, obs-text.
+constexpr std::array<unsigned char, 256> kValueChars = [] {
+    std::array<unsigned char, 256> t{};
+    t['\t'] = 1;
+    for (int c = 0x20; c < 0x7f; ++c) t[c] = 1;
+    for (int c = 0x80; c < 0x100; ++c) t[c] = 1;
+    return t;
+}();
+
+// The index of the first byte in p[k, n) that is not a value character (normally the CR ending the line),
+// or n. SSE2 looks at 16 bytes per step while 16 remain: a control character other than HTAB, or DEL.
+std::size_t value_end(const char* p, std::size_t k, std::size_t n) noexcept {
+#if defined(__SSE2__)
+    const __m128i tab = _mm_set1_epi8('\t'), del = _mm_set1_epi8(0x7f), last_control = _mm_set1_epi8(0x1f);
+    for (; k + 16 <= n; k += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k));
+        const __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, last_control), last_control);  // v <= 0x1f
+        const __m128i bad =
+            _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), control), _mm_cmpeq_epi8(v, del));
+        if (const int mask = _mm_movemask_epi8(bad); mask != 0)
+            return k + static_cast<unsigned>(__builtin_ctz(mask));
+    }
+#endif
+    while (k < n && kValueChars[static_cast<unsigned char>(p[k])] != 0) ++k;
+    return k;
+}
+
+// ASCII case-insensitive equality of a header name (token characters only) with a lowercase name made of
+// letters, digits and '-': OR-ing 0x20 folds case, and no other token character folds onto one of those.
+bool is_name(std::string_view name, std::string_view lowercase) noexcept {
+    if (name.size() != lowercase.size()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if ((static_cast<unsigned char>(name[i]) | 0x20) != static_cast<unsigned char>(lowercase[i]))
+            return false;
+    }
+    return true;
+}
+}  // namespace
+
+std::size_t ResponseParser::reject_line(const char* p, std::size_t n, std::size_t k, std::uint64_t at,
+                                        const char* what) {
+    if (std::memchr(p + k, '\n', n - k) == nullptr) return 0;  // not whole yet: decide when it is
+    if (p[k] == '\n') {
+        what = "line ended by a bare LF (CRLF expected)";
+    } else if (p[k] == '\r' && k + 1 < n && p[k + 1] != '\n') {
+        what = "CR not followed by LF";
+    }
+    const std::string message = std::string(what) + ", got " + shown_byte(static_cast<unsigned char>(p[k]));
+    fail_head(message.c_str(), at + k);
+}
+
+// long: the status line, a field line, a folded line and the empty line, each checked byte by byte in one
+// pass before anything is stored.
+std::size_t ResponseParser::parse_head_line(const char* p, std::size_t n, std::uint64_t at) {
+    // A line ends at k when CRLF is there; its length is then k + 2.
+    const auto crlf_at = [&](std::size_t k) { return k + 1 < n && p[k] == '\r' && p[k + 1] == '\n'; };
+    const auto trimmed_end = [&](std::size_t from, std::size_t to) {
+        while (to > from && is_ows(p[to - 1])) --to;
+        return to;
+    };
+    std::size_t k = 0;
+    if (!status_seen_) {
+        // status-line = "HTTP/1." DIGIT SP 3DIGIT [ SP reason-phrase ] CRLF
+        static constexpr std::string_view kVersion = "HTTP/1.";
+        while (k < kVersion.size() && k < n && p[k] == kVersion[k]) ++k;
+        if (k < kVersion.size()) return reject_line(p, n, k, at, "invalid HTTP version (HTTP/1.x expected)");
+        if (k >= n || !is_digit(p[k]))
+            return reject_line(p, n, k, at, "invalid HTTP version (HTTP/1.x expected)");
+        if (++k >= n || p[k] != ' ')
+            return reject_line(p, n, k, at, "expected a space after the HTTP version");
+        int code = 0;
+        for (++k; k < 12; ++k) {
+            if (k >= n || !is_digit(p[k]))
+                return reject_line(p, n, k, at, "invalid status code (3 digits expected)");
+            code = code * 10 + (p[k] - '0');
+        }
+        if (k < n && p[k] != ' ' && p[k] != '\r')
+            return reject_line(p, n, k, at, "invalid status code (3 digits expected)");
+        std::size_t reason = k;
+        if (k < n && p[k] == ' ') reason = ++k;
+        k = value_end(p, k, n);
+        if (!crlf_at(k)) return reject_line(p, n, k, at, "invalid character in the status line");
+        if (code < 100) fail_now("malformed HTTP response: invalid status code " + std::to_string(code));
+        if (code == 101) fail_now("unexpected 101 Switching Protocols (no upgrade was requested)");
+        code_ = code;
+        http_major_ = 1;
+        http_minor_ = p[7] - '0';
+        reason_.assign(p + reason, k - reason);
+        status_seen_ = true;
+        return k + 2;
+    }
+    if (crlf_at(0)) {
+        end_of_head();
+        return 2;
+    }
+    if (n != 0 && is_ows(p[0])) {
+        // An obsolete line fold: the previous field's value goes on, joined with one space.
+        while (k < n && is_ows(p[k])) ++k;
+        const std::size_t from = k;
+        k = value_end(p, k, n);
+        if (!crlf_at(k)) {
+            // A folded field cut short by a bad byte is not a field.
+            if (field_open_ && std::memchr(p + k, '\n', n - k) != nullptr) {
+                headers_.pop_back();
+                field_open_ = false;
+            }
+            return reject_line(p, n, k, at, "invalid character in a folded header value");
+        }
+        if (!field_open_) fail_head("obsolete line folding with no field before it", at);
+        const std::size_t to = trimmed_end(from, k);
+        if (to != from) {
+            if (!headers_.last_value().empty()) headers_.append_value(" ");
+            headers_.append_value(std::string_view(p + from, to - from));
+        }
+        return k + 2;
+    }
+    // field-line = field-name ":" OWS field-value OWS CRLF
+    while (k < n && detail::kTokenChars[static_cast<unsigned char>(p[k])] != 0) ++k;
+    if (k >= n || p[k] != ':') {
+        if (k < n && (p[k] == '\r' || p[k] == '\n'))
+            return reject_line(p, n, k, at, "header line without a colon");
+        return reject_line(p, n, k, at, "invalid character in a header name");
+    }
+    if (k == 0) return reject_line(p, n, 0, at, "empty header name");
+    const std::size_t name_len = k++;
+    while (k < n && is_ows(p[k])) ++k;
+    const std::size_t from = k;
+    k = value_end(p, k, n);
+    if (!crlf_at(k)) return reject_line(p, n, k, at, "invalid character in a header value");
+    close_field();
+    if (headers_.empty()) headers_.reserve(kTypicalHeadBytes, kTypicalFields);  // one allocation per head
+    headers_.add_line(std::string_view(p, trimmed_end(from, k)), name_len, from);
+    field_open_ = true;
+    return k + 2;
+}
+
+void ResponseParser::close_field() {
+    if (!field_open_) return;
+    field_open_ = false;
+    const auto [name, value] = headers_.field(headers_.size() - 1);
+    switch (name.size()) {
+        case 10:
+            if (is_name(name, "connection")) {
+                std::string_view rest = value;
+                while (!rest.empty()) {
+                    const auto comma = rest.find(',');
+                    const auto token = detail::trim_ows(rest.substr(0, comma));
+                    if (iequals(token, "close")) connection_close_ = true;
+                    if (iequals(token, "keep-alive")) connection_keep_alive_ = true;
+                    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+                }
+            }
+            break;
+        case 14:
+            if (is_name(name, "content-length")) parse_content_length(value);
+            break;
+        case 17:
+            if (is_name(name, "transfer-encoding")) {
+                has_transfer_encoding_ = true;
+                transfer_chunked_ = last_element_is(value, "chunked");
+            }
+            break;
+        default:
+            break;
+    }
+}
+
+void ResponseParser::parse_content_length(std::string_view text) {
+    // A comma-separated list of equal decimal values (RFC 9110 8.6); anything else is an error.
+    while (true) {
+        const auto comma = text.find(',');
+        const auto item = detail::trim_ows(text.substr(0, comma));
+        if (item.empty()) fail_now("invalid Content-Length value (empty element)");
+        std::uint64_t n = 0;
+        for (char c : item) {
+            if (!is_digit(c)) fail_now("invalid character in Content-Length value");
+            const auto digit = static_cast<std::uint64_t>(c - '0');
+            if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10)
+                fail_now("Content-Length overflow");
+            n = n * 10 + digit;
+        }
+        if (announced_length_ && *announced_length_ != n) {
+            fail_now("conflicting Content-Length values " + std::to_string(*announced_length_) + " and " +
+                     std::to_string(n));
+        }
+        announced_length_ = n;
+        if (comma == std::string_view::npos) return;
+        text.remove_prefix(comma + 1);
+    }
+}
+
+void ResponseParser::end_of_head() {
+    close_field();
+    if (code_ < 200) {  // 1xx (not 101): reported, then the final response follows
+        if (callbacks_.on_interim) call(callbacks_.on_interim, code_, std::as_const(headers_));
+        start_message();
+        return;
+    }
+    const std::string_view method = options_.method;
+    const bool connect_ok = code_ / 100 == 2 && method == "CONNECT";
+    const bool no_body = method == "HEAD" || code_ == 204 || code_ == 304 || connect_ok;
+    // RFC 9112 6.3: Transfer-Encoding overrides Content-Length, and such a message must not be followed by
+    // another on the same connection (it may be an attempt at response splitting).
+    const bool length_and_encoding = has_transfer_encoding_ && announced_length_.has_value();
+    content_length_.reset();
+    if (no_body) {
+        body_kind_ = BodyKind::none;
+    } else if (transfer_chunked_) {
+        chunked_ = true;
+        body_kind_ = BodyKind::chunked;
+    } else if (has_transfer_encoding_) {
+        close_delimited_ = true;  // chunked is not the final coding: read until close
+        body_kind_ = BodyKind::until_close;
+    } else if (announced_length_) {
+        if (*announced_length_ > options_.max_body_size) {
+            fail_now("Content-Length " + std::to_string(*announced_length_) + " exceeds max_body_size of " +
+                     std::to_string(options_.max_body_size) + " bytes");
+        }
+        content_length_ = announced_length_;
+        body_kind_ = *announced_length_ == 0 ? BodyKind::none : BodyKind::length;
+        remaining_ = *announced_length_;
+    } else {
+        close_delimited_ = true;
+        body_kind_ = BodyKind::until_close;
+    }
+    const bool persistent =
+        http_minor_ > 0 ? !connection_close_ : connection_keep_alive_ && !connection_close_;
+    keep_alive_ = persistent && !close_delimited_ && !length_and_encoding && !connect_ok;
+    state_ = State::body;
+    if (callbacks_.on_headers) call(callbacks_.on_headers, std::as_const(*this));
+    if (body_kind_ == BodyKind::none) state_ = State::done;
 }
 
 // ------------------------------------------------------------------------------------------ body framing
@@ -443,14 +427,6 @@ bool is_field_char(unsigned char c) noexcept {
     return c == '\t' || c == ' ' || (c >= 0x21 && c <= 0x7e) || c >= 0x80;
 }
 
-std::string shown_byte(unsigned char c) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "0x";
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-    return out;
-}
-
 }  // namespace
 
 void ResponseParser::deliver(const char* at, std::size_t n) {
@@ -461,14 +437,7 @@ void ResponseParser::deliver(const char* at, std::size_t n) {
         body_.append(at, n);
         return;
     }
-    try {
-        callbacks_.on_body(std::span<const char>(at, n));
-    } catch (...) {
-        impl_->drop_open_field();
-        state_ = State::failed;
-        error_ = "a parser callback threw";
-        throw;
-    }
+    call(callbacks_.on_body, std::span<const char>(at, n));
 }
 
 void ResponseParser::fail_at(const char* what, unsigned char c, std::uint64_t offset) {

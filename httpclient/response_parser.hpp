@@ -1,4 +1,4 @@
-// ResponseParser: an incremental HTTP/1.1 response parser over llhttp, with no I/O. The connection feeds it
+// ResponseParser: an incremental HTTP/1.1 response parser, with no I/O. The connection feeds it
 // bytes straight from its stream's read buffer, in slices of any size, and gets events back.
 //
 //   ResponseParser parser({.method = "GET", .max_header_size = req.max_header_size},
@@ -32,9 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -129,15 +127,13 @@ public:
     // pooled connection may be retried).
     std::uint64_t bytes_consumed() const noexcept { return consumed_; }
 
-    // Whether the connection may carry another request after this response: llhttp's rule (HTTP/1.1
-    // without "Connection: close", HTTP/1.0 with "Connection: keep-alive", framing not close-delimited)
+    // Whether the connection may carry another request after this response: HTTP/1.1 without
+    // "Connection: close", HTTP/1.0 with "Connection: keep-alive" and without close, framing not close-delimited,
     // and ours: not after Content-Length together with Transfer-Encoding, not with stray bytes after the
     // response, not after a CONNECT tunnel. Meaningful once complete(); false before.
     bool keep_alive() const noexcept { return state_ == State::done && keep_alive_; }
 
 private:
-    struct Impl;
-    friend struct Impl;
     enum class BodyKind : std::uint8_t { none, length, chunked, until_close };
     // Chunked body states; the extension states sit between size_lf and data, the trailer ones last.
     enum class ChunkState : std::uint8_t {
@@ -165,6 +161,19 @@ private:
     static constexpr unsigned kMaxChunkSizeDigits = 64;  // leading zeros included
 
     [[noreturn]] void fail_now(std::string message);
+    [[noreturn]] void fail_head(const char* what, std::uint64_t offset);
+    // Calls a user callback; if it throws, the parser is failed and the exception propagates.
+    template <typename Callback, typename... Args>
+    void call(const Callback& callback, Args&&... args);
+    // Parses the head line at p (n bytes at stream offset `at`): returns its length, LF included, or 0
+    // when it does not end within the n bytes. A malformed line throws, but only once it is whole, so
+    // every split of the input reports the same error.
+    std::size_t parse_head_line(const char* p, std::size_t n, std::uint64_t at);
+    // For a line whose byte k does not fit: 0 when no LF follows yet, else throws naming byte k.
+    std::size_t reject_line(const char* p, std::size_t n, std::size_t k, std::uint64_t at, const char* what);
+    void close_field();  // the last field can no longer be continued: take note of framing fields
+    void parse_content_length(std::string_view text);
+    void end_of_head();
     [[noreturn]] void fail_at(const char* what, unsigned char c, std::uint64_t offset);
     void check_not_failed() const;
     void start_message();
@@ -175,8 +184,6 @@ private:
 
     ResponseParserOptions options_;
     ResponseParserCallbacks callbacks_;
-    std::unique_ptr<Impl> impl_;  // llhttp state; on the heap so its address (llhttp's data) is stable
-
     State state_ = State::head;
     int code_ = 0;
     std::string reason_;
@@ -200,6 +207,17 @@ private:
     std::size_t trailer_bytes_ = 0;
     bool open_trailer_ = false;  // the last field of trailers_ is being parsed
     std::string error_;          // set when failed
+
+    // The head being parsed (of a 1xx or the final response).
+    std::string line_;              // a head line cut by the end of a slice, until its LF arrives
+    std::uint64_t head_start_ = 0;  // where max_header_size started counting (all heads together)
+    bool status_seen_ = false;      // the status line of this head was read
+    bool field_open_ = false;       // the last field may still be continued by an obsolete fold
+    bool has_transfer_encoding_ = false;
+    bool transfer_chunked_ = false;                  // the final Transfer-Encoding coding is chunked
+    bool connection_close_ = false;                  // Connection: close
+    bool connection_keep_alive_ = false;             // Connection: keep-alive
+    std::optional<std::uint64_t> announced_length_;  // the validated Content-Length of this head
 };
 
 }  // namespace squall::http

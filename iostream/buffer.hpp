@@ -1,6 +1,6 @@
 // squall::Buffer: the contiguous read buffer of a stream.
 //
-// llhttp, PCRE2 and memmem scan contiguous memory, so the read side keeps its unconsumed bytes in one
+// The HTTP head parser, PCRE2 and memmem scan contiguous memory, so the read side keeps its unconsumed bytes in one
 // block. Bytes are appended at the end (prepare/commit, so recv writes straight into the buffer) and
 // consumed from the front; the readable bytes are [data(), data() + size()).
 //

@@ -501,14 +501,23 @@ void IOStream::release_iovecs() noexcept {
 
 void IOStream::send_queued() {
     while (!closed_ && !send_in_flight_ && !write_queue_.empty()) {
-        if (iov_ == nullptr)
-            iov_ = reinterpret_cast<iovec*>(BlockPool::local().take_read(kIovecs * sizeof(iovec)));
-        std::size_t n = write_queue_.gather(std::span<iovec>(iov_, kIovecs));
         send_op_ = IoOp{};
-        send_op_.kind = IoKind::sendmsg;
         send_op_.fd = fd_;
-        send_op_.msg.msg_iov = iov_;
-        send_op_.msg.msg_iovlen = n;
+        if (write_queue_.chunk_count() == 1) {
+            // One chunk (a request head, a frame, corked writes that fit one block): send(2), which costs
+            // the kernel less than sendmsg and needs no iovec array.
+            iovec one{};
+            write_queue_.gather(std::span<iovec>(&one, 1));
+            send_op_.kind = IoKind::send;
+            send_op_.buf = one.iov_base;
+            send_op_.len = one.iov_len;
+        } else {
+            if (iov_ == nullptr)
+                iov_ = reinterpret_cast<iovec*>(BlockPool::local().take_read(kIovecs * sizeof(iovec)));
+            send_op_.kind = IoKind::sendmsg;
+            send_op_.msg.msg_iov = iov_;
+            send_op_.msg.msg_iovlen = write_queue_.gather(std::span<iovec>(iov_, kIovecs));
+        }
         send_op_.on_complete = &IOStream::on_send_complete;
         send_op_.user = this;
         send_in_flight_ = true;
