@@ -291,10 +291,19 @@ Future<std::decay_t<T>> make_ready_future(T&& value) {
     p.set_value(std::forward<T>(value));
     return p.get_future();
 }
+// The ready Future<void>s of one thread share one state, which allocates nothing per call (a stream's
+// flush with nothing pending, a free max_clients slot): a done state never changes again (set_value and
+// cancel are ignored, callbacks run at once), and the reference it holds on itself keeps it from ever
+// being freed.
 inline Future<void> make_ready_future() {
-    Promise<void> p;
-    p.set_value();
-    return p.get_future();
+    struct ReadyState : detail::FutureState<void> {
+        ReadyState() {
+            add_ref();
+            set_value();
+        }
+    };
+    static thread_local ReadyState ready;
+    return Future<void>(detail::StateRef<void>(&ready));
 }
 
 }  // namespace squall

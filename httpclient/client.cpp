@@ -261,8 +261,12 @@ private:
     // One hop: fills `response` in place (code, reason, headers, body, trailers, first_byte).
     Task<void> fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
                          TimePoint deadline, TimeInfo& times, HTTPResponse& response);
-    // A connection for one attempt: an HTTP/2 session of the origin, else an idle pooled one (first
-    // attempt only), else a new one.
+    // A connection available at once for one attempt: a live HTTP/2 session of the origin, else an idle
+    // pooled one (first attempt only); null when none is (or an HTTP/2 connect to the origin is under way).
+    std::unique_ptr<Connection> ready_connection(const HTTPRequest& request, const URL& url, int attempt,
+                                                 TimeInfo& times);
+    // A connection for one attempt: ready_connection's, else (after waiting for an HTTP/2 connect to the
+    // origin under way) a new one.
     Task<std::unique_ptr<Connection>> connection_for(const HTTPRequest& request, const URL& url, int attempt,
                                                      TimePoint deadline, TimeInfo& times);
     // After an exchange failed on a stale connection (or a refused HTTP/2 stream): true, with the response
@@ -485,34 +489,39 @@ std::unique_ptr<Connection> ClientCore::make_connection(std::shared_ptr<IOStream
     return std::make_unique<HTTP1Connection>(std::move(stream), std::move(key));
 }
 
-Task<std::unique_ptr<Connection>> ClientCore::connection_for(const HTTPRequest& request, const URL& url,
-                                                             int attempt, TimePoint deadline,
-                                                             TimeInfo& times) {
+std::unique_ptr<Connection> ClientCore::ready_connection(const HTTPRequest& request, const URL& url,
+                                                         int attempt, TimeInfo& times) {
+    if (attempt != 0 || closed_) return nullptr;  // a retry always connects anew
     pool_key(request, url, key_scratch_);
     std::unique_ptr<Connection> connection;
-    // HTTP/2: a live session of this origin with a free stream; while another fetch connects to the
-    // origin, wait for it (it may bring a session) rather than open a connection of our own.
-    if (attempt == 0 && !closed_ && may_use_http2(request, url)) {
-        for (;;) {
-            if (auto session = http2_.find(key_scratch_)) {
-                connection = std::make_unique<HTTP2Connection>(std::move(session));
-                break;
-            }
-            if (!http2_.connecting(key_scratch_)) break;
-            co_await http2_.wait_for_connect(key_scratch_);
-            pool_key(request, url, key_scratch_);  // shared scratch: another fetch used it meanwhile
+    if (may_use_http2(request, url)) {
+        if (auto session = http2_.find(key_scratch_)) {
+            connection = std::make_unique<HTTP2Connection>(std::move(session));
+        } else if (http2_.connecting(key_scratch_)) {
+            return nullptr;  // connection_for waits for that connect: it may bring a session
         }
     }
-    // A retry always connects anew. Only a request that may not be retried pays for a liveness peek.
-    if (!connection && attempt == 0 && !closed_)
-        connection = pool_.take(key_scratch_, !retryable_when_stale(request));
+    // Only a request that may not be retried pays for a liveness peek.
+    if (!connection) connection = pool_.take(key_scratch_, !retryable_when_stale(request));
     if (connection) {
         ++stats_.connections_reused;
         times.connect = times.tls = Duration::zero();
-    } else {
-        connection = co_await open_connection(request, url, key_scratch_, deadline, times);
     }
-    co_return connection;
+    return connection;
+}
+
+Task<std::unique_ptr<Connection>> ClientCore::connection_for(const HTTPRequest& request, const URL& url,
+                                                             int attempt, TimePoint deadline,
+                                                             TimeInfo& times) {
+    // HTTP/2: while another fetch connects to the origin, wait for it rather than open a connection of
+    // our own (ready_connection finds its session once it is up).
+    for (;;) {
+        if (auto connection = ready_connection(request, url, attempt, times)) co_return connection;
+        if (attempt != 0 || closed_ || !may_use_http2(request, url) || !http2_.connecting(key_scratch_))
+            break;
+        co_await http2_.wait_for_connect(key_scratch_);
+    }
+    co_return co_await open_connection(request, url, key_scratch_, deadline, times);
 }
 
 bool ClientCore::retry_stale(const HTTPRequest& request, int attempt, HTTPResponse& response) {
@@ -525,8 +534,9 @@ bool ClientCore::retry_stale(const HTTPRequest& request, int attempt, HTTPRespon
 Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
                                  TimePoint deadline, TimeInfo& times, HTTPResponse& response) {
     for (int attempt = 0;; ++attempt) {
-        std::unique_ptr<Connection> connection =
-            co_await connection_for(request, url, attempt, deadline, times);
+        // A pooled connection (or a live HTTP/2 session) is taken without a coroutine of its own.
+        std::unique_ptr<Connection> connection = ready_connection(request, url, attempt, times);
+        if (!connection) connection = co_await connection_for(request, url, attempt, deadline, times);
         ++stats_.requests;
         Deadline guard(loop_, *connection, deadline, "request_timeout", request.request_timeout,
                        "before the response was complete", request);

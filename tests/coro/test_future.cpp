@@ -177,4 +177,28 @@ TEST_SUITE("coro") {
         CHECK(v.done());
         CHECK_NOTHROW(v.result());
     }
+
+    TEST_CASE("a ready Future<void> costs no allocation, and awaiting or cancelling it changes nothing") {
+        (void)squall::make_ready_future();  // the thread's shared state exists from here on
+        const auto before = squall::frame_allocator_stats();
+        int ran = 0;
+        for (int i = 0; i < 1000; ++i) {
+            auto f = squall::make_ready_future();
+            CHECK_FALSE(f.cancel());  // already done: stays a value
+            f.add_done_callback([&](squall::Future<void>& done) {
+                CHECK_NOTHROW(done.result());
+                ++ran;
+            });
+        }
+        const auto after = squall::frame_allocator_stats();
+        CHECK(after.fresh + after.recycled == before.fresh + before.recycled);
+        CHECK(ran == 1000);
+        auto awaited = squall::start([]() -> squall::Task<int> {
+            co_await squall::make_ready_future();
+            co_return 1;
+        }());
+        REQUIRE(awaited.done());
+        CHECK(awaited.result() == 1);
+        CHECK_FALSE(squall::make_ready_future().cancelled());
+    }
 }
