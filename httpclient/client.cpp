@@ -242,6 +242,20 @@ public:
         if (!last_url_) last_url_ = std::make_shared<const URL>(URL::parse(text));
         return last_url_;
     }
+    // A prepared request fetched again at the cached url: its pool key and its serialized head, made at
+    // its second fetch and shared (read-only) by the fetches of it in flight. prepared_request_ names the
+    // last request fetched at last_url_ (weakly: holding its control block, no other request can take
+    // its identity while the cache lives).
+    struct PreparedHop {
+        std::string pool_key;
+        SerializedRequest serialized;
+    };
+    std::weak_ptr<const HTTPRequest> prepared_request_;
+    const HTTPRequest* prepared_raw_ = nullptr;
+    const URL* prepared_url_ = nullptr;
+    std::shared_ptr<const PreparedHop> prepared_;
+    std::shared_ptr<const PreparedHop> prepared_hop(const std::shared_ptr<const HTTPRequest>& request,
+                                                    const std::shared_ptr<const URL>& url);
     bool closed_ = false;
     ClientStats stats_;
 
@@ -259,16 +273,18 @@ private:
     static void pool_key(const HTTPRequest& request, const URL& url, std::string& key);
     std::shared_ptr<const TlsContext> tls_context(const HTTPRequest& request);
     // One hop: fills `response` in place (code, reason, headers, body, trailers, first_byte).
+    // `key`: the pool key when the caller has it (a prepared hop), else null.
     Task<void> fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
-                         TimePoint deadline, TimeInfo& times, HTTPResponse& response);
+                         const std::string* key, TimePoint deadline, TimeInfo& times, HTTPResponse& response);
     // A connection available at once for one attempt: a live HTTP/2 session of the origin, else an idle
     // pooled one (first attempt only); null when none is (or an HTTP/2 connect to the origin is under way).
-    std::unique_ptr<Connection> ready_connection(const HTTPRequest& request, const URL& url, int attempt,
-                                                 TimeInfo& times);
+    std::unique_ptr<Connection> ready_connection(const HTTPRequest& request, const URL& url,
+                                                 const std::string* key, int attempt, TimeInfo& times);
     // A connection for one attempt: ready_connection's, else (after waiting for an HTTP/2 connect to the
     // origin under way) a new one.
-    Task<std::unique_ptr<Connection>> connection_for(const HTTPRequest& request, const URL& url, int attempt,
-                                                     TimePoint deadline, TimeInfo& times);
+    Task<std::unique_ptr<Connection>> connection_for(const HTTPRequest& request, const URL& url,
+                                                     const std::string* key, int attempt, TimePoint deadline,
+                                                     TimeInfo& times);
     // After an exchange failed on a stale connection (or a refused HTTP/2 stream): true, with the response
     // reset and counted as a stale retry, when the request goes again on a new connection.
     bool retry_stale(const HTTPRequest& request, int attempt, HTTPResponse& response);
@@ -490,9 +506,14 @@ std::unique_ptr<Connection> ClientCore::make_connection(std::shared_ptr<IOStream
 }
 
 std::unique_ptr<Connection> ClientCore::ready_connection(const HTTPRequest& request, const URL& url,
-                                                         int attempt, TimeInfo& times) {
+                                                         const std::string* key, int attempt,
+                                                         TimeInfo& times) {
+    if (key != nullptr) {
+        key_scratch_.assign(*key);
+    } else {
+        pool_key(request, url, key_scratch_);
+    }
     if (attempt != 0 || closed_) return nullptr;  // a retry always connects anew
-    pool_key(request, url, key_scratch_);
     std::unique_ptr<Connection> connection;
     if (may_use_http2(request, url)) {
         if (auto session = http2_.find(key_scratch_)) {
@@ -511,17 +532,44 @@ std::unique_ptr<Connection> ClientCore::ready_connection(const HTTPRequest& requ
 }
 
 Task<std::unique_ptr<Connection>> ClientCore::connection_for(const HTTPRequest& request, const URL& url,
-                                                             int attempt, TimePoint deadline,
-                                                             TimeInfo& times) {
+                                                             const std::string* key, int attempt,
+                                                             TimePoint deadline, TimeInfo& times) {
     // HTTP/2: while another fetch connects to the origin, wait for it rather than open a connection of
     // our own (ready_connection finds its session once it is up).
     for (;;) {
-        if (auto connection = ready_connection(request, url, attempt, times)) co_return connection;
+        if (auto connection = ready_connection(request, url, key, attempt, times)) co_return connection;
         if (attempt != 0 || closed_ || !may_use_http2(request, url) || !http2_.connecting(key_scratch_))
             break;
         co_await http2_.wait_for_connect(key_scratch_);
     }
     co_return co_await open_connection(request, url, key_scratch_, deadline, times);
+}
+
+std::shared_ptr<const ClientCore::PreparedHop> ClientCore::prepared_hop(
+    const std::shared_ptr<const HTTPRequest>& request, const std::shared_ptr<const URL>& url) {
+    const bool same = url && url.get() == prepared_url_ && request.get() == prepared_raw_ &&
+                      !prepared_request_.owner_before(request) && !request.owner_before(prepared_request_);
+    if (!same) {
+        // A request seen for the first time at this url: remember it; its second fetch makes the hop.
+        prepared_.reset();
+        prepared_request_ = request;
+        prepared_raw_ = request.get();
+        prepared_url_ = url.get();
+        return nullptr;
+    }
+    if (!prepared_) {
+        auto hop = std::make_shared<PreparedHop>();
+        pool_key(*request, *url, hop->pool_key);
+        try {
+            write_request_into(
+                hop->serialized, *request, *url,
+                {.via_proxy = !request->proxy_host.empty() && !url->is_https(), .keep_alive = true});
+        } catch (...) {
+            return nullptr;  // an invalid request: the exchange reports it, as for any other
+        }
+        prepared_ = std::move(hop);
+    }
+    return prepared_;
 }
 
 bool ClientCore::retry_stale(const HTTPRequest& request, int attempt, HTTPResponse& response) {
@@ -532,11 +580,12 @@ bool ClientCore::retry_stale(const HTTPRequest& request, int attempt, HTTPRespon
 }
 
 Task<void> ClientCore::fetch_hop(const HTTPRequest& request, const URL& url, const ExchangeOptions& options,
-                                 TimePoint deadline, TimeInfo& times, HTTPResponse& response) {
+                                 const std::string* key, TimePoint deadline, TimeInfo& times,
+                                 HTTPResponse& response) {
     for (int attempt = 0;; ++attempt) {
         // A pooled connection (or a live HTTP/2 session) is taken without a coroutine of its own.
-        std::unique_ptr<Connection> connection = ready_connection(request, url, attempt, times);
-        if (!connection) connection = co_await connection_for(request, url, attempt, deadline, times);
+        std::unique_ptr<Connection> connection = ready_connection(request, url, key, attempt, times);
+        if (!connection) connection = co_await connection_for(request, url, key, attempt, deadline, times);
         ++stats_.requests;
         Deadline guard(loop_, *connection, deadline, "request_timeout", request.request_timeout,
                        "before the response was complete", request);
@@ -600,6 +649,8 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self,
     if (request->request_timeout.count() <= 0 && request->read_timeout.count() <= 0)
         throw RequestError("request_timeout = 0 (no total deadline) needs a read_timeout (" +
                            what_of(*request) + ")");
+    // The same prepared request at that url again: its pool key and head were made once.
+    std::shared_ptr<const PreparedHop> prepared = self->prepared_hop(request, shared_url);
 
     co_await self->acquire_slot(*request);
     Slot slot{*self};
@@ -616,13 +667,15 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self,
         const bool may_follow = current->follow_redirects && redirects < current->max_redirects;
         ExchangeOptions options;
         options.via_proxy = !current->proxy_host.empty() && !url.is_https();
+        if (prepared) options.serialized = &prepared->serialized;
         if (may_follow) {
             options.will_follow = [](int code, const HTTPHeaders& headers) {
                 return is_redirect_code(code) && headers.contains("Location");
             };
         }
         HTTPResponse response;
-        co_await self->fetch_hop(*current, url, options, deadline, times, response);
+        co_await self->fetch_hop(*current, url, options, prepared ? &prepared->pool_key : nullptr, deadline,
+                                 times, response);
         const bool redirect = current->follow_redirects && is_redirect_code(response.code) &&
                               response.headers.contains("Location");
 
@@ -650,6 +703,7 @@ Task<HTTPResponse> ClientCore::run(std::shared_ptr<ClientCore> self,
             own_url = std::move(next);
             url_of_hop = &*own_url;
             shared_url.reset();
+            prepared.reset();  // made for the first url only
             current = std::move(next_request);
             ++redirects;
             continue;

@@ -207,7 +207,7 @@ void HTTP1Connection::Exchange::on_headers(const ResponseParser& p) {
         report_head(request.header_callback, p.http_major(), p.http_minor(), p.code(), p.reason(),
                     p.headers());
     if (request.decompress_response && request.method != "HEAD") {
-        if (auto ce = p.headers().get("Content-Encoding")) {
+        if (auto ce = p.content_encoding()) {
             if (auto encoding = Decompressor::encoding_of(*ce)) {
                 consumed_encoding = std::string(*ce);
                 Decompressor::Sink sink;
@@ -292,7 +292,15 @@ Task<void> HTTP1Connection::exchange(const HTTPRequest& request, const URL& url,
     ++requests_;
     reusable_ = false;
     ex.out.head = std::move(head_buffer_);  // its capacity is reused; handed back after a clean exchange
-    write_request_into(ex.out, request, url, {.via_proxy = options.via_proxy, .keep_alive = true});
+    if (const SerializedRequest* made = options.serialized) {
+        ex.out.head.assign(made->head);
+        ex.out.body = made->body;
+        ex.out.chunked = made->chunked;
+        ex.out.streamed = made->streamed;
+        ex.out.expect_continue = made->expect_continue;
+    } else {
+        write_request_into(ex.out, request, url, {.via_proxy = options.via_proxy, .keep_alive = true});
+    }
     ex.body_sent = !ex.out.expect_continue;
 
     std::exception_ptr error;
@@ -400,7 +408,7 @@ void HTTP1Connection::finish(Exchange& ex) {
     }
     IOStream& stream = *ex.stream;
     reusable_ = ex.parser.keep_alive() && ex.body_sent && stream.read_buffer().empty() && !stream.closed();
-    if (reusable_) apply_keep_alive(response.headers);
+    if (reusable_ && ex.parser.has_keep_alive_field()) apply_keep_alive(response.headers);
     if (!reusable_) stream.close();
     head_buffer_ = std::move(ex.out.head);
 }

@@ -46,6 +46,7 @@
 #include "squall/httpclient/errors.hpp"
 #include "squall/httpclient/headers.hpp"
 #include "squall/httpclient/request.hpp"
+#include "squall/httpclient/request_writer.hpp"
 #include "squall/httpclient/response.hpp"
 #include "squall/httpclient/url.hpp"
 #include "squall/ioloop/ioloop.hpp"
@@ -68,6 +69,9 @@ struct ExchangeOptions {
     // redirect. Its body is then read and dropped, and header_callback, streaming_callback and
     // decompression never see it (as Tornado).
     std::function<bool(int code, const HTTPHeaders& headers)> will_follow{};
+    // The request already serialized for this url and via_proxy (write_request_into), as the Client keeps
+    // it for a prepared request fetched again at the same url; null: the connection serializes it.
+    const SerializedRequest* serialized = nullptr;
 };
 
 // What the Client core and the pool call. See the top of this file.

@@ -87,6 +87,8 @@ void ResponseParser::start_message() {
     field_open_ = false;
     announced_length_.reset();
     has_transfer_encoding_ = transfer_chunked_ = connection_close_ = connection_keep_alive_ = false;
+    keep_alive_field_ = false;
+    content_encoding_field_ = kNoField;
 }
 
 void ResponseParser::fail_now(std::string message) {
@@ -317,10 +319,16 @@ void ResponseParser::close_field() {
                     if (iequals(token, "keep-alive")) connection_keep_alive_ = true;
                     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
                 }
+            } else if (is_name(name, "keep-alive")) {
+                keep_alive_field_ = true;
             }
             break;
         case 14:
             if (is_name(name, "content-length")) parse_content_length(value);
+            break;
+        case 16:
+            if (content_encoding_field_ == kNoField && is_name(name, "content-encoding"))
+                content_encoding_field_ = static_cast<std::uint32_t>(headers_.size() - 1);
             break;
         case 17:
             if (is_name(name, "transfer-encoding")) {

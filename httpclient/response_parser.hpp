@@ -132,6 +132,16 @@ public:
     // and ours: not after Content-Length together with Transfer-Encoding, not with stray bytes after the
     // response, not after a CONNECT tunnel. Meaningful once complete(); false before.
     bool keep_alive() const noexcept { return state_ == State::done && keep_alive_; }
+    // The final head has a Keep-Alive field (its timeout and max parameters, parse_keep_alive), so that
+    // a connection looks for it only when it is there. Valid once headers_complete().
+    bool has_keep_alive_field() const noexcept { return keep_alive_field_; }
+    // The value of the final head's first Content-Encoding field, as headers().get("Content-Encoding")
+    // would return it without the search. Valid once headers_complete() and until take_headers().
+    std::optional<std::string_view> content_encoding() const noexcept {
+        if (content_encoding_field_ == kNoField || content_encoding_field_ >= headers_.size())
+            return std::nullopt;
+        return headers_.field(content_encoding_field_).second;
+    }
 
 private:
     enum class BodyKind : std::uint8_t { none, length, chunked, until_close };
@@ -214,10 +224,13 @@ private:
     bool status_seen_ = false;      // the status line of this head was read
     bool field_open_ = false;       // the last field may still be continued by an obsolete fold
     bool has_transfer_encoding_ = false;
-    bool transfer_chunked_ = false;                  // the final Transfer-Encoding coding is chunked
-    bool connection_close_ = false;                  // Connection: close
-    bool connection_keep_alive_ = false;             // Connection: keep-alive
-    std::optional<std::uint64_t> announced_length_;  // the validated Content-Length of this head
+    bool transfer_chunked_ = false;       // the final Transfer-Encoding coding is chunked
+    bool connection_close_ = false;       // Connection: close
+    bool connection_keep_alive_ = false;  // Connection: keep-alive
+    bool keep_alive_field_ = false;       // a Keep-Alive field
+    static constexpr std::uint32_t kNoField = UINT32_MAX;
+    std::uint32_t content_encoding_field_ = kNoField;  // index of the first Content-Encoding field
+    std::optional<std::uint64_t> announced_length_;    // the validated Content-Length of this head
 };
 
 }  // namespace squall::http

@@ -71,6 +71,47 @@ SQUALL_TEST_CASE("a prepared request carries the client's defaults and is shared
     CHECK_THROWS_AS((void)client.fetch(none), RequestError);  // thrown before any Task exists
 }
 
+SQUALL_TEST_CASE("a prepared request fetched again and again sends its own head and body every time", 10s) {
+    // The client serializes a prepared request once it is fetched twice at the same url; another request
+    // at that url, or a new one made where an old one was, must never be sent the kept head.
+    TestServer server(loop);
+    server.route("/r", [](const TestRequest& r) {
+        return Reply::ok(r.method + " " + std::string(r.header("X-Id").value_or("-")) + " " + r.body);
+    });
+    Client client(loop);
+    HTTPRequest a;
+    a.url = server.url("/r");
+    a.method = "POST";
+    a.body = "first";
+    a.headers.add("X-Id", "a");
+    const auto pa = client.prepare(a);
+    for (int i = 0; i < 4; ++i) {
+        HTTPResponse resp = co_await client.fetch(pa);
+        CHECK(resp.body == "POST a first");
+    }
+    HTTPRequest b = a;
+    b.body = "second";
+    b.headers.set("X-Id", "b");
+    const auto pb = client.prepare(b);
+    for (int i = 0; i < 3; ++i) {
+        HTTPResponse resp = co_await client.fetch(pb);
+        CHECK(resp.body == "POST b second");
+    }
+    HTTPResponse again = co_await client.fetch(pa);
+    CHECK(again.body == "POST a first");
+    for (int i = 0; i < 3; ++i) {
+        HTTPRequest c = a;
+        c.headers.set("X-Id", std::to_string(i));
+        auto pc = client.prepare(c);
+        HTTPResponse first = co_await client.fetch(pc);
+        HTTPResponse second = co_await client.fetch(pc);
+        CHECK(first.body == "POST " + std::to_string(i) + " first");
+        CHECK(second.body == first.body);
+    }
+    CHECK(server.requests().size() == 14);
+    CHECK(client.stats().connections_opened == 1);
+}
+
 SQUALL_TEST_CASE("chunked body with trailers is decoded and trailers exposed", 10s) {
     TestServer server(loop);
     server.route("/c", [](const TestRequest&) {

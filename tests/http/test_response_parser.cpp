@@ -544,6 +544,18 @@ TEST_SUITE("http_parse") {
         REQUIRE(chunked.error == "");
         CHECK(chunked.complete);
         CHECK(chunked.keep_alive);
+        ResponseParser ka;
+        ka.feed("HTTP/1.1 200 OK\r\nkeep-ALIVE: timeout=5\r\nContent-Length: 0\r\n\r\n");
+        CHECK(ka.has_keep_alive_field());
+        ResponseParser none;
+        none.feed("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n");
+        CHECK_FALSE(none.has_keep_alive_field());
+        CHECK_FALSE(none.content_encoding());
+        ResponseParser ce;
+        ce.feed(
+            "HTTP/1.1 200 OK\r\nCONTENT-encoding: gzip\r\nContent-Encoding: br\r\nContent-Length: 0\r\n\r\n");
+        CHECK(ce.content_encoding() == "gzip");
+        CHECK(ce.content_encoding() == ce.headers().get("Content-Encoding"));
         // The last field decides: chunked then gzip is not chunked, so the body runs until close.
         auto later = parse_all_ways(
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n",
