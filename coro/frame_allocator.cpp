@@ -11,6 +11,11 @@ constexpr std::size_t kClasses = kMaxRecycledSize / kGranule;
 // Bound on cached frames per class, so a burst of 100k tasks does not pin its memory forever.
 constexpr std::size_t kMaxCachedPerClass = 1024;
 
+// Set when this thread's cache is destroyed (thread exit; for the main thread, before static objects
+// are): an object freed after that, such as a static HTTPHeaders, goes to the global allocator. A bool is
+// trivially destructible, so reading it stays valid to the end.
+thread_local bool t_cache_gone = false;
+
 struct FreeNode {
     FreeNode* next;
 };
@@ -21,6 +26,7 @@ struct ThreadCache {
     FrameAllocatorStats stats;
 
     ~ThreadCache() {
+        t_cache_gone = true;
         for (std::size_t i = 0; i < kClasses; ++i) {
             while (FreeNode* n = heads[i]) {
                 heads[i] = n->next;
@@ -53,6 +59,8 @@ namespace detail {
 void* allocate_frame(std::size_t size) {
     if (kRecycle && size <= kMaxRecycledSize) {
         std::size_t c = size_class(size);
+        // Always the whole class: a frame freed on another thread joins that thread's list of it.
+        if (t_cache_gone) return ::operator new((c + 1) * kGranule);
         if (FreeNode* n = t_cache.heads[c]) {
             t_cache.heads[c] = n->next;
             --t_cache.counts[c];
@@ -67,7 +75,7 @@ void* allocate_frame(std::size_t size) {
 }
 
 void deallocate_frame(void* ptr, std::size_t size) noexcept {
-    if (kRecycle && size <= kMaxRecycledSize) {
+    if (kRecycle && size <= kMaxRecycledSize && !t_cache_gone) {
         std::size_t c = size_class(size);
         if (t_cache.counts[c] < kMaxCachedPerClass) {
             auto* n = static_cast<FreeNode*>(ptr);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "squall/coro/frame_allocator.hpp"
 #include "squall/httpclient/errors.hpp"
 
 namespace squall::http {
@@ -44,8 +45,12 @@ HTTPHeaders::HTTPHeaders(const HTTPHeaders& other) {
     *this = other;
 }
 
+HTTPHeaders::~HTTPHeaders() {
+    if (block_ != nullptr) ::squall::detail::deallocate_frame(block_, capacity_);
+}
+
 HTTPHeaders::HTTPHeaders(HTTPHeaders&& other) noexcept
-    : block_(std::move(other.block_)),
+    : block_(std::exchange(other.block_, nullptr)),
       capacity_(std::exchange(other.capacity_, 0)),
       text_size_(std::exchange(other.text_size_, 0)),
       size_(std::exchange(other.size_, 0)),
@@ -57,12 +62,13 @@ HTTPHeaders& HTTPHeaders::operator=(const HTTPHeaders& other) {
     if (other.empty()) return *this;
     const std::size_t table = other.size_ * sizeof(Slot);
     if (capacity_ < other.text_size_ + table) {
-        block_.reset();
+        if (block_ != nullptr) ::squall::detail::deallocate_frame(block_, capacity_);
+        block_ = nullptr;
         capacity_ = 0;
         ensure(other.text_size_ + table);
     }
-    std::memcpy(block_.get(), other.block_.get(), other.text_size_);
-    std::memcpy(block_.get() + capacity_ - table, other.block_.get() + other.capacity_ - table, table);
+    std::memcpy(block_, other.block_, other.text_size_);
+    std::memcpy(block_ + capacity_ - table, other.block_ + other.capacity_ - table, table);
     text_size_ = other.text_size_;
     size_ = other.size_;
     dead_ = other.dead_;
@@ -71,7 +77,8 @@ HTTPHeaders& HTTPHeaders::operator=(const HTTPHeaders& other) {
 
 HTTPHeaders& HTTPHeaders::operator=(HTTPHeaders&& other) noexcept {
     if (this == &other) return *this;
-    block_ = std::move(other.block_);
+    if (block_ != nullptr) ::squall::detail::deallocate_frame(block_, capacity_);
+    block_ = std::exchange(other.block_, nullptr);
     capacity_ = std::exchange(other.capacity_, 0);
     text_size_ = std::exchange(other.text_size_, 0);
     size_ = std::exchange(other.size_, 0);
@@ -83,13 +90,14 @@ void HTTPHeaders::grow(std::size_t bytes) {
     if (bytes > UINT32_MAX / 2) throw std::length_error("HTTPHeaders: over 2 GiB of fields");
     std::size_t cap = std::max<std::size_t>({bytes, std::size_t(capacity_) * 2, 128});
     cap = (cap + 15) & ~std::size_t(15);  // keeps the table's cells aligned
-    auto block = std::make_unique_for_overwrite<char[]>(cap);
+    auto* block = static_cast<char*>(::squall::detail::allocate_frame(cap));
     const std::size_t table = size_ * sizeof(Slot);
-    if (block_) {
-        std::memcpy(block.get(), block_.get(), text_size_);
-        std::memcpy(block.get() + cap - table, block_.get() + capacity_ - table, table);
+    if (block_ != nullptr) {
+        std::memcpy(block, block_, text_size_);
+        std::memcpy(block + cap - table, block_ + capacity_ - table, table);
+        ::squall::detail::deallocate_frame(block_, capacity_);
     }
-    block_ = std::move(block);
+    block_ = block;
     capacity_ = static_cast<std::uint32_t>(cap);
 }
 
@@ -103,7 +111,7 @@ HTTPHeaders::Slot& HTTPHeaders::push_slot() {
 std::uint32_t HTTPHeaders::append_text(std::string_view piece) {
     ensure(text_size_ + piece.size() + size_ * sizeof(Slot));
     const std::uint32_t at = text_size_;
-    if (!piece.empty()) std::memcpy(block_.get() + at, piece.data(), piece.size());
+    if (!piece.empty()) std::memcpy(block_ + at, piece.data(), piece.size());
     text_size_ += static_cast<std::uint32_t>(piece.size());
     return at;
 }
@@ -111,7 +119,7 @@ std::uint32_t HTTPHeaders::append_text(std::string_view piece) {
 void HTTPHeaders::add(std::string_view name, std::string_view value) {
     // A name or value viewing this object's own block would dangle once the block grows: copy it first.
     const auto inside = [&](std::string_view v) {
-        return !v.empty() && block_ && v.data() >= block_.get() && v.data() < block_.get() + capacity_;
+        return !v.empty() && block_ && v.data() >= block_ && v.data() < block_ + capacity_;
     };
     if (inside(name) || inside(value)) {
         const std::string copy = std::string(name) + std::string(value);
@@ -120,7 +128,7 @@ void HTTPHeaders::add(std::string_view name, std::string_view value) {
     }
     // One check of the room for both pieces and the slot (a parser adds every field of a head this way).
     ensure(text_size_ + name.size() + value.size() + (size_ + 1) * sizeof(Slot));
-    char* text = block_.get() + text_size_;
+    char* text = block_ + text_size_;
     if (!name.empty()) std::memcpy(text, name.data(), name.size());
     if (!value.empty()) std::memcpy(text + name.size(), value.data(), value.size());
     const auto name_len = static_cast<std::uint32_t>(name.size());
@@ -131,7 +139,7 @@ void HTTPHeaders::add(std::string_view name, std::string_view value) {
 
 void HTTPHeaders::add_line(std::string_view line, std::size_t name_len, std::size_t value_at) {
     ensure(text_size_ + line.size() + (size_ + 1) * sizeof(Slot));
-    std::memcpy(block_.get() + text_size_, line.data(), line.size());
+    std::memcpy(block_ + text_size_, line.data(), line.size());
     slot(size_++) = Slot{text_size_, static_cast<std::uint32_t>(name_len),
                          text_size_ + static_cast<std::uint32_t>(value_at),
                          static_cast<std::uint32_t>(line.size() - value_at)};
@@ -204,7 +212,7 @@ void HTTPHeaders::last_value_to_end() {
     const Slot s = slot(size_ - 1);
     if (s.value_off + s.value_len == text_size_) return;
     ensure(text_size_ + s.value_len + size_ * sizeof(Slot));
-    std::memcpy(block_.get() + text_size_, block_.get() + s.value_off, s.value_len);  // (disjoint)
+    std::memcpy(block_ + text_size_, block_ + s.value_off, s.value_len);  // (disjoint)
     dead_ += s.value_len;
     slot(size_ - 1).value_off = text_size_;
     text_size_ += s.value_len;

@@ -36,8 +36,8 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 // An ordered list of header fields; names compare case-insensitively, repeated names are kept.
 //
 // Storage is one heap block: every name and value from its front, a table of offsets (16 bytes per
-// field) from its back. A response head costs one allocation however many fields it has, and the object
-// itself is a pointer and four counts. Views returned by get(), get_all() and iteration stay valid until
+// field) from its back. A response head costs one block however many fields it has (recycled per thread),
+// and the object itself is a pointer and four counts. Views returned by get(), get_all() and iteration stay valid until
 // the headers are next modified.
 class HTTPHeaders {
     struct Slot {
@@ -95,7 +95,7 @@ public:
     HTTPHeaders(HTTPHeaders&& other) noexcept;
     HTTPHeaders& operator=(const HTTPHeaders& other);
     HTTPHeaders& operator=(HTTPHeaders&& other) noexcept;
-    ~HTTPHeaders() = default;
+    ~HTTPHeaders();
     // The fields in order (as by add()).
     HTTPHeaders(std::initializer_list<Field> fields);
 
@@ -132,8 +132,8 @@ public:
     // The i-th field.
     Field field(std::size_t i) const noexcept {
         const Slot& s = slot(i);
-        return {std::string_view(block_.get() + s.name_off, s.name_len),
-                std::string_view(block_.get() + s.value_off, s.value_len)};
+        return {std::string_view(block_ + s.name_off, s.name_len),
+                std::string_view(block_ + s.value_off, s.value_len)};
     }
 
     // Building the last field piece by piece, for a parser (see parse_line for the rules one applies; the
@@ -170,10 +170,10 @@ public:
 private:
     // Slot i is the (i+1)-th Slot-sized cell from the block's end (the capacity is a multiple of 16).
     Slot& slot(std::size_t i) noexcept {
-        return reinterpret_cast<Slot*>(block_.get() + capacity_)[-1 - std::ptrdiff_t(i)];
+        return reinterpret_cast<Slot*>(block_ + capacity_)[-1 - std::ptrdiff_t(i)];
     }
     const Slot& slot(std::size_t i) const noexcept {
-        return reinterpret_cast<const Slot*>(block_.get() + capacity_)[-1 - std::ptrdiff_t(i)];
+        return reinterpret_cast<const Slot*>(block_ + capacity_)[-1 - std::ptrdiff_t(i)];
     }
     // Makes the block at least `bytes` long (text and table), keeping both where they are relative to
     // its front and back.
@@ -191,11 +191,14 @@ private:
     // Rewrites the buffer without the bytes no field refers to, once they outweigh the live ones.
     void maybe_compact();
 
-    std::unique_ptr<char[]> block_;  // names and values from the front, the Slot table from the back
-    std::uint32_t capacity_ = 0;     // bytes of block_
-    std::uint32_t text_size_ = 0;    // bytes of names and values in use at the front
-    std::uint32_t size_ = 0;         // fields
-    std::uint32_t dead_ = 0;         // bytes of the text no field refers to
+    // Names and values from the front, the Slot table from the back. From this thread's recycling
+    // allocator (coro/frame_allocator.hpp): a response's block is made and freed per request, and a
+    // keep-alive loop reuses the same memory instead of a malloc and a free.
+    char* block_ = nullptr;
+    std::uint32_t capacity_ = 0;   // bytes of block_
+    std::uint32_t text_size_ = 0;  // bytes of names and values in use at the front
+    std::uint32_t size_ = 0;       // fields
+    std::uint32_t dead_ = 0;       // bytes of the text no field refers to
 };
 
 // The parameters of a Keep-Alive header (RFC 2068 §19.7.1.1; Apache and others send it with keep-alive
