@@ -16,6 +16,12 @@
 // (StaleConnectionError). Idle connections close after idle_timeout, or the server's Keep-Alive timeout
 // less a margin when that is shorter (Connection::idle_limit; one timer each), and the oldest of a key
 // goes when more than max_idle_per_host are idle.
+//
+// A connection put back is parked (watched, its buffers given back, its idle timer set) at the end of the
+// loop iteration, and only if it is still idle then: a keep-alive loop that takes it again at once (the
+// next request, in the same iteration) costs no watch, no timer and no buffer round trip. Until then it
+// is not watched, which loses nothing: bytes or EOF that came meanwhile are seen as soon as it is parked
+// (an idle watch reports what is there already) or, when it is taken first, by take()'s checks.
 #pragma once
 
 #include <chrono>
@@ -62,8 +68,13 @@ private:
     struct Entry {
         std::unique_ptr<Connection> connection;
         TimeoutHandle timer;
+        bool parked = false;  // watched, with its idle timer (see the file comment)
     };
     void remove(Connection* connection, bool timer_fired);
+    // Ends what park() started (the timer; the watch ends with take's usable_after_idle or the close).
+    void unpark(Entry& entry);
+    void park_pending();  // at the end of an iteration: parks what put() left
+    void forget_pending(const Connection* connection) noexcept;
     void prune_empty_keys();
 
     IOLoop& loop_;
@@ -72,6 +83,10 @@ private:
     // allocates nothing); empty keys are pruned when they outnumber the live ones.
     std::map<std::string, std::vector<Entry>, std::less<>> idle_;
     std::size_t idle_count_ = 0;
+    std::vector<Connection*> pending_;  // put this iteration and not parked yet (each also in idle_)
+    bool park_scheduled_ = false;
+    // Cleared by the destructor: an end-of-iteration callback outliving the pool does nothing.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace squall::http

@@ -145,8 +145,14 @@ std::size_t ResponseParser::feed(std::string_view data) {
             std::min<std::uint64_t>(data.size() - pos, options_.max_header_size - used_by_head));
         std::size_t took = 0;
         if (line_.empty() && (took = parse_head_line(begin, window, consumed_)) != 0) {
-            consumed_ += took;  // the usual case: the line was parsed where it lies
-            pos += took;
+            // The usual case: the lines are parsed where they lie, one after another while the head lasts.
+            std::size_t used = 0;
+            do {
+                used += took;
+                consumed_ += took;
+            } while (state_ == State::head && used < window &&
+                     (took = parse_head_line(begin + used, window - used, consumed_)) != 0);
+            pos += used;
         } else {
             // The line does not end in this slice (or began in an earlier one): gather it until its LF.
             const auto* lf = static_cast<const char*>(std::memchr(begin, '\n', window));
@@ -285,7 +291,9 @@ std::size_t ResponseParser::parse_head_line(const char* p, std::size_t n, std::u
         return k + 2;
     }
     // field-line = field-name ":" OWS field-value OWS CRLF
-    while (k < n && detail::kTokenChars[static_cast<unsigned char>(p[k])] != 0) ++k;
+    const auto token = [p](std::size_t i) { return detail::kTokenChars[static_cast<unsigned char>(p[i])]; };
+    while (k + 4 <= n && (token(k) & token(k + 1) & token(k + 2) & token(k + 3)) != 0) k += 4;
+    while (k < n && token(k) != 0) ++k;
     if (k >= n || p[k] != ':') {
         if (k < n && (p[k] == '\r' || p[k] == '\n'))
             return reject_line(p, n, k, at, "header line without a colon");
@@ -297,16 +305,20 @@ std::size_t ResponseParser::parse_head_line(const char* p, std::size_t n, std::u
     const std::size_t from = k;
     k = value_end(p, k, n);
     if (!crlf_at(k)) return reject_line(p, n, k, at, "invalid character in a header value");
-    close_field();
-    if (headers_.empty()) headers_.reserve(kTypicalHeadBytes, kTypicalFields);  // one allocation per head
+    if (field_open_) close_field();
+    if (headers_.empty()) headers_.reserve(kTypicalHeadBytes, kTypicalFields);  // one block per head
     headers_.add_line(std::string_view(p, trimmed_end(from, k)), name_len, from);
     field_open_ = true;
+    // Only these lengths can be a field close_field takes note of (Connection, Keep-Alive,
+    // Content-Length, Content-Encoding, Transfer-Encoding).
+    noted_field_ = name_len == 10 || name_len == 14 || name_len == 16 || name_len == 17;
     return k + 2;
 }
 
 void ResponseParser::close_field() {
     if (!field_open_) return;
     field_open_ = false;
+    if (!noted_field_) return;
     const auto [name, value] = headers_.field(headers_.size() - 1);
     switch (name.size()) {
         case 10:
@@ -342,6 +354,16 @@ void ResponseParser::close_field() {
 }
 
 void ResponseParser::parse_content_length(std::string_view text) {
+    // The usual value: one number (the field's value is already trimmed).
+    if (!text.empty() && text.size() <= 19) {
+        std::uint64_t n = 0;
+        std::size_t i = 0;
+        while (i < text.size() && is_digit(text[i])) n = n * 10 + static_cast<std::uint64_t>(text[i++] - '0');
+        if (i == text.size() && (!announced_length_ || *announced_length_ == n)) {
+            announced_length_ = n;
+            return;
+        }
+    }
     // A comma-separated list of equal decimal values (RFC 9110 8.6); anything else is an error.
     while (true) {
         const auto comma = text.find(',');

@@ -223,6 +223,7 @@ private:
     std::uint64_t head_start_ = 0;  // where max_header_size started counting (all heads together)
     bool status_seen_ = false;      // the status line of this head was read
     bool field_open_ = false;       // the last field may still be continued by an obsolete fold
+    bool noted_field_ = false;      // its name has a length close_field looks at
     bool has_transfer_encoding_ = false;
     bool transfer_chunked_ = false;       // the final Transfer-Encoding coding is chunked
     bool connection_close_ = false;       // Connection: close

@@ -145,6 +145,9 @@ SQUALL_TEST_CASE("a parked connection holds no buffer and carries the next excha
         REQUIRE(conn->reusable());
         pool.put(std::move(conn));
         REQUIRE(pool.idle() == 1);
+        CHECK(stream->held_buffer_bytes() > 0);  // parked at the end of the iteration, not at put()
+        co_await squall::sleep(loop, 1ms);
+        REQUIRE(pool.idle() == 1);
         CHECK(stream->held_buffer_bytes() == 0);  // read chunk and write block back in the pool
         CHECK(stream->read_buffer().capacity() == 0);
         conn = pool.take("key");
