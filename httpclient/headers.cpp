@@ -137,16 +137,6 @@ void HTTPHeaders::add(std::string_view name, std::string_view value) {
     text_size_ += name_len + static_cast<std::uint32_t>(value.size());
 }
 
-void HTTPHeaders::add_line(std::string_view line, std::size_t name_len, std::size_t value_at) {
-    ensure(text_size_ + line.size() + (size_ + 1) * sizeof(Slot));
-    std::memcpy(block_ + text_size_, line.data(), line.size());
-    slot(size_++) = Slot{text_size_, static_cast<std::uint32_t>(name_len),
-                         text_size_ + static_cast<std::uint32_t>(value_at),
-                         static_cast<std::uint32_t>(line.size() - value_at)};
-    text_size_ += static_cast<std::uint32_t>(line.size());
-    dead_ += static_cast<std::uint32_t>(value_at - name_len);
-}
-
 void HTTPHeaders::set(std::string_view name, std::string_view value) {
     std::size_t first = 0;
     while (first < size_ && !iequals(field(first).first, name)) ++first;

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <iterator>
 #include <memory>
@@ -154,7 +155,16 @@ public:
     // Appends the field of a parsed line "name:value" held in `line` (not in these headers), where the
     // name is line[0, name_len) and the value line[value_at, end): one copy of the line; the bytes between
     // name and value are counted as unused.
-    void add_line(std::string_view line, std::size_t name_len, std::size_t value_at);
+    void add_line(std::string_view line, std::size_t name_len, std::size_t value_at) {
+        ensure(text_size_ + line.size() + (size_ + 1) * sizeof(Slot));
+        std::memcpy(block_ + text_size_, line.data(), line.size());
+        const auto at = text_size_;
+        slot(size_++) =
+            Slot{at, static_cast<std::uint32_t>(name_len), at + static_cast<std::uint32_t>(value_at),
+                 static_cast<std::uint32_t>(line.size() - value_at)};
+        text_size_ += static_cast<std::uint32_t>(line.size());
+        dead_ += static_cast<std::uint32_t>(value_at - name_len);
+    }
 
     // Parses one header line ("Name: value", CRLF or LF optional). A line starting with SP or HT continues
     // the previous field's value (obsolete line folding): it is joined with one space, as RFC 9112 says a

@@ -103,6 +103,12 @@ void ResponseParser::fail_head(const char* what, std::uint64_t offset) {
     fail_now(std::string("malformed HTTP response: ") + what + " at byte " + std::to_string(offset));
 }
 
+inline void ResponseParser::close_field() {
+    if (!field_open_) return;
+    field_open_ = false;
+    if (noted_field_) note_field();
+}
+
 void ResponseParser::check_not_failed() const {
     if (state_ == State::failed) throw ProtocolError(error_);
 }
@@ -305,7 +311,7 @@ std::size_t ResponseParser::parse_head_line(const char* p, std::size_t n, std::u
     const std::size_t from = k;
     k = value_end(p, k, n);
     if (!crlf_at(k)) return reject_line(p, n, k, at, "invalid character in a header value");
-    if (field_open_) close_field();
+    close_field();
     if (headers_.empty()) headers_.reserve(kTypicalHeadBytes, kTypicalFields);  // one block per head
     headers_.add_line(std::string_view(p, trimmed_end(from, k)), name_len, from);
     field_open_ = true;
@@ -315,10 +321,7 @@ std::size_t ResponseParser::parse_head_line(const char* p, std::size_t n, std::u
     return k + 2;
 }
 
-void ResponseParser::close_field() {
-    if (!field_open_) return;
-    field_open_ = false;
-    if (!noted_field_) return;
+void ResponseParser::note_field() {
     const auto [name, value] = headers_.field(headers_.size() - 1);
     switch (name.size()) {
         case 10:

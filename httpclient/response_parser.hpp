@@ -181,7 +181,8 @@ private:
     std::size_t parse_head_line(const char* p, std::size_t n, std::uint64_t at);
     // For a line whose byte k does not fit: 0 when no LF follows yet, else throws naming byte k.
     std::size_t reject_line(const char* p, std::size_t n, std::size_t k, std::uint64_t at, const char* what);
-    void close_field();  // the last field can no longer be continued: take note of framing fields
+    void close_field();  // the last field can no longer be continued: note_field() if it may matter
+    void note_field();   // takes note of the last field when it frames the body or the connection
     void parse_content_length(std::string_view text);
     void end_of_head();
     [[noreturn]] void fail_at(const char* what, unsigned char c, std::uint64_t offset);
