@@ -37,9 +37,9 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 // An ordered list of header fields; names compare case-insensitively, repeated names are kept.
 //
 // Storage is one heap block: every name and value from its front, a table of offsets (16 bytes per
-// field) from its back. A response head costs one block however many fields it has (recycled per thread),
-// and the object itself is a pointer and four counts. Views returned by get(), get_all() and iteration stay valid until
-// the headers are next modified.
+// field) from its back. A response head costs one block however many fields it has (recycled per
+// thread), and the object itself is a pointer and four counts. Views returned by get(), get_all() and
+// iteration stay valid until the headers are next modified.
 class HTTPHeaders {
     struct Slot {
         std::uint32_t name_off, name_len, value_off, value_len;

@@ -128,9 +128,9 @@ public:
     std::uint64_t bytes_consumed() const noexcept { return consumed_; }
 
     // Whether the connection may carry another request after this response: HTTP/1.1 without
-    // "Connection: close", HTTP/1.0 with "Connection: keep-alive" and without close, framing not close-delimited,
-    // and ours: not after Content-Length together with Transfer-Encoding, not with stray bytes after the
-    // response, not after a CONNECT tunnel. Meaningful once complete(); false before.
+    // "Connection: close", HTTP/1.0 with "Connection: keep-alive" and without close, a framing that is
+    // not close-delimited; and not after Content-Length together with Transfer-Encoding, not with stray
+    // bytes after the response, not after a CONNECT tunnel. Meaningful once complete(); false before.
     bool keep_alive() const noexcept { return state_ == State::done && keep_alive_; }
     // The final head has a Keep-Alive field (its timeout and max parameters, parse_keep_alive), so that
     // a connection looks for it only when it is there. Valid once headers_complete().
